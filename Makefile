@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install browser-deps clean
+.PHONY: run test lint typecheck pytest install sysdeps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,7 +23,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# Browser and speech tests need Debian's chromium, espeak-ng and sox (installed when missing, as root).
+sysdeps:
+	@missing=""; for c in chromium espeak-ng sox; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing system packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; fi
+
+pytest: $(STAMP) sysdeps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -133,7 +133,8 @@ def spawn(app: web.Application, coro: Any, name: str) -> asyncio.Task[Any]:
 
 async def close_websockets(app: web.Application) -> None:
     """Graceful shutdown: every open WebSocket is closed with GOING_AWAY so clients reconnect elsewhere."""
-    for ws in list(app[appkeys.WEBSOCKETS]):
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[appkeys.WEBSOCKETS]
+    for ws in list(sockets):
         with contextlib.suppress(Exception):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
@@ -169,7 +170,8 @@ def create_app(settings: Settings, **services: Any) -> web.Application:
     app[appkeys.METRICS] = metrics = Metrics.create()
     app[appkeys.METRICS_REGISTRY] = metrics.registry
     app[appkeys.READINESS] = Readiness()
-    app[appkeys.WEBSOCKETS] = weakref.WeakSet()
+    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    app[appkeys.WEBSOCKETS] = sockets
     app[appkeys.BACKGROUND_TASKS] = set()
     if services.get("asr_engine") is not None:
         app[appkeys.ASR_ENGINE] = services["asr_engine"]

@@ -140,12 +140,12 @@ def route_roles(route: Any) -> frozenset[Role] | None:
 def principal(request: web.Request) -> Principal:
     """The verified caller of a protected route (set by the auth middleware)."""
     value = request.get(PRINCIPAL_KEY)
-    if not isinstance(value, Principal):
+    if value is None:
         raise RuntimeError("principal() called on a public route")
     return value
 
 
-PRINCIPAL_KEY = "jingyun.principal"
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
 def bearer_from_request(request: web.Request) -> str | None:
@@ -154,6 +154,6 @@ def bearer_from_request(request: web.Request) -> str | None:
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
     is_ws = request.headers.get("Upgrade", "").lower() == "websocket"
-    if is_ws or request.method == "GET" and request.path.startswith("/ws/"):
+    if is_ws or (request.method == "GET" and request.path.startswith("/ws/")):
         return request.query.get("token") or None
     return None

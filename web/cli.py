@@ -14,7 +14,8 @@ COMMAND_MODULES = ("web.commands.core", "web.commands.dispatch", "web.commands.v
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jingyun", description="Jingyun (警云) dispatch and voice-intelligence server")
+    parser = argparse.ArgumentParser(prog="jingyun",
+                                     description="Jingyun (警云) dispatch and voice-intelligence server")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -132,7 +132,7 @@ class EmbeddedRedis:
                     f"daemonize no\nprotected-mode yes\nlogfile \"{self.dir / 'valkey.log'}\"\n"
                     f'pidfile "{self.dir / "server.pid"}"\n'
                 )
-            self.process = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
+            self.process = subprocess.Popen(
                 [binary, str(conf)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, preexec_fn=_die_with_parent, close_fds=True,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from web.logs import request_id
 
 log = logging.getLogger("jingyun.http")
 
-Handler = web.RequestHandler  # type: ignore[attr-defined]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _route_name(request: web.Request) -> str:

@@ -88,12 +88,15 @@ class Connection:
         try:
             while True:
                 data = await self._queue.get()
-                if data is None:
-                    return
-                if isinstance(data, bytes):
-                    await self.ws.send_bytes(data)
-                else:
-                    await self.ws.send_str(data)
+                try:
+                    if data is None:
+                        return
+                    if isinstance(data, bytes):
+                        await self.ws.send_bytes(data)
+                    else:
+                        await self.ws.send_str(data)
+                finally:
+                    self._queue.task_done()
         except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
             return
 
@@ -108,10 +111,10 @@ class Connection:
                 self.log.info("websocket error: %s", self.ws.exception())
                 return
 
-    async def receive_json(self, timeout: float) -> Any:
-        """First-message helper: a JSON text message within ``timeout`` seconds, else ``None``."""
+    async def receive_json(self, within: float) -> Any:
+        """First-message helper: a JSON text message within ``within`` seconds, else ``None``."""
         try:
-            msg = await self.ws.receive(timeout=timeout)
+            msg = await self.ws.receive(timeout=within)
         except TimeoutError:
             return None
         if msg.type is not WSMsgType.TEXT:
@@ -121,11 +124,13 @@ class Connection:
         except ValueError:
             return None
 
-    async def flush(self, timeout: float = 5.0) -> None:
+    async def flush(self, within: float = 5.0) -> None:
         """Wait until queued messages are written (e.g. a final error before closing)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not self._queue.empty() and not self.ws.closed and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)
+        if self._writer is None or self._writer.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self._queue.join()
 
     async def close(self, code: int = int(WSCloseCode.OK), reason: str = "") -> None:
         """Flush what is queued, then close. Always safe to call; used in ``finally:``."""

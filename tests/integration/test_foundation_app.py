@@ -1,0 +1,81 @@
+"""The server on both stacks: probes, metrics, errors, tokens, Origin checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from tests.conftest import auth
+from web.auth import Role, issue_token
+from web.middleware import origin_allowed
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+
+async def test_ready_on_both_stacks(make_client: Any, stack: dict[str, str]) -> None:
+    client = await make_client(env=stack)
+    resp = await client.get("/healthz")
+    assert resp.status == 200 and (await resp.json()) == {"status": "ok"}
+    resp = await client.get("/readyz")
+    body = await resp.json()
+    assert resp.status == 200, body
+    comps = body["components"]
+    assert comps["redis"]["status"] == "ready" and comps["database"]["status"] == "ready"
+    assert comps["model"]["status"] == "ready"  # JINGYUN_LOAD_MODEL=0 in tests: reported as disabled
+    expected_db = "sqlite" if "DATABASE_URL" not in stack else "postgresql"
+    assert comps["database"]["detail"] == expected_db
+    expected_redis = "embedded Valkey" if stack.get("REDIS_URL") == "" else "external Redis"
+    assert comps["redis"]["detail"] == expected_redis
+
+
+async def test_metrics_need_a_scraper_role(client: Any) -> None:
+    app = client.server.app
+    assert (await client.get("/metrics")).status == 401
+    assert (await client.get("/metrics", headers=auth(app, "kiosk"))).status == 403
+    resp = await client.get("/metrics", headers=auth(app, "service"))
+    assert resp.status == 200
+    text = await resp.text()
+    assert "jingyun_http_requests_total" in text and 'status="401"' in text
+
+
+async def test_error_shape_and_request_id(client: Any) -> None:
+    resp = await client.get("/api/whoami")
+    assert resp.status == 401
+    body = await resp.json()
+    assert body["error"]["code"] == "unauthorized" and "Bearer" in body["error"]["message"]
+    assert resp.headers.get("WWW-Authenticate", "").startswith("Bearer")
+    resp = await client.get("/no/such/thing", headers={"X-Request-Id": "abc-123"})
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_expired_and_foreign_tokens(client: Any) -> None:
+    app = client.server.app
+    from web import appkeys
+
+    expired = issue_token(app[appkeys.SECRET], "admin", ttl=60, now=0)
+    foreign = issue_token("f" * 40, "admin")
+    for token, word in ((expired, "expired"), (foreign, "invalid")):
+        resp = await client.get("/api/whoami", headers={"Authorization": f"Bearer {token}"})
+        assert resp.status == 401
+        assert word in (await resp.json())["error"]["message"]
+    resp = await client.get("/api/whoami", headers=auth(app, Role.OFFICER, "U-9"))
+    assert (await resp.json()) | {"expires_at": 0} == {"subject": "unit:U-9", "role": "officer", "unit_id": "U-9",
+                                                       "expires_at": 0}
+
+
+def _request(headers: dict[str, str], host: str = "jy.example:8080") -> web.Request:
+    from aiohttp.test_utils import make_mocked_request
+
+    return make_mocked_request("GET", "/ws/x", headers={"Host": host, **headers})
+
+
+def test_origin_rule() -> None:
+    assert origin_allowed(_request({}), ())  # non-browser client: judged by its token
+    assert origin_allowed(_request({"Origin": "http://jy.example:8080"}), ())
+    assert not origin_allowed(_request({"Origin": "http://evil.example"}), ())
+    allowed = ("https://console.example",)
+    assert origin_allowed(_request({"Origin": "https://console.example"}), allowed)
+    assert not origin_allowed(_request({"Origin": "http://jy.example:8080"}), allowed)
