@@ -1,0 +1,143 @@
+"""Redis side of dispatch: the order Stream per unit, wake-up notices, console fan-out, the timer lease.
+
+Orders are durable on a Stream per unit with the consumer group :data:`dispatch.keys.ORDER_GROUP`
+(the consumer is the unit id): an entry read but not acknowledged stays in the group's pending
+list and is read again with id ``0`` on reconnect. Pub/sub only wakes processes up and feeds
+consoles; losing a message there delays nothing durable, because each process also polls.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from dispatch import keys
+
+# Renew the lease only if we still hold it; take it if it is free.
+_LEASE_SCRIPT = """
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+# Move the recorded audit head forward only (several processes append concurrently).
+_HEAD_SCRIPT = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local seq = tonumber(string.match(cur, '^(%d+):'))
+  if seq and seq >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
+return 1
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Bus:
+    """Thin, typed wrapper over the Redis commands dispatch uses; every key comes from ``keys``."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def ensure_group(self, unit_id: str) -> None:
+        """Create the unit's Stream and consumer group if missing (idempotent)."""
+        try:
+            await self.redis.xgroup_create(keys.order_stream(self.prefix, unit_id), keys.ORDER_GROUP,
+                                           id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def push_order(self, unit_id: str, order: dict[str, Any]) -> str:
+        """Append an order to the unit's Stream and wake up the process holding the unit."""
+        await self.ensure_group(unit_id)
+        entry = await self.redis.xadd(keys.order_stream(self.prefix, unit_id),
+                                      {"order": json.dumps(order, ensure_ascii=False)})
+        await self.notify_unit(unit_id, "order", order["id"])
+        return _text(entry)
+
+    async def notify_unit(self, unit_id: str, kind: str, order_id: str, **extra: Any) -> None:
+        msg = {"unit_id": unit_id, "kind": kind, "order_id": order_id, **extra}
+        await self.redis.publish(keys.unit_channel(self.prefix), json.dumps(msg, ensure_ascii=False))
+
+    async def read_orders(self, unit_id: str, *, pending: bool, count: int = 100) -> list[tuple[str, dict[str, Any]]]:
+        """New entries (``pending=False``) or this unit's delivered-but-unacknowledged ones."""
+        stream = keys.order_stream(self.prefix, unit_id)
+        try:
+            reply: Any = await self.redis.xreadgroup(keys.ORDER_GROUP, unit_id, {stream: "0" if pending else ">"},
+                                                count=count)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group(unit_id)
+            return []
+        out: list[tuple[str, dict[str, Any]]] = []
+        for _name, entries in reply or []:
+            for entry_id, fields in entries:
+                if not fields:  # trimmed entry still in the pending list
+                    await self.redis.xack(stream, keys.ORDER_GROUP, entry_id)
+                    continue
+                raw = fields.get(b"order") or fields.get("order")
+                out.append((_text(entry_id), json.loads(raw)))
+        return out
+
+    async def ack_entry(self, unit_id: str, entry_id: str | None) -> None:
+        if entry_id:
+            await self.redis.xack(keys.order_stream(self.prefix, unit_id), keys.ORDER_GROUP, entry_id)
+
+    async def set_deadline(self, order_id: str, when: float) -> None:
+        await self.redis.zadd(keys.ack_deadlines(self.prefix), {order_id: when})
+
+    async def clear_deadline(self, order_id: str) -> None:
+        await self.redis.zrem(keys.ack_deadlines(self.prefix), order_id)
+
+    async def due_orders(self, now: float, limit: int = 100) -> list[str]:
+        ids = await self.redis.zrangebyscore(keys.ack_deadlines(self.prefix), "-inf", now, start=0, num=limit)
+        return [_text(i) for i in ids]
+
+    async def hold_lease(self, holder: str, ttl_s: float) -> bool:
+        """Take or renew the timer lease; True while this process is the one that acts."""
+        got = await self.redis.eval(_LEASE_SCRIPT, 1, keys.timer_lease(self.prefix), holder,
+                                    int(ttl_s * 1000))
+        return bool(got)
+
+    async def release_lease(self, holder: str) -> None:
+        cur = await self.redis.get(keys.timer_lease(self.prefix))
+        if cur is not None and _text(cur) == holder:
+            await self.redis.delete(keys.timer_lease(self.prefix))
+
+    async def publish_console(self, event: dict[str, Any]) -> None:
+        await self.redis.publish(keys.console_channel(self.prefix), json.dumps(event, ensure_ascii=False,
+                                                                                default=str))
+
+    async def next_incident_number(self, day: str) -> int:
+        key = keys.incident_seq(self.prefix, day)
+        n = int(await self.redis.incr(key))
+        if n == 1:
+            await self.redis.expire(key, 3 * 86400)
+        return n
+
+    async def lock(self, key: str, holder: str, ttl_ms: int) -> bool:
+        return bool(await self.redis.set(key, holder, nx=True, px=ttl_ms))
+
+    async def unlock(self, key: str, holder: str) -> None:
+        cur = await self.redis.get(key)
+        if cur is not None and _text(cur) == holder:
+            await self.redis.delete(key)
+
+    async def record_audit_head(self, seq: int, digest: str) -> None:
+        await self.redis.eval(_HEAD_SCRIPT, 1, keys.audit_head(self.prefix), seq, digest)
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        raw = await self.redis.get(keys.audit_head(self.prefix))
+        if raw is None:
+            return None
+        seq, digest = _text(raw).split(":", 1)
+        return int(seq), digest

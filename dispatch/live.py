@@ -1,0 +1,188 @@
+"""The per-process live side: which consoles and units this process holds, and how they get news.
+
+One pub/sub subscription per process listens to the console channel (forwarded to every local
+console) and to the unit wake-up channel (the held unit's Stream is read and its orders sent).
+A poll every ``redelivery_s`` re-reads each held unit's Stream, so a lost wake-up or a
+connection that dropped an order only delays delivery. Senders are anything with
+``send(dict) -> bool`` and ``closed`` (``web.ws.Connection``); this module never imports ``web``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dispatch import keys
+
+if TYPE_CHECKING:
+    from dispatch.service import DispatchService
+
+log = logging.getLogger("jingyun.dispatch.live")
+
+
+class Sender(Protocol):
+    @property
+    def closed(self) -> bool: ...
+
+    def send(self, message: dict[str, Any] | str) -> bool: ...
+
+
+class Hub:
+    """Local consoles and unit connections of this process, fed from Redis."""
+
+    def __init__(self, service: DispatchService) -> None:
+        self.service = service
+        self.consoles: set[Any] = set()
+        self.units: dict[str, set[Any]] = defaultdict(set)
+        self._unit_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.ready = asyncio.Event()
+
+    # ---- registration ------------------------------------------------------------------------------
+    def add_console(self, conn: Sender) -> None:
+        self.consoles.add(conn)
+
+    def remove_console(self, conn: Sender) -> None:
+        self.consoles.discard(conn)
+
+    async def add_unit(self, unit_id: str, conn: Sender) -> None:
+        """Register an officer connection and send it every order it has not acknowledged."""
+        self.units[unit_id].add(conn)
+        await self.service.bus.ensure_group(unit_id)
+        await self.deliver(unit_id, pending=True)
+
+    def remove_unit(self, unit_id: str, conn: Sender) -> None:
+        conns = self.units.get(unit_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                self.units.pop(unit_id, None)
+                self._unit_locks.pop(unit_id, None)
+
+    # ---- delivery ------------------------------------------------------------------------------------
+    async def deliver(self, unit_id: str, *, pending: bool = False) -> int:
+        """Read the unit's Stream and send what is open to its local connections; returns orders sent.
+
+        ``pending`` also re-sends entries delivered before but not acknowledged (reconnect, redelivery);
+        those are checked against the database so an expired or withdrawn order is not shown again.
+        """
+        conns = [c for c in self.units.get(unit_id, ()) if not c.closed]
+        if not conns:
+            return 0
+        async with self._unit_locks[unit_id]:
+            bus = self.service.bus
+            entries: list[tuple[str, dict[str, Any]]] = []
+            if pending:
+                old = await bus.read_orders(unit_id, pending=True)
+                still_open = await self.service.open_order_ids([o["id"] for _e, o in old])
+                for entry_id, order in old:
+                    if order["id"] in still_open:
+                        entries.append((entry_id, order))
+                    else:
+                        await bus.ack_entry(unit_id, entry_id)  # settled meanwhile: nothing to show
+            entries.extend(await bus.read_orders(unit_id, pending=False))
+            for _entry_id, order in entries:
+                for conn in conns:
+                    conn.send({"type": "order", "order": order})
+        if entries:
+            try:
+                await self.service.mark_delivered([o["id"] for _e, o in entries])
+            except Exception:
+                log.exception("could not record delivery of orders to unit %s", unit_id)
+        return len(entries)
+
+    def _withdraw(self, unit_id: str, msg: dict[str, Any]) -> None:
+        for conn in list(self.units.get(unit_id, ())):
+            conn.send({"type": "order_withdrawn", "order_id": msg.get("order_id"),
+                       "reason": msg.get("reason", "the order was withdrawn")})
+
+    # ---- loops ---------------------------------------------------------------------------------------
+    async def listen(self) -> None:
+        """One subscription for the process; reconnects with backoff, never spins."""
+        prefix = self.service.prefix
+        console, unit_ch = keys.console_channel(prefix), keys.unit_channel(prefix)
+        backoff = 0.1
+        while True:
+            pubsub = self.service.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(console, unit_ch)
+                self.ready.set()
+                backoff = 0.1
+                async for msg in pubsub.listen():
+                    if msg.get("type") != "message":
+                        continue
+                    channel = msg["channel"].decode() if isinstance(msg["channel"], bytes) else msg["channel"]
+                    data = msg["data"]
+                    text = data.decode() if isinstance(data, bytes) else str(data)
+                    if channel == console:
+                        for conn in list(self.consoles):
+                            conn.send(text)  # already JSON: forwarded as is
+                    else:
+                        self._on_unit_notice(text)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("pub/sub connection lost (%s); reconnecting in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    def _on_unit_notice(self, text: str) -> None:
+        try:
+            msg = json.loads(text)
+            unit_id = str(msg["unit_id"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored malformed unit notice %r", text[:200])
+            return
+        if unit_id not in self.units:
+            return
+        if msg.get("kind") == "withdrawn":
+            self._withdraw(unit_id, msg)
+            return
+        task = asyncio.get_running_loop().create_task(self._deliver_logged(unit_id, False))
+        _TASKS.add(task)
+        task.add_done_callback(_TASKS.discard)
+
+    async def _deliver_logged(self, unit_id: str, pending: bool) -> None:
+        try:
+            await self.deliver(unit_id, pending=pending)
+        except Exception:
+            log.exception("delivery to unit %s failed; the next poll retries", unit_id)
+
+    async def poll(self) -> None:
+        """Re-read every held unit's Stream now and then: covers lost wake-ups and dropped sends."""
+        interval = self.service.settings.redelivery_s
+        while True:
+            await asyncio.sleep(interval)
+            for unit_id in list(self.units):
+                await self._deliver_logged(unit_id, True)
+
+    async def timers(self) -> None:
+        """Acknowledgement deadlines: every process tries; only the lease holder acts."""
+        svc = self.service
+        interval = svc.settings.sweep_interval_s
+        holding = False
+        try:
+            while True:
+                try:
+                    holding = await svc.bus.hold_lease(svc.instance, svc.settings.lease_ttl_s)
+                    if holding:
+                        await svc.expire_due()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("timer sweep failed; retrying")
+                await asyncio.sleep(interval)
+        finally:
+            if holding:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(svc.bus.release_lease(svc.instance))
+
+
+_TASKS: set[asyncio.Task[Any]] = set()
+
