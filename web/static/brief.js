@@ -1,0 +1,142 @@
+/* Daily brief for supervisors: GET /api/analysis/daily?date= rendered as figures and charts.
+ * Charts are plain HTML bars (no library, print-friendly). Sections the API returns that the page
+ * does not know are still shown: a name->number mapping as bars, a list of records as a table. */
+(function () {
+  "use strict";
+  const { h, t, $ } = JY;
+
+  JY.i18n({
+    zh: {
+      "brief.title": "每日简报", "brief.date": "日期", "brief.show": "查看", "brief.prev": "前一天", "brief.next": "后一天",
+      "brief.print": "打印", "brief.loading": "正在加载 {d} 的简报…", "brief.empty": "{d} 没有警情记录。",
+      "brief.error": "无法加载简报：{msg}",
+      "brief.total": "警情总数", "brief.by_category": "按类别", "brief.by_area": "按区域", "brief.by_hour": "按小时",
+      "brief.by_level": "按等级", "brief.by_source": "按来源",
+      "brief.hotspots": "热点", "brief.spikes": "异常增长", "brief.repeat_locations": "重复地点", "brief.response": "响应时间",
+      "brief.count": "数量",
+    },
+    en: {
+      "brief.title": "Daily brief", "brief.date": "Date", "brief.show": "Show", "brief.prev": "Previous day", "brief.next": "Next day",
+      "brief.print": "Print", "brief.loading": "Loading the brief for {d}…", "brief.empty": "No incidents recorded on {d}.",
+      "brief.error": "Cannot load the brief: {msg}",
+      "brief.total": "Incidents", "brief.by_category": "By category", "brief.by_area": "By area", "brief.by_hour": "By hour",
+      "brief.by_level": "By level", "brief.by_source": "By source",
+      "brief.hotspots": "Hotspots", "brief.spikes": "Spikes", "brief.repeat_locations": "Repeat locations", "brief.response": "Response times",
+      "brief.count": "Count",
+    },
+  });
+
+  let last = null;
+  const title = (k) => (t("brief." + k) === "brief." + k ? k.replace(/_/g, " ") : t("brief." + k));
+
+  /** {a: 3, b: 5} or [{name|category|area|key, count|n|value}] -> [[label, n]] sorted, or null. */
+  function asPairs(v) {
+    if (v && !Array.isArray(v) && typeof v === "object") {
+      const e = Object.entries(v);
+      if (e.length && e.every(([, n]) => typeof n === "number")) return e.sort((a, b) => b[1] - a[1]);
+      return null;
+    }
+    if (Array.isArray(v) && v.length && v.every((x) => x && typeof x === "object" && !Array.isArray(x))) {
+      const nk = ["count", "n", "value", "incidents"].find((k) => v.every((x) => typeof x[k] === "number"));
+      const lk = ["label", "name", "category", "area", "key", "location", "place"].find((k) => v.every((x) => x[k] != null));
+      const keys = new Set(v.flatMap((x) => Object.keys(x)));
+      if (nk && lk && keys.size <= 3) return v.map((x) => [JY.label(x[lk]), x[nk]]);
+    }
+    return null;
+  }
+
+  function bars(name, pairs) {
+    const max = Math.max(1, ...pairs.map((p) => p[1]));
+    return h("section.panel.chart", { "aria-labelledby": "c-" + name, dataset: { chart: name } },
+      h("h2", { id: "c-" + name, text: title(name) }),
+      h("div.bars", { role: "list" }, pairs.slice(0, 20).map(([k, n]) => [
+        h("span", { role: "listitem", text: k }),
+        h("div", { "aria-hidden": "true" }, h("div.fill", { style: `width:${(100 * n) / max}%` })),
+        h("span.n", { text: String(n) })])));
+  }
+
+  function hours(name, arr) {
+    const max = Math.max(1, ...arr);
+    return h("section.panel.chart", { "aria-labelledby": "c-" + name, dataset: { chart: name } },
+      h("h2", { id: "c-" + name, text: title(name) }),
+      h("div.hours", { role: "img", "aria-label": arr.map((n, i) => `${i}:00 ${n}`).join(", ") },
+        arr.map((n, i) => h("div", { title: `${String(i).padStart(2, "0")}:00 — ${n}`, style: `height:${(100 * n) / max}%` }))),
+      h("div.hours-axis", { "aria-hidden": "true" }, arr.map((n, i) => h("span", { text: i % 3 === 0 ? String(i) : "" }))));
+  }
+
+  function table(name, rows) {
+    const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => typeof rows[0][c] !== "object" || rows[0][c] === null || c === "label");
+    return h("section.panel.chart", { "aria-labelledby": "c-" + name, dataset: { chart: name } },
+      h("h2", { id: "c-" + name, text: title(name) }),
+      rows.length ? h("table.simple", null,
+        h("thead", null, h("tr", null, cols.map((c) => h("th", { text: c.replace(/_/g, " ") })))),
+        h("tbody", null, rows.slice(0, 30).map((r) => h("tr" + (name === "spikes" ? ".spike" : ""), null, cols.map((c) => {
+          const v = r[c];
+          return h("td", { text: typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : JY.label(v) });
+        })))))
+        : h("p.empty", { text: "—" }));
+  }
+
+  function render(data, date) {
+    const box = $("#brief");
+    const d = data.brief || data;
+    const total = d.total ?? d.total_incidents ?? d.count ?? (d.counts && d.counts.total);
+    const cards = [];
+    if (total != null) cards.push(h("div.card", { dataset: { card: "total" } }, h("div.v", { text: String(total) }), h("div.k", { text: t("brief.total") })));
+    const charts = [];
+    const sections = Object.assign({}, d.counts && typeof d.counts === "object" ? d.counts : {}, d);
+    for (const [k, v] of Object.entries(sections)) {
+      if (["date", "total", "total_incidents", "count", "counts", "generated_at", "brief", "period", "timezone"].includes(k)) continue;
+      if (typeof v === "number") { cards.push(h("div.card", null, h("div.v", { text: Number.isInteger(v) ? String(v) : v.toFixed(2) }), h("div.k", { text: title(k) }))); continue; }
+      if (Array.isArray(v) && v.length === 24 && v.every((n) => typeof n === "number")) { charts.push(hours(k, v)); continue; }
+      const pairs = asPairs(v);
+      if (pairs) { charts.push(bars(k, pairs)); continue; }
+      if (Array.isArray(v) && v.every((x) => x && typeof x === "object")) { charts.push(table(k, v)); continue; }
+      if (v && typeof v === "object" && !Array.isArray(v)) {
+        const flat = Object.entries(v).filter(([, x]) => typeof x === "number" || typeof x === "string");
+        if (flat.length) charts.push(table(k, [Object.fromEntries(flat)]));
+      }
+    }
+    if (!total && !charts.length) { box.replaceChildren(h("p.empty", { text: t("brief.empty", { d: date }) })); return; }
+    box.replaceChildren(h("div.cards", null, cards), h("div.charts", null, charts));
+  }
+
+  async function load(date) {
+    const status = $("#status");
+    status.replaceChildren(h("p.loading", { text: t("brief.loading", { d: date }) }));
+    try {
+      const data = await JY.api("GET", "/api/analysis/daily?date=" + encodeURIComponent(date));
+      last = { data, date };
+      status.replaceChildren();
+      render(data, date);
+      history.replaceState(null, "", "?date=" + date);
+    } catch (e) {
+      $("#brief").replaceChildren();
+      status.replaceChildren(h("p.error-text", { role: "alert", text: t("brief.error", { msg: JY.errorText(e) }) }),
+        h("button", { type: "button", text: t("retry"), onclick: () => load(date) }));
+    }
+  }
+
+  function shift(days) {
+    const d = new Date($("#date").value + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + days);
+    $("#date").value = d.toISOString().slice(0, 10);
+    load($("#date").value);
+  }
+
+  async function main() {
+    JY.initPage();
+    await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["admin", "dispatcher"] });
+    const q = new URLSearchParams(location.search).get("date");
+    const today = new Date();
+    const local = new Date(today.getTime() - today.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+    $("#date").value = /^\d{4}-\d{2}-\d{2}$/.test(q || "") ? q : local;
+    $("#date-form").addEventListener("submit", (e) => { e.preventDefault(); load($("#date").value); });
+    $("#prev").addEventListener("click", () => shift(-1));
+    $("#next").addEventListener("click", () => shift(1));
+    $("#print").addEventListener("click", () => window.print());
+    JY.onLang(() => { if (last) render(last.data, last.date); });
+    load($("#date").value);
+  }
+  main();
+})();

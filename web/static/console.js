@@ -1,0 +1,706 @@
+/* Dispatcher console: live incident queue, detail with recommendations and one-click dispatch,
+ * units, map, radio transcripts, kiosk drafts, and escalation alerts that cannot be missed.
+ *
+ * State comes from GET /api/snapshot on every (re)connect of /ws/console, then from live events:
+ * incident, unit, order, alert, transcript, duplicate, kiosk_draft. A reconnect always resyncs.
+ */
+(function () {
+  "use strict";
+  const { h, t, $ } = JY;
+
+  JY.i18n({
+    zh: {
+      "console.title": "调度台", "console.skip": "跳到警情队列",
+      "console.sound.enable": "🔇 点击启用提示音", "console.alert.open": "查看警情", "console.alert.ack": "确认告警",
+      "console.alert.more": "（另有 {n} 条未确认）",
+      "console.queue": "警情队列", "console.showClosed": "显示已结束", "console.new": "新建警情",
+      "console.ni.text": "警情内容", "console.ni.location": "地点", "console.ni.lat": "纬度", "console.ni.lon": "经度",
+      "console.ni.create": "创建警情", "console.ni.created": "已创建警情 {n}", "console.ni.needText": "请填写警情内容。",
+      "console.ni.badCoord": "纬度应在 -90 到 90，经度应在 -180 到 180，或都留空。",
+      "console.queue.empty": "当前没有未结束的警情。", "console.reasons": "评级理由", "console.noReasons": "无评级理由",
+      "console.dupFlag": "疑似重复",
+      "console.detail": "警情详情", "console.detail.none": "请在队列中选择一个警情。",
+      "console.d.text": "内容", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
+      "console.d.recs": "推荐警力", "console.d.recs.loading": "正在计算推荐…", "console.d.recs.none": "没有可用的警力。",
+      "console.d.dispatch": "派警", "console.d.dispatching": "派警中…", "console.d.dispatched": "已向 {u} 派警",
+      "console.d.excluded": "不可用：", "console.d.orders": "指令", "console.d.orders.none": "尚未派警。",
+      "console.d.dups": "疑似重复警情", "console.d.merge": "合并到本警情", "console.d.unlink": "不是重复",
+      "console.d.merged": "已合并", "console.d.unlinked": "已取消关联",
+      "console.d.timeline": "时间线", "console.d.timeline.none": "暂无记录。", "console.d.close": "结束警情",
+      "console.d.closed": "警情已结束",
+      "console.map": "地图", "console.map.units": "警力", "console.map.incidents": "警情",
+      "console.map.plain": "（坐标视图）", "console.map.tiles": "（瓦片地图）", "console.map.none": "暂无坐标。",
+      "console.units": "警力", "console.u.callsign": "呼号", "console.u.status": "状态", "console.u.fix": "最后定位",
+      "console.units.empty": "没有登记的警力。",
+      "console.radio": "电台与转写", "console.radio.none": "暂无通话。", "console.radio.channel": "频道 {c}",
+      "console.kiosk": "自助报案", "console.kiosk.none": "暂无正在填写的报案。", "console.kiosk.typing": "正在填写…",
+      "console.kiosk.submitted": "已提交，回执 {r}",
+      "console.sync.failed": "无法加载当前态势：{msg}（将在重连时重试）",
+      "st.new": "新警情", "st.triaged": "已研判", "st.dispatched": "已派警", "st.en_route": "在途", "st.on_scene": "到场",
+      "st.closed": "已结束", "st.cancelled": "已撤销", "st.merged": "已合并",
+      "st.available": "空闲", "st.returning": "返回中", "st.out_of_service": "暂停服务",
+      "os.offered": "已下发", "os.acknowledged": "已确认", "os.completed": "已完成", "os.expired": "超时未确认",
+      "os.withdrawn": "已撤回",
+    },
+    en: {
+      "console.title": "Dispatcher console", "console.skip": "Skip to incident queue",
+      "console.sound.enable": "🔇 Click to enable sound", "console.alert.open": "Show incident", "console.alert.ack": "Acknowledge alert",
+      "console.alert.more": "({n} more unacknowledged)",
+      "console.queue": "Incident queue", "console.showClosed": "Show closed", "console.new": "New incident",
+      "console.ni.text": "What happened", "console.ni.location": "Location", "console.ni.lat": "Latitude", "console.ni.lon": "Longitude",
+      "console.ni.create": "Create incident", "console.ni.created": "Incident {n} created", "console.ni.needText": "Describe what happened.",
+      "console.ni.badCoord": "Latitude must be -90 to 90 and longitude -180 to 180, or leave both empty.",
+      "console.queue.empty": "No open incidents.", "console.reasons": "Why this priority", "console.noReasons": "No reasons given",
+      "console.dupFlag": "possible duplicate",
+      "console.detail": "Selected incident", "console.detail.none": "Select an incident in the queue.",
+      "console.d.text": "Report", "console.d.where": "Location", "console.d.created": "Received", "console.d.source": "Source",
+      "console.d.recs": "Recommended units", "console.d.recs.loading": "Ranking units…", "console.d.recs.none": "No unit is available.",
+      "console.d.dispatch": "Dispatch", "console.d.dispatching": "Dispatching…", "console.d.dispatched": "Dispatched {u}",
+      "console.d.excluded": "Not available: ", "console.d.orders": "Orders", "console.d.orders.none": "No unit dispatched yet.",
+      "console.d.dups": "Possible duplicates", "console.d.merge": "Merge into this incident", "console.d.unlink": "Not a duplicate",
+      "console.d.merged": "Merged", "console.d.unlinked": "Unlinked",
+      "console.d.timeline": "Timeline", "console.d.timeline.none": "Nothing recorded yet.", "console.d.close": "Close incident",
+      "console.d.closed": "Incident closed",
+      "console.map": "Map", "console.map.units": "units", "console.map.incidents": "incidents",
+      "console.map.plain": "(coordinate view)", "console.map.tiles": "(tile map)", "console.map.none": "No coordinates yet.",
+      "console.units": "Units", "console.u.callsign": "Unit", "console.u.status": "Status", "console.u.fix": "Last fix",
+      "console.units.empty": "No units registered.",
+      "console.radio": "Radio and transcripts", "console.radio.none": "No transmissions yet.", "console.radio.channel": "Channel {c}",
+      "console.kiosk": "Self-service reports", "console.kiosk.none": "No report being typed.", "console.kiosk.typing": "typing…",
+      "console.kiosk.submitted": "submitted, receipt {r}",
+      "console.sync.failed": "Cannot load the current picture: {msg} (retrying on reconnect)",
+      "st.new": "new", "st.triaged": "triaged", "st.dispatched": "dispatched", "st.en_route": "en route", "st.on_scene": "on scene",
+      "st.closed": "closed", "st.cancelled": "cancelled", "st.merged": "merged",
+      "st.available": "available", "st.returning": "returning", "st.out_of_service": "out of service",
+      "os.offered": "offered", "os.acknowledged": "acknowledged", "os.completed": "completed", "os.expired": "expired (no ack)",
+      "os.withdrawn": "withdrawn",
+    },
+  });
+
+  const OPEN = new Set(["new", "triaged", "dispatched", "en_route", "on_scene"]);
+  const S = {
+    incidents: new Map(), units: new Map(), orders: new Map(), alerts: [], dups: new Map(),
+    channels: new Map(), drafts: new Map(), selected: null, timeline: new Map(), recs: null,
+    expanded: new Set(), config: { map_tile_url: "" },
+  };
+
+  // ---------------------------------------------------------------- field helpers (tolerant of shapes)
+  const levelOf = (inc) => inc.level || (inc.priority == null ? "" : inc.priority >= 8 ? "P1" : inc.priority >= 6 ? "P2" : inc.priority >= 3 ? "P3" : "P4");
+  const reasonsOf = (inc) => inc.reasons || (inc.triage && inc.triage.reasons) || [];
+  const stLabel = (s) => t("st." + s) === "st." + s ? String(s || "").replace(/_/g, " ") : t("st." + s);
+  const unitName = (id) => { const u = S.units.get(String(id)); return u ? u.callsign || u.id : String(id); };
+  const incName = (id) => { const i = S.incidents.get(String(id)); return i ? i.number || i.id : String(id); };
+  const pick = (ev, key) => (ev[key] && typeof ev[key] === "object" ? ev[key] : ev.data && typeof ev.data === "object" ? ev.data : ev);
+
+  function reasonItem(r) {
+    if (typeof r === "string") return h("li", null, r);
+    const w = r.weight ?? r.points ?? r.score;
+    const ev = r.evidence ?? r.span ?? r.text;
+    return h("li", null, r.factor || r.rule || r.reason || "", ev ? [" ", h("q", { text: typeof ev === "string" ? ev : JSON.stringify(ev) })] : null,
+      w != null ? h("span.w", { text: " " + (w > 0 ? "+" : "") + w }) : null);
+  }
+
+  // ---------------------------------------------------------------- merge state
+  function putIncident(inc) {
+    if (!inc || inc.id == null) return;
+    inc.id = String(inc.id);
+    const old = S.incidents.get(inc.id);
+    if (old && old.updated_at && inc.updated_at && JY.parseTime(inc.updated_at) < JY.parseTime(old.updated_at)) return;
+    S.incidents.set(inc.id, Object.assign({}, old || {}, inc));
+    for (const d of inc.duplicates || inc.possible_duplicates || []) addDup(inc.id, d);
+  }
+  function putUnit(u) {
+    if (!u || u.id == null) return;
+    u.id = String(u.id);
+    S.units.set(u.id, Object.assign({}, S.units.get(u.id) || {}, u));
+  }
+  function putOrder(o) {
+    if (!o || o.id == null) return;
+    o.id = String(o.id);
+    S.orders.set(o.id, Object.assign({}, S.orders.get(o.id) || {}, o));
+  }
+  function addDup(incId, d) {
+    const other = String(typeof d === "object" ? d.incident_id ?? d.id ?? d.duplicate_of ?? d.other_id : d);
+    if (!other || other === incId) return;
+    const list = S.dups.get(incId) || [];
+    if (!list.some((x) => x.other === other)) list.push({ other, evidence: typeof d === "object" ? d.evidence || d.reasons || d.score : null });
+    S.dups.set(incId, list);
+  }
+  function addTimeline(incId, entry) {
+    const list = S.timeline.get(incId);
+    if (list) list.push(entry);
+  }
+
+  // ---------------------------------------------------------------- rendering (batched per frame)
+  let dirty = new Set();
+  let frame = 0;
+  function invalidate(...parts) {
+    parts.forEach((p) => dirty.add(p));
+    if (!frame) frame = requestAnimationFrame(flush);
+  }
+  function flush() {
+    frame = 0;
+    const d = dirty;
+    dirty = new Set();
+    if (d.has("queue")) renderQueue();
+    if (d.has("detail")) renderDetail();
+    if (d.has("units")) renderUnits();
+    if (d.has("map")) renderMap();
+    if (d.has("radio")) renderRadio();
+    if (d.has("drafts")) renderDrafts();
+    if (d.has("alerts")) renderAlerts();
+  }
+
+  function sortedIncidents() {
+    const showClosed = $("#show-closed").checked;
+    return [...S.incidents.values()]
+      .filter((i) => showClosed || OPEN.has(i.status) || !i.status)
+      .sort((a, b) => (b.priority ?? -1) - (a.priority ?? -1) ||
+        (JY.parseTime(a.created_at) || 0) - (JY.parseTime(b.created_at) || 0));
+  }
+
+  function renderQueue() {
+    const ul = $("#queue");
+    const focusedId = document.activeElement && document.activeElement.closest && document.activeElement.closest("#queue li")
+      ? document.activeElement.closest("li").dataset.id : null;
+    const list = sortedIncidents();
+    $("#queue-count").textContent = String(list.filter((i) => OPEN.has(i.status)).length);
+    ul.replaceChildren();
+    if (!list.length) { ul.append(h("li.empty", { text: t("console.queue.empty") })); return; }
+    for (const inc of list) {
+      const lvl = levelOf(inc);
+      const reasons = reasonsOf(inc);
+      const det = h("details", { open: S.expanded.has(inc.id) || null },
+        h("summary", { text: t("console.reasons") + (reasons.length ? " (" + reasons.length + ")" : "") }),
+        reasons.length ? h("ul.reasons", null, reasons.map(reasonItem)) : h("p.hint", { text: t("console.noReasons") }));
+      det.addEventListener("toggle", () => { if (det.open) S.expanded.add(inc.id); else S.expanded.delete(inc.id); });
+      const btn = h("button.inc-btn", { type: "button", "aria-pressed": String(S.selected === inc.id), onclick: () => select(inc.id) },
+        h("span.line1", null,
+          lvl ? h("span.badge.lvl-" + lvl, { text: lvl + (inc.priority != null ? " · " + inc.priority : "") }) : null,
+          h("span.num", { text: inc.number || inc.id }),
+          h("span", { text: inc.category || "" }),
+          h("span.badge.st.st-" + inc.status, { text: stLabel(inc.status) }),
+          (S.dups.get(inc.id) || []).length ? h("span.badge.dup-flag", { text: t("console.dupFlag") }) : null),
+        h("span.where", { text: inc.location_text || (inc.lat != null ? inc.lat.toFixed(4) + ", " + inc.lon.toFixed(4) : "") }),
+        " ",
+        h("span.age", { dataset: { ts: inc.created_at || "" }, text: JY.ago(inc.created_at) }));
+      const li = h("li" + (S.selected === inc.id ? ".sel" : "") + (OPEN.has(inc.status) ? "" : ".closed"),
+        { dataset: { id: inc.id, level: lvl, status: inc.status || "" } }, btn, det);
+      ul.append(li);
+    }
+    if (focusedId) {
+      const again = ul.querySelector(`li[data-id="${CSS.escape(focusedId)}"] .inc-btn`);
+      if (again) again.focus();
+    }
+  }
+
+  function select(id) {
+    if (S.selected !== id) { S.recs = null; }
+    S.selected = id;
+    invalidate("queue", "detail", "map");
+    loadDetail(id);
+  }
+
+  async function loadDetail(id) {
+    try {
+      const full = await JY.api("GET", `/api/incidents/${encodeURIComponent(id)}`);
+      const inc = full.incident || full;
+      putIncident(inc);
+      const tl = full.timeline || full.events || inc.timeline || inc.events || inc.history || [];
+      S.timeline.set(id, tl.slice());
+      for (const o of full.orders || inc.orders || []) putOrder(o);
+    } catch (e) {
+      if (S.selected === id) JY.toast(JY.errorText(e), "error");
+    }
+    if (S.selected === id) invalidate("detail", "queue");
+    loadRecs(id);
+  }
+
+  async function loadRecs(id) {
+    const inc = S.incidents.get(id);
+    if (!inc || !OPEN.has(inc.status)) { S.recs = { id, items: [], excluded: [] }; invalidate("detail"); return; }
+    S.recs = { id, loading: true };
+    invalidate("detail");
+    try {
+      const r = await JY.api("GET", `/api/incidents/${encodeURIComponent(id)}/recommendations`);
+      const items = Array.isArray(r) ? r : r.recommendations || r.ranked || r.units || [];
+      if (S.selected === id) S.recs = { id, items, excluded: r.excluded || [] };
+    } catch (e) {
+      if (S.selected === id) S.recs = { id, error: JY.errorText(e) };
+    }
+    if (S.selected === id) invalidate("detail");
+  }
+
+  async function dispatchTo(incId, unitId, btn) {
+    btn.disabled = true;
+    btn.textContent = t("console.d.dispatching");
+    try {
+      const r = await JY.api("POST", `/api/incidents/${encodeURIComponent(incId)}/dispatch`, { unit_id: unitId });
+      putOrder(r.order || r);
+      JY.toast(t("console.d.dispatched", { u: unitName(unitId) }), "ok");
+      loadDetail(incId);
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+      btn.disabled = false;
+      btn.textContent = t("console.d.dispatch");
+    }
+  }
+
+  async function dupAction(incId, other, action, btn) {
+    btn.disabled = true;
+    try {
+      if (action === "merge") {
+        // Merge the other (newer) incident into the selected one.
+        await JY.api("POST", `/api/incidents/${encodeURIComponent(other)}/merge`, { into: incId });
+        JY.toast(t("console.d.merged"), "ok");
+      } else {
+        await JY.api("POST", `/api/incidents/${encodeURIComponent(incId)}/unlink`, { other_id: other });
+        JY.toast(t("console.d.unlinked"), "ok");
+      }
+      S.dups.set(incId, (S.dups.get(incId) || []).filter((d) => d.other !== other));
+      S.dups.set(other, (S.dups.get(other) || []).filter((d) => d.other !== incId));
+      loadDetail(incId);
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+      btn.disabled = false;
+    }
+  }
+
+  async function closeIncident(incId, btn) {
+    btn.disabled = true;
+    try {
+      const r = await JY.api("POST", `/api/incidents/${encodeURIComponent(incId)}/status`, { status: "closed" });
+      putIncident(r.incident || r);
+      JY.toast(t("console.d.closed"), "ok");
+      loadDetail(incId);
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+      btn.disabled = false;
+    }
+  }
+
+  function timelineText(e) {
+    if (typeof e === "string") return e;
+    const d = e.data || {};
+    const bits = [e.kind || e.type || e.action || ""];
+    if (d.from || d.to) bits.push(`${stLabel(d.from || "")} → ${stLabel(d.to || d.status || "")}`);
+    else if (d.status) bits.push(stLabel(d.status));
+    if (d.unit_id) bits.push(unitName(d.unit_id));
+    if (d.order_id && d.state) bits.push(t("os." + d.state));
+    if (d.text) bits.push("“" + d.text + "”");
+    if (d.reason) bits.push(d.reason);
+    if (e.message) bits.push(e.message);
+    if (e.actor) bits.push("· " + e.actor);
+    return bits.filter(Boolean).join(" ");
+  }
+
+  function renderDetail() {
+    const box = $("#detail");
+    const inc = S.selected && S.incidents.get(S.selected);
+    if (!inc) { box.replaceChildren(h("p.empty", { text: t("console.detail.none") })); return; }
+    const keepFocus = document.activeElement && box.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    const lvl = levelOf(inc);
+    const parts = [];
+    parts.push(h("div.row", null,
+      lvl ? h("span.badge.lvl-" + lvl, { text: lvl + (inc.priority != null ? " · " + inc.priority : "") }) : null,
+      h("strong#detail-number", { text: inc.number || inc.id }),
+      h("span", { text: inc.category || "" }),
+      h("span.badge.st.st-" + inc.status + "#detail-status", { text: stLabel(inc.status) }),
+      h("span.grow"),
+      OPEN.has(inc.status) ? h("button", { type: "button", dataset: { key: "close" }, text: t("console.d.close"),
+        onclick: (ev) => closeIncident(inc.id, ev.currentTarget) }) : null));
+    parts.push(h("dl.facts", null,
+      h("dt", { text: t("console.d.where") }), h("dd", { text: [inc.location_text, inc.lat != null ? `(${inc.lat}, ${inc.lon})` : ""].filter(Boolean).join(" ") || "—" }),
+      h("dt", { text: t("console.d.created") }), h("dd", { text: JY.dateTime(inc.created_at) + " · " + JY.ago(inc.created_at) }),
+      h("dt", { text: t("console.d.source") }), h("dd", { text: inc.source || "—" })));
+    if (inc.text) parts.push(h("div.text", { text: inc.text }));
+    const reasons = reasonsOf(inc);
+    parts.push(h("h3", { text: t("console.reasons") }),
+      reasons.length ? h("ul.reasons", null, reasons.map(reasonItem)) : h("p.hint", { text: t("console.noReasons") }));
+
+    // recommendations
+    parts.push(h("h3", { text: t("console.d.recs") }));
+    const recs = S.recs && S.recs.id === inc.id ? S.recs : null;
+    if (!OPEN.has(inc.status)) parts.push(h("p.hint", { text: stLabel(inc.status) }));
+    else if (!recs || recs.loading) parts.push(h("p.loading", { text: t("console.d.recs.loading") }));
+    else if (recs.error) parts.push(h("p.error-text", { role: "alert", text: recs.error }),
+      h("button", { type: "button", text: t("retry"), onclick: () => loadRecs(inc.id) }));
+    else if (!recs.items.length) parts.push(h("p.empty", { text: t("console.d.recs.none") }));
+    else {
+      const rows = recs.items.map((r, i) => {
+        const uid = String(r.unit_id ?? r.id);
+        return h("tr", { dataset: { unit: uid } },
+          h("td", null, h("strong", { text: r.callsign || unitName(uid) }),
+            r.distance_m != null ? h("div.why", { text: (r.distance_m / 1000).toFixed(2) + " km" }) : null),
+          h("td.why", null, (r.reasons || []).join("; ")),
+          h("td", null, h("button" + (i === 0 ? ".primary" : ""), { type: "button", dataset: { key: "dispatch-" + uid },
+            "aria-label": t("console.d.dispatch") + " " + (r.callsign || uid), text: t("console.d.dispatch"),
+            onclick: (ev) => dispatchTo(inc.id, uid, ev.currentTarget) })));
+      });
+      parts.push(h("table.simple.recs", null, h("tbody", null, rows)));
+    }
+    if (recs && recs.excluded && recs.excluded.length) {
+      parts.push(h("p.hint", { text: t("console.d.excluded") + recs.excluded.map((x) => `${x.callsign || x.unit_id} (${x.reason})`).join("; ") }));
+    }
+
+    // orders
+    const orders = [...S.orders.values()].filter((o) => String(o.incident_id) === inc.id);
+    parts.push(h("h3", { text: t("console.d.orders") }));
+    if (!orders.length) parts.push(h("p.empty", { text: t("console.d.orders.none") }));
+    else parts.push(h("ul.plain#orders", null, orders.map((o) => h("li", { dataset: { order: o.id, state: o.state } },
+      h("strong", { text: unitName(o.unit_id) }), " — ",
+      h("span.order-state", { text: t("os." + o.state) }), " ",
+      h("span.hint", { text: JY.clock(o.acknowledged_at || o.created_at) })))));
+
+    // duplicates
+    const dups = S.dups.get(inc.id) || [];
+    if (dups.length) {
+      parts.push(h("h3", { text: t("console.d.dups") }));
+      parts.push(h("ul.plain", null, dups.map((d) => {
+        const other = S.incidents.get(d.other);
+        return h("li.row", { dataset: { dup: d.other } },
+          h("span.grow", null, h("strong", { text: incName(d.other) }), " ", other ? other.text || "" : "",
+            d.evidence ? h("div.hint", { text: Array.isArray(d.evidence) ? d.evidence.join("; ") : typeof d.evidence === "object" ? JSON.stringify(d.evidence) : String(d.evidence) }) : null),
+          h("button", { type: "button", text: t("console.d.merge"), dataset: { key: "merge-" + d.other }, onclick: (ev) => dupAction(inc.id, d.other, "merge", ev.currentTarget) }),
+          h("button", { type: "button", text: t("console.d.unlink"), dataset: { key: "unlink-" + d.other }, onclick: (ev) => dupAction(inc.id, d.other, "unlink", ev.currentTarget) }));
+      })));
+    }
+
+    // timeline
+    parts.push(h("h3", { text: t("console.d.timeline") }));
+    const tl = S.timeline.get(inc.id) || [];
+    if (!tl.length) parts.push(h("p.empty", { text: t("console.d.timeline.none") }));
+    else parts.push(h("ol.timeline#timeline", null, tl.slice().sort((a, b) => (JY.parseTime(a.at || a.created_at) || 0) - (JY.parseTime(b.at || b.created_at) || 0))
+      .map((e) => h("li", null, h("time", { text: JY.clock(e.at || e.created_at) }), h("span", { text: timelineText(e) })))));
+    box.replaceChildren(...parts);
+    if (keepFocus) { const el = box.querySelector(`[data-key="${CSS.escape(keepFocus)}"]`); if (el) el.focus(); }
+  }
+
+  function renderUnits() {
+    const tb = $("#units");
+    const units = [...S.units.values()].sort((a, b) => String(a.callsign).localeCompare(String(b.callsign)));
+    $("#units-count").textContent = String(units.length);
+    if (!units.length) { tb.replaceChildren(h("tr", null, h("td.empty", { colspan: 3, text: t("console.units.empty") }))); return; }
+    tb.replaceChildren(...units.map((u) => {
+      const fix = u.location_at || u.fix_at || u.last_fix_at;
+      const stale = fix && Date.now() - JY.parseTime(fix) > 30 * 60 * 1000;
+      return h("tr", { dataset: { unit: u.id, status: u.status } },
+        h("td", null, h("strong", { text: u.callsign || u.id }), u.unit_type ? h("span.hint", { text: " " + u.unit_type }) : null),
+        h("td", null, h("span.badge.st.st-" + u.status, { text: stLabel(u.status) })),
+        h("td" + (stale ? ".error-text" : ""), { dataset: { ts: fix || "" }, text: JY.ago(fix) }));
+    }));
+  }
+
+  // ---------------------------------------------------------------- map
+  const mercX = (lon) => (lon + 180) / 360;
+  const mercY = (lat) => { const r = (lat * Math.PI) / 180; return (1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2; };
+  const LEVEL_COLOURS = { P1: "#ff5c5c", P2: "#ff9f43", P3: "#ffd166", P4: "#8ecae6" };
+
+  function renderMap() {
+    const box = $("#map");
+    const W = box.clientWidth || 400, H = box.clientHeight || 300;
+    const tiles = S.config.map_tile_url || "";
+    $("#map-mode").textContent = t(tiles ? "console.map.tiles" : "console.map.plain");
+    const units = [...S.units.values()].filter((u) => u.lat != null && u.lon != null);
+    const incs = sortedIncidents().filter((i) => i.lat != null && i.lon != null && OPEN.has(i.status));
+    const pts = [...units, ...incs];
+    box.setAttribute("aria-label", `${t("console.map")}: ${units.length} ${t("console.map.units")}, ${incs.length} ${t("console.map.incidents")}`);
+    if (!pts.length) { box.replaceChildren(h("div.map-empty", { text: t("console.map.none") })); return; }
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (const p of pts) { const x = mercX(p.lon), y = mercY(p.lat); x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+    const minSpan = 0.00003; // ~ a few km
+    const dx = Math.max(x1 - x0, minSpan), dy = Math.max(y1 - y0, minSpan);
+    const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+    let scale = Math.min((W - 60) / dx, (H - 60) / dy);
+    const kids = [];
+    if (tiles) {
+      const z = Math.max(0, Math.min(19, Math.floor(Math.log2(scale / 256))));
+      scale = 256 * 2 ** z;
+      const left = cx * scale - W / 2, top = cy * scale - H / 2;
+      for (let tx = Math.floor(left / 256); tx * 256 < left + W; tx++) {
+        for (let ty = Math.floor(top / 256); ty * 256 < top + H; ty++) {
+          if (ty < 0 || ty >= 2 ** z) continue;
+          const wrapped = ((tx % 2 ** z) + 2 ** z) % 2 ** z;
+          const src = tiles.replace("{z}", z).replace("{x}", wrapped).replace("{y}", ty).replace("{s}", "a");
+          kids.push(h("img.tile", { src, alt: "", style: `left:${tx * 256 - left}px;top:${ty * 256 - top}px` }));
+        }
+      }
+    }
+    const px = (lon) => (mercX(lon) - cx) * scale + W / 2;
+    const py = (lat) => (mercY(lat) - cy) * scale + H / 2;
+    const NS = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    const el = (name, attrs, text) => {
+      const e = document.createElementNS(NS, name);
+      for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+      if (text != null) e.textContent = text;
+      return e;
+    };
+    if (!tiles) {
+      // Plain coordinate grid: lines at a round step in degrees.
+      const lonAt = (x) => ((cx + (x - W / 2) / scale) * 360) - 180;
+      const latAt = (y) => { const n = Math.PI - 2 * Math.PI * (cy + (y - H / 2) / scale); return (180 / Math.PI) * Math.atan(Math.sinh(n)); };
+      const spanLon = lonAt(W) - lonAt(0);
+      const step = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10].find((s) => spanLon / s <= 8) || 20;
+      const digits = Math.max(0, -Math.floor(Math.log10(step)));
+      for (let lon = Math.ceil(lonAt(0) / step) * step; lon < lonAt(W); lon += step) {
+        const x = px(lon);
+        svg.append(el("line", { class: "grid", x1: x, x2: x, y1: 0, y2: H }), el("text", { class: "gridlabel", x: x + 2, y: H - 4 }, lon.toFixed(digits) + "°"));
+      }
+      for (let lat = Math.ceil(latAt(H) / step) * step; lat < latAt(0); lat += step) {
+        const y = py(lat);
+        svg.append(el("line", { class: "grid", x1: 0, x2: W, y1: y, y2: y }), el("text", { class: "gridlabel", x: 2, y: y - 2 }, lat.toFixed(digits) + "°"));
+      }
+    }
+    for (const i of incs) {
+      const lvl = levelOf(i);
+      const g = el("g", { class: "i" + (S.selected === i.id ? " sel" : ""), "data-id": i.id });
+      g.append(el("circle", { cx: px(i.lon), cy: py(i.lat), r: 9, fill: LEVEL_COLOURS[lvl] || "#ccc" }),
+        el("text", { x: px(i.lon) + 12, y: py(i.lat) + 4 }, (i.number || i.id) + (lvl ? " " + lvl : "")),
+        el("title", {}, `${i.number || i.id} ${i.category || ""} ${i.location_text || ""}`));
+      g.addEventListener("click", () => select(i.id));
+      svg.append(g);
+    }
+    for (const u of units) {
+      const g = el("g", { class: "u", "data-id": u.id });
+      g.append(el("rect", { x: px(u.lon) - 6, y: py(u.lat) - 6, width: 12, height: 12 }),
+        el("text", { x: px(u.lon) + 9, y: py(u.lat) - 6 }, `${u.callsign || u.id} · ${stLabel(u.status)}`),
+        el("title", {}, `${u.callsign || u.id} ${stLabel(u.status)} ${JY.ago(u.location_at)}`));
+      svg.append(g);
+    }
+    box.replaceChildren(...kids, svg);
+  }
+
+  // ---------------------------------------------------------------- radio / transcripts
+  function putTranscript(ev) {
+    const tr = pick(ev, "transcript");
+    const ch = String(tr.channel || tr.channel_id || tr.source || "—");
+    let c = S.channels.get(ch);
+    if (!c) { c = { lines: [], partials: new Map() }; S.channels.set(ch, c); }
+    const stream = String(tr.stream_id || tr.stream || tr.unit_id || "default");
+    const isFinal = tr.final === true || tr.kind === "final" || tr.event === "final" || (tr.final === undefined && tr.kind !== "partial" && tr.event !== "partial" && !tr.partial);
+    if (isFinal) {
+      c.partials.delete(stream);
+      c.lines.push({ at: tr.start_utc || tr.at || tr.created_at || new Date().toISOString(), who: tr.unit_callsign || (tr.unit_id ? unitName(tr.unit_id) : tr.speaker || ""), text: tr.text || "" });
+      if (c.lines.length > 200) c.lines.splice(0, c.lines.length - 200);
+    } else {
+      c.partials.set(stream, { who: tr.unit_id ? unitName(tr.unit_id) : tr.speaker || "", text: tr.text || "" });
+    }
+    if (tr.incident_id) addTimeline(String(tr.incident_id), { at: tr.start_utc || new Date().toISOString(), kind: "transcript", data: { text: tr.text } });
+  }
+  function renderRadio() {
+    const box = $("#channels");
+    if (!S.channels.size) { box.replaceChildren(h("p.empty", { text: t("console.radio.none") })); return; }
+    const atBottom = box.parentElement.scrollHeight - box.parentElement.scrollTop - box.parentElement.clientHeight < 30;
+    box.replaceChildren(...[...S.channels.entries()].map(([ch, c]) => h("div.channel", { dataset: { channel: ch } },
+      h("h3", { text: t("console.radio.channel", { c: ch }) }),
+      h("ul.tlines", { "aria-live": "polite" },
+        c.lines.slice(-40).map((l) => h("li.final", null, h("time", { text: JY.clock(l.at) }), l.who ? h("span.who", { text: l.who }) : null, l.text)),
+        [...c.partials.values()].map((p) => h("li.partial", null, h("time", { text: "…" }), p.who ? h("span.who", { text: p.who }) : null, p.text))))));
+    if (atBottom) box.parentElement.scrollTop = box.parentElement.scrollHeight;
+  }
+
+  // ---------------------------------------------------------------- kiosk drafts
+  function putDraft(ev) {
+    const d = pick(ev, "draft");
+    const id = String(d.draft_id || d.id || "kiosk");
+    const old = S.drafts.get(id) || {};
+    S.drafts.set(id, Object.assign(old, d, { seen: Date.now() }));
+  }
+  function renderDrafts() {
+    const ul = $("#drafts");
+    const now = Date.now();
+    for (const [id, d] of S.drafts) if (now - d.seen > 15 * 60 * 1000) S.drafts.delete(id);
+    if (!S.drafts.size) { ul.replaceChildren(h("li.empty", { text: t("console.kiosk.none") })); return; }
+    ul.replaceChildren(...[...S.drafts.entries()].reverse().map(([id, d]) => {
+      const submitted = d.status === "submitted" || d.submitted || d.receipt || d.receipt_number;
+      const fields = d.fields || d.values || d.data || {};
+      const labels = d.labels || {};
+      return h("li.draft" + (submitted ? ".submitted" : ""), { dataset: { draft: id } },
+        h("div.row", null, h("strong", { text: JY.label(d.template_label || d.template_name) || d.template || d.template_id || "" }),
+          h("span.hint", { text: submitted ? t("console.kiosk.submitted", { r: d.receipt || d.receipt_number || "" }) : t("console.kiosk.typing") }),
+          d.incident_id ? h("button", { type: "button", text: incName(d.incident_id), onclick: () => select(String(d.incident_id)) }) : null),
+        h("dl", null, Object.entries(fields).filter(([, v]) => v !== "" && v != null).map(([k, v]) =>
+          [h("dt", { text: JY.label(labels[k]) || k }), h("dd", { text: typeof v === "object" ? JSON.stringify(v) : String(v) })])));
+    }));
+  }
+
+  // ---------------------------------------------------------------- alerts
+  let alarmTimer = 0;
+  function putAlert(ev) {
+    const a = pick(ev, "alert");
+    const id = String(a.id || JY.uid("a"));
+    if (S.alerts.some((x) => x.id === id)) return;
+    S.alerts.push(Object.assign({ id, acked: false, at: a.created_at || new Date().toISOString() }, a, { id }));
+    if (a.incident_id) addTimeline(String(a.incident_id), { at: a.created_at || new Date().toISOString(), kind: "alert", message: a.message });
+    alarm();
+  }
+  function pendingAlerts() { return S.alerts.filter((a) => !a.acked); }
+  function alarm() {
+    const soundOk = JY.beep();
+    JY.vibrate();
+    $("#sound").hidden = soundOk;
+    clearInterval(alarmTimer);
+    // Keep sounding every few seconds until every alert is acknowledged.
+    alarmTimer = setInterval(() => { if (pendingAlerts().length) JY.beep(); else clearInterval(alarmTimer); }, 5000);
+  }
+  function renderAlerts() {
+    const pend = pendingAlerts();
+    const banner = $("#alert-banner");
+    banner.hidden = !pend.length;
+    document.title = (pend.length ? "⚠ (" + pend.length + ") " : "") + t("console.title") + " · 警云 Jingyun";
+    if (!pend.length) return;
+    const a = pend[0];
+    $("#alert-text").textContent = `${JY.clock(a.at)} ${a.message || a.kind || ""}` +
+      (a.incident_id ? ` [${incName(a.incident_id)}]` : "") + (pend.length > 1 ? " " + t("console.alert.more", { n: pend.length - 1 }) : "");
+    $("#alert-open").hidden = !a.incident_id;
+  }
+
+  // ---------------------------------------------------------------- live events
+  function onEvent(ev) {
+    if (!ev || typeof ev !== "object") return;
+    switch (ev.type) {
+      case "incident": {
+        const inc = pick(ev, "incident");
+        putIncident(inc);
+        if (inc.id != null) addTimeline(String(inc.id), { at: inc.updated_at || new Date().toISOString(), kind: ev.event || ev.action || "incident", data: { status: inc.status } });
+        invalidate("queue", "map", "drafts");
+        if (S.selected === String(inc.id)) { invalidate("detail"); if (!OPEN.has(inc.status) || ev.event === "status") loadRecs(S.selected); }
+        break;
+      }
+      case "unit":
+        putUnit(pick(ev, "unit"));
+        invalidate("units", "map");
+        if (S.selected) { invalidate("detail"); loadRecs(S.selected); }
+        break;
+      case "order": {
+        const o = pick(ev, "order");
+        putOrder(o);
+        if (o.incident_id != null) addTimeline(String(o.incident_id), { at: o.acknowledged_at || o.updated_at || new Date().toISOString(), kind: "order", data: { unit_id: o.unit_id, order_id: o.id, state: o.state } });
+        if (S.selected && String(o.incident_id) === S.selected) invalidate("detail");
+        break;
+      }
+      case "alert": putAlert(ev); invalidate("alerts", "detail"); break;
+      case "transcript": putTranscript(ev); invalidate("radio", "detail"); break;
+      case "duplicate": {
+        const d = pick(ev, "duplicate");
+        const a = String(d.incident_id), b = String(d.duplicate_of ?? d.other_id ?? d.of);
+        addDup(a, { incident_id: b, evidence: d.evidence || d.reasons });
+        addDup(b, { incident_id: a, evidence: d.evidence || d.reasons });
+        invalidate("queue", "detail");
+        break;
+      }
+      case "kiosk_draft": putDraft(ev); invalidate("drafts"); break;
+      case "resync": resync(); break;
+      default: break;
+    }
+  }
+
+  async function resync() {
+    const banner = $("#sync-banner");
+    try {
+      let snap;
+      try {
+        snap = await JY.api("GET", "/api/snapshot");
+      } catch (e) {
+        if (e.status !== 404) throw e;
+        const [incs, units] = await Promise.all([JY.api("GET", "/api/incidents"), JY.api("GET", "/api/units")]);
+        snap = { incidents: incs.incidents || incs, units: units.units || units };
+      }
+      S.incidents.clear(); S.units.clear();
+      for (const i of snap.incidents || []) putIncident(i);
+      for (const u of snap.units || []) putUnit(u);
+      for (const o of snap.orders || []) putOrder(o);
+      for (const a of snap.alerts || []) if (!S.alerts.some((x) => x.id === String(a.id))) S.alerts.push(Object.assign({ acked: true }, a, { id: String(a.id) }));
+      for (const d of snap.duplicates || []) { addDup(String(d.incident_id), { incident_id: d.duplicate_of ?? d.other_id, evidence: d.evidence }); addDup(String(d.duplicate_of ?? d.other_id), { incident_id: d.incident_id, evidence: d.evidence }); }
+      banner.hidden = true;
+      invalidate("queue", "units", "map", "detail", "alerts");
+      if (S.selected) loadDetail(S.selected);
+    } catch (e) {
+      banner.textContent = t("console.sync.failed", { msg: JY.errorText(e) });
+      banner.hidden = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- wiring
+  function wire() {
+    $("#show-closed").addEventListener("change", () => invalidate("queue", "map"));
+    $("#alert-ack").addEventListener("click", () => {
+      const a = pendingAlerts()[0];
+      if (a) a.acked = true;
+      invalidate("alerts");
+    });
+    $("#alert-open").addEventListener("click", () => {
+      const a = pendingAlerts()[0];
+      if (a && a.incident_id) select(String(a.incident_id));
+    });
+    $("#sound").addEventListener("click", () => { JY.beep([[660, 120]]); setTimeout(() => { $("#sound").hidden = JY.soundReady(); }, 200); });
+    const nb = $("#new-incident-btn"), form = $("#new-incident");
+    nb.addEventListener("click", () => {
+      form.hidden = !form.hidden;
+      nb.setAttribute("aria-expanded", String(!form.hidden));
+      if (!form.hidden) $("#ni-text").focus();
+    });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const err = $("#ni-error");
+      err.textContent = "";
+      const text = $("#ni-text").value.trim();
+      const lat = $("#ni-lat").value.trim(), lon = $("#ni-lon").value.trim();
+      if (!text) { err.textContent = t("console.ni.needText"); $("#ni-text").focus(); return; }
+      const body = { text, source: "phone" };
+      if ($("#ni-loc").value.trim()) body.location_text = $("#ni-loc").value.trim();
+      if (lat || lon) {
+        const la = Number(lat), lo = Number(lon);
+        if (!lat || !lon || !(Math.abs(la) <= 90) || !(Math.abs(lo) <= 180)) { err.textContent = t("console.ni.badCoord"); return; }
+        body.lat = la; body.lon = lo;
+      }
+      const btn = form.querySelector("button[type=submit]");
+      btn.disabled = true;
+      try {
+        const r = await JY.api("POST", "/api/incidents", body);
+        const inc = r.incident || r;
+        putIncident(inc);
+        form.reset();
+        form.hidden = true;
+        nb.setAttribute("aria-expanded", "false");
+        JY.toast(t("console.ni.created", { n: inc.number || inc.id }), "ok");
+        select(String(inc.id));
+      } catch (ex) {
+        err.textContent = JY.errorText(ex);
+      } finally {
+        btn.disabled = false;
+      }
+    });
+    // Keyboard: j/k or arrows move through the queue when it has focus.
+    $("#queue").addEventListener("keydown", (e) => {
+      const btns = [...document.querySelectorAll("#queue .inc-btn")];
+      const i = btns.indexOf(document.activeElement);
+      if (i < 0) return;
+      if (e.key === "ArrowDown" || e.key === "j") { e.preventDefault(); (btns[i + 1] || btns[i]).focus(); }
+      if (e.key === "ArrowUp" || e.key === "k") { e.preventDefault(); (btns[i - 1] || btns[i]).focus(); }
+    });
+    // Ages tick every second without re-rendering lists.
+    setInterval(() => {
+      document.querySelectorAll("[data-ts]").forEach((el) => { if (el.dataset.ts) el.textContent = JY.ago(el.dataset.ts); });
+      $("#sound").hidden = JY.soundReady() || !pendingAlerts().length;
+      invalidate("drafts");
+    }, 1000);
+    new ResizeObserver(() => invalidate("map")).observe($("#map"));
+    JY.onLang(() => invalidate("queue", "detail", "units", "map", "radio", "drafts", "alerts"));
+  }
+
+  async function main() {
+    JY.initPage();
+    await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["dispatcher", "admin"] });
+    wire();
+    try { S.config = await JY.api("GET", "/ui-config.json"); } catch (e) { /* plain coordinate view */ }
+    invalidate("queue", "units", "map", "radio", "drafts");
+    const sock = new JY.Socket("/ws/console", { pill: $("#conn"), onOpen: resync, onMessage: onEvent });
+    JY.consoleSocket = sock;
+    JY.consoleState = S;
+    sock.start();
+  }
+  main();
+})();

@@ -1,0 +1,222 @@
+/* Officer's phone page: pushed orders over /ws/unit (sound + vibration), acknowledge, status buttons,
+ * navigation link, visible connection state, automatic reconnect. The server re-sends every order not
+ * yet acknowledged on reconnect; orders are also kept in this tab so a reload still shows them. */
+(function () {
+  "use strict";
+  const { h, t, $ } = JY;
+
+  JY.i18n({
+    zh: {
+      "unit.title": "巡逻单元", "unit.status": "我的状态", "unit.s.en_route": "出发", "unit.s.on_scene": "到场",
+      "unit.s.clear": "处置完毕", "unit.orders": "指令", "unit.orders.none": "暂无指令，请保持待命。",
+      "unit.ack": "确认接收", "unit.acking": "确认中…", "unit.acked": "已确认 {t}", "unit.ack.wait": "已发送，等待服务器确认…",
+      "unit.nav": "导航", "unit.offline": "离线期间收到", "unit.new": "新指令",
+      "unit.newOrder": "新指令：{n} {where}", "unit.status.set": "状态已更新：{s}",
+      "unit.lost": "连接已断开，正在重连。离线期间的指令会在恢复后显示。",
+      "unit.state.offered": "待确认", "unit.state.acknowledged": "已确认", "unit.state.withdrawn": "已撤回",
+      "unit.state.expired": "已超时（已转派）", "unit.state.completed": "已完成", "unit.received": "收到 {t}",
+      "st.available": "空闲", "st.dispatched": "已派警", "st.en_route": "在途", "st.on_scene": "到场", "st.returning": "返回中",
+      "st.out_of_service": "暂停服务",
+    },
+    en: {
+      "unit.title": "Patrol unit", "unit.status": "My status", "unit.s.en_route": "En route", "unit.s.on_scene": "On scene",
+      "unit.s.clear": "Clear", "unit.orders": "Orders", "unit.orders.none": "No orders. Stay available.",
+      "unit.ack": "Acknowledge", "unit.acking": "Acknowledging…", "unit.acked": "Acknowledged {t}", "unit.ack.wait": "Sent, waiting for the server…",
+      "unit.nav": "Navigate", "unit.offline": "arrived while offline", "unit.new": "NEW",
+      "unit.newOrder": "New order: {n} {where}", "unit.status.set": "Status set: {s}",
+      "unit.lost": "Connection lost, reconnecting. Orders sent meanwhile will appear when it is back.",
+      "unit.state.offered": "to acknowledge", "unit.state.acknowledged": "acknowledged", "unit.state.withdrawn": "withdrawn",
+      "unit.state.expired": "expired (re-offered)", "unit.state.completed": "completed", "unit.received": "received {t}",
+      "st.available": "available", "st.dispatched": "dispatched", "st.en_route": "en route", "st.on_scene": "on scene",
+      "st.returning": "returning", "st.out_of_service": "out of service",
+    },
+  });
+
+  const S = { unitId: null, unit: null, orders: new Map(), openedAt: 0, closedAt: 0, acking: new Set(), sock: null };
+  const storeKey = () => "jy.unit.orders." + S.unitId;
+
+  function save() {
+    try {
+      const keep = [...S.orders.values()].slice(-30);
+      localStorage.setItem(storeKey(), JSON.stringify(keep));
+    } catch (e) { /* storage full or disabled: the server still re-sends unacknowledged orders */ }
+  }
+  function load() {
+    try {
+      for (const o of JSON.parse(localStorage.getItem(storeKey()) || "[]")) S.orders.set(String(o.id), Object.assign(o, { fresh: false }));
+    } catch (e) { /* ignore a damaged cache */ }
+  }
+
+  const inc = (o) => o.incident || {};
+  const field = (o, k) => o[k] ?? inc(o)[k];
+
+  function navLinks(o) {
+    const lat = field(o, "lat"), lon = field(o, "lon");
+    const where = field(o, "location_text") || "";
+    if (lat != null && lon != null) {
+      return h("a.button", { href: `geo:${lat},${lon}?q=${lat},${lon}(${encodeURIComponent(where || "incident")})`, "data-nav": "1", text: "🧭 " + t("unit.nav") });
+    }
+    if (where) return h("a.button", { href: `geo:0,0?q=${encodeURIComponent(where)}`, "data-nav": "1", text: "🧭 " + t("unit.nav") });
+    return null;
+  }
+
+  function render() {
+    const ul = $("#orders");
+    const list = [...S.orders.values()].sort((a, b) => (JY.parseTime(b.created_at) || 0) - (JY.parseTime(a.created_at) || 0));
+    if (!list.length) { ul.replaceChildren(h("li.empty", { text: t("unit.orders.none") })); return; }
+    const focusKey = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
+    ul.replaceChildren(...list.map((o) => {
+      const state = o.state || "offered";
+      const lvl = field(o, "level");
+      const acked = state === "acknowledged" || !!o.acknowledged_at;
+      const waiting = S.acking.has(o.id) && !acked;
+      return h("li.order." + state + (o.fresh && !acked ? ".new" : ""), { dataset: { order: o.id, state } },
+        h("h3", null,
+          o.fresh && !acked ? h("span.badge.lvl-P1", { text: t("unit.new") }) : null,
+          lvl ? h("span.badge.lvl-" + lvl, { text: lvl }) : null,
+          h("span", { text: field(o, "number") || field(o, "incident_number") || o.incident_id || "" }),
+          h("span", { text: field(o, "category") || "" }),
+          o.offline ? h("span.badge.offline-tag", { text: t("unit.offline") }) : null),
+        h("div.where", { text: field(o, "location_text") || "" }),
+        field(o, "text") ? h("div.text", { text: field(o, "text") }) : null,
+        o.note ? h("div.text", { text: o.note }) : null,
+        h("div.meta", null, t("unit.received", { t: JY.clock(o.received_at || o.created_at) }), " · ",
+          h("strong.order-state", { text: acked ? t("unit.acked", { t: JY.clock(o.acknowledged_at) }) : t("unit.state." + state) })),
+        waiting ? h("p.hint", { text: t("unit.ack.wait") }) : null,
+        h("div.actions", null,
+          !acked && state === "offered" ? h("button.primary.big.ack", { type: "button", dataset: { key: "ack-" + o.id },
+            disabled: waiting || null, text: waiting ? t("unit.acking") : t("unit.ack"), onclick: () => ack(o.id) }) : null,
+          navLinks(o)));
+    }));
+    if (focusKey) { const el = ul.querySelector(`[data-key="${CSS.escape(focusKey)}"]`); if (el && !el.disabled) el.focus(); }
+  }
+
+  function renderStatus() {
+    const st = (S.unit && S.unit.status) || "";
+    const el = $("#my-status");
+    el.className = "badge st st-" + st;
+    el.textContent = st ? t("st." + st) : "—";
+    document.querySelectorAll("[data-status]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.status === st)));
+    $("#callsign").textContent = (S.unit && S.unit.callsign) || S.unitId || "";
+  }
+
+  function ack(id) {
+    S.acking.add(id);
+    // If offline, the ack goes out as soon as the socket is back (onOpen re-sends every pending ack).
+    S.sock.send({ type: "ack", order_id: id });
+    render();
+  }
+
+  function onOrder(o, meta) {
+    o.id = String(o.id);
+    const known = S.orders.get(o.id);
+    const fresh = !known;
+    const merged = Object.assign({}, known || {}, o);
+    if (fresh) {
+      merged.received_at = new Date().toISOString();
+      merged.fresh = true;
+      // Sent while we were not connected: the server replays unacknowledged orders on reconnect.
+      const created = JY.parseTime(o.created_at);
+      merged.offline = !!(meta && meta.replay) || (!!created && S.openedAt && created.getTime() < S.openedAt - 1000 && Date.now() - S.openedAt < 5000);
+    }
+    S.orders.set(o.id, merged);
+    if (merged.state === "acknowledged" || merged.acknowledged_at) S.acking.delete(o.id);
+    if (fresh && (merged.state || "offered") === "offered") {
+      JY.beep([[988, 250], [0, 100], [988, 250], [0, 100], [1319, 500]]);
+      JY.vibrate([400, 150, 400, 150, 800]);
+      $("#orders-live").textContent = t("unit.newOrder", { n: field(merged, "number") || merged.incident_id, where: field(merged, "location_text") || "" });
+    }
+    save();
+    render();
+  }
+
+  function onMessage(m) {
+    if (!m || typeof m !== "object") return;
+    switch (m.type) {
+      case "order":
+        onOrder(m.order || m, m);
+        break;
+      case "orders":
+        for (const o of m.orders || []) onOrder(o, { replay: m.replay || m.pending });
+        break;
+      case "ack": case "acked": case "ack_ok": case "acknowledged": {
+        const id = String(m.order_id || (m.order && m.order.id));
+        const o = S.orders.get(id);
+        if (o) { o.state = "acknowledged"; o.acknowledged_at = m.acknowledged_at || (m.order && m.order.acknowledged_at) || new Date().toISOString(); o.fresh = false; }
+        S.acking.delete(id);
+        save(); render();
+        break;
+      }
+      case "order_update": case "withdrawn": case "expired": case "order_state": {
+        const upd = m.order || m;
+        const id = String(upd.id || upd.order_id);
+        const o = S.orders.get(id);
+        if (o) { Object.assign(o, upd, { id, state: upd.state || m.state || m.type }); save(); render(); }
+        break;
+      }
+      case "unit": case "status":
+        S.unit = Object.assign(S.unit || {}, m.unit || m);
+        renderStatus();
+        break;
+      case "error":
+        JY.toast((m.error && m.error.message) || m.message || "error", "error");
+        if (m.order_id) { S.acking.delete(String(m.order_id)); render(); }
+        break;
+      default:
+        break;
+    }
+  }
+
+  async function setStatus(status, btn) {
+    const err = $("#status-error");
+    err.textContent = "";
+    document.querySelectorAll("[data-status]").forEach((b) => { b.disabled = true; });
+    try {
+      const r = await JY.api("POST", `/api/units/${encodeURIComponent(S.unitId)}/status`, { status });
+      S.unit = Object.assign(S.unit || {}, r.unit || r);
+      if (!S.unit.status) S.unit.status = status;
+      renderStatus();
+      JY.toast(t("unit.status.set", { s: t("st." + S.unit.status) }), "ok", 2500);
+    } catch (e) {
+      err.textContent = JY.errorText(e);
+    } finally {
+      document.querySelectorAll("[data-status]").forEach((b) => { b.disabled = false; });
+      btn.focus();
+    }
+  }
+
+  async function refreshUnit() {
+    try {
+      const r = await JY.api("GET", `/api/units/${encodeURIComponent(S.unitId)}`);
+      S.unit = Object.assign(S.unit || {}, r.unit || r);
+      renderStatus();
+    } catch (e) {
+      if (e.status && e.status !== 404 && e.status !== 405) JY.toast(JY.errorText(e), "error");
+    }
+  }
+
+  async function main() {
+    JY.initPage();
+    const who = await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["officer"] });
+    S.unitId = who.unit_id;
+    load();
+    renderStatus();
+    render();
+    document.querySelectorAll("[data-status]").forEach((b) => b.addEventListener("click", () => setStatus(b.dataset.status, b)));
+    JY.onLang(() => { render(); renderStatus(); });
+    const banner = $("#offline-banner");
+    S.sock = new JY.Socket("/ws/unit", {
+      pill: $("#conn"),
+      onOpen: () => { S.openedAt = Date.now(); banner.hidden = true; refreshUnit(); },
+      onClose: () => { S.closedAt = Date.now(); banner.textContent = t("unit.lost"); banner.hidden = false; },
+      onMessage,
+    });
+    // Re-send acks the server has not confirmed whenever the socket comes back.
+    const reopen = S.sock.opts.onOpen;
+    S.sock.opts.onOpen = () => { reopen(); for (const id of S.acking) S.sock.send({ type: "ack", order_id: id }); };
+    JY.unitState = S;
+    S.sock.start();
+    refreshUnit();
+  }
+  main();
+})();
