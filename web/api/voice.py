@@ -1,9 +1,528 @@
-"""HTTP and WebSocket routes of the voice sub-system (filled in by its issue)."""
+"""HTTP and WebSocket routes of the voice sub-system.
+
+* ``/ws/transcribe``: Jingyun's own streaming protocol (see docs/voice.md).
+* ``/ws/whisperlive``: the WhisperLive protocol, so its stock Python client works unmodified.
+* ``POST /v1/audio/transcriptions``: OpenAI-compatible file transcription.
+* ``GET /api/transcripts``: stored final segments.
+
+The shared engine comes from ``app[ASR_ENGINE]`` when injected (tests), otherwise it is loaded in
+the background after start-up so ``/healthz`` answers at once; ``/readyz`` reports ``model``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
 from aiohttp import web
+
+from dispatch import keys
+from voice import protocol as proto
+from voice.audio import AudioError, decode_file
+from voice.engine import AsrEngine, DecodeOptions, transcribe_audio
+from voice.formats import render_transcription
+from voice.models import ModelError
+from voice.session import StreamSession
+from voice.store import StreamMeta, encode, final_message, list_transcripts, partial_message, save_final
+from voice.stream import Dropped, Event, Final, Partial, StreamConfig, StreamTranscriber
+from web import appkeys
+from web.auth import Role, requires
+from web.errors import UNAVAILABLE, ApiError, bad_request
+from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
+
+log = logging.getLogger("jingyun.voice")
+
+STREAM_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.SERVICE, Role.INTERVIEWER)
+WHISPERLIVE_END = b"END_OF_AUDIO"
+WHISPERLIVE_SEGMENTS = 10
+
+
+@dataclass
+class VoiceService:
+    """Process-wide voice state: the engine (when ready), why not, and the open streams."""
+
+    engine: AsrEngine | None = None
+    state: str = "loading"  # loading | ready | failed | disabled
+    reason: str = ""
+    fix: str = ""
+    streams: set[str] = field(default_factory=set)
+    owns_engine: bool = False
+
+    def require_engine(self) -> AsrEngine:
+        """The engine, or a 503 that says why there is none and what to do."""
+        if self.engine is not None:
+            return self.engine
+        if self.state == "disabled":
+            raise ApiError(503, UNAVAILABLE, "speech recognition is disabled on this server "
+                           "(JINGYUN_LOAD_MODEL=false); set JINGYUN_LOAD_MODEL=true to enable it")
+        if self.state == "failed":
+            raise ApiError(503, UNAVAILABLE, f"the ASR model failed to load: {self.reason}", fix=self.fix)
+        raise ApiError(503, UNAVAILABLE, "the ASR model is still loading; retry in a few seconds")
+
+
+def service(app: web.Application) -> VoiceService:
+    return cast(VoiceService, app[appkeys.VOICE])
+
+
+# ---- lifecycle ------------------------------------------------------------------------------
+async def _load(app: web.Application, svc: VoiceService) -> None:
+    settings = app[appkeys.SETTINGS]
+    readiness = app[appkeys.READINESS]
+    loop = asyncio.get_running_loop()
+    try:
+        # A thread of its own: loading takes seconds and must not hold the shared executor.
+        engine = await loop.run_in_executor(None, AsrEngine.load, settings.voice, settings.data_dir / "models")
+    except ModelError as exc:
+        svc.state, svc.reason, svc.fix = "failed", exc.message, exc.fix
+        readiness.set("model", False, f"{exc.message}; fix: {exc.fix}", model=settings.voice.model)
+        log.error("ASR model not loaded: %s (fix: %s)", exc.message, exc.fix)
+        return
+    except Exception as exc:
+        svc.state, svc.reason = "failed", f"{exc.__class__.__name__}: {exc}"
+        svc.fix = "check JINGYUN_MODEL and run `jingyun doctor`"
+        readiness.set("model", False, f"cannot load model {settings.voice.model}: {svc.reason}; fix: {svc.fix}",
+                      model=settings.voice.model)
+        log.exception("ASR model failed to load")
+        return
+    svc.engine, svc.state, svc.owns_engine = engine, "ready", True
+    app[appkeys.ASR_ENGINE] = engine
+    readiness.set("model", True, f"{engine.info.name} loaded", **engine.describe())
+
+
+async def voice_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[appkeys.SETTINGS]
+    readiness = app[appkeys.READINESS]
+    svc = VoiceService()
+    app[appkeys.VOICE] = svc
+    loader: asyncio.Task[None] | None = None
+    injected = app.get(appkeys.ASR_ENGINE)
+    if injected is not None:
+        svc.engine, svc.state = cast(AsrEngine, injected), "ready"
+        readiness.set("model", True, f"{svc.engine.info.name} loaded", **svc.engine.describe())
+    elif settings.voice.load_model:
+        readiness.set("model", False, f"loading {settings.voice.model}", model=settings.voice.model)
+        loader = asyncio.get_running_loop().create_task(_load(app, svc), name="voice-model-load")
+    else:
+        svc.state = "disabled"
+        readiness.set("model", True, "disabled")
+    try:
+        yield
+    finally:
+        if loader is not None and not loader.done():
+            loader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await loader
+        if svc.owns_engine and svc.engine is not None:
+            await svc.engine.close()
+
+
+# ---- streams --------------------------------------------------------------------------------
+class _Persister:
+    """Stores finals and publishes events in order, off the reading path; drained on close."""
+
+    def __init__(self, app: web.Application, meta: StreamMeta) -> None:
+        self.app, self.meta = app, meta
+        self.queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"voice-persist-{meta.stream_id}")
+        self.stored = 0
+
+    def put(self, kind: str, item: Any) -> None:
+        self.queue.put_nowait((kind, item))
+
+    async def _run(self) -> None:
+        redis = self.app[appkeys.REDIS]
+        db = self.app[appkeys.DB]
+        channel = keys.console_channel(self.app[appkeys.SETTINGS].redis_prefix)
+        while True:
+            item = await self.queue.get()
+            if item is None:
+                return
+            kind, ev = item
+            try:
+                if kind == "final":
+                    row_id = await save_final(db, self.meta, ev)
+                    self.stored += 1
+                    await redis.publish(channel, encode(final_message(self.meta, ev, row_id)))
+                else:
+                    await redis.publish(channel, encode(partial_message(self.meta, ev)))
+            except Exception:
+                # The client already has the text; the log keeps the failure for the operator.
+                log.exception("could not store/publish a %s transcript of stream %s", kind, self.meta.stream_id)
+
+    async def close(self) -> None:
+        self.queue.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await self.task
+
+
+def _stream_config(cfg: proto.ClientConfig, engine: AsrEngine, settings: Any) -> tuple[StreamConfig, str | None]:
+    v = settings.voice
+    language, note = engine.resolve_language(cfg.language)
+    return StreamConfig(
+        sample_rate=cfg.sample_rate, language=language, hotwords=cfg.hotwords, initial_prompt=cfg.initial_prompt,
+        script=cfg.script, partial_interval=v.partial_interval if cfg.partials else 0.0,
+        max_utterance_seconds=v.max_utterance_seconds, vad_aggressiveness=v.vad_aggressiveness,
+        vad_frame_ms=v.vad_frame_ms if v.vad_frame_ms in (10, 20, 30) else 30, end_silence_ms=v.end_silence_ms,
+        started_at=dt.datetime.now(dt.UTC)), note
+
+
+class _Admission:
+    """Counts a stream against JINGYUN_MAX_STREAMS for as long as it is open."""
+
+    def __init__(self, svc: VoiceService, limit: int) -> None:
+        self.svc, self.limit, self.id = svc, limit, uuid.uuid4().hex[:16]
+        self.admitted = False
+
+    def __enter__(self) -> _Admission:
+        if len(self.svc.streams) < self.limit:
+            self.svc.streams.add(self.id)
+            self.admitted = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.svc.streams.discard(self.id)
+
+
+@requires(*STREAM_ROLES)
+async def ws_transcribe(request: web.Request) -> web.StreamResponse:
+    """Live transcription: config message, binary PCM, ``end``; events back (docs/voice.md)."""
+    app = request.app
+    settings = app[appkeys.SETTINGS]
+    svc = service(app)
+    engine = svc.require_engine()
+    conn = Connection(request, "transcribe")
+    await conn.prepare()
+    with _Admission(svc, settings.voice.max_streams) as admission:
+        try:
+            if not admission.admitted:
+                conn.send({"type": "busy", "message": f"all {settings.voice.max_streams} transcription streams "
+                           "are in use; retry later", "max_streams": settings.voice.max_streams})
+                await conn.close(CLOSE_TRY_AGAIN, "busy")
+                return conn.ws
+            await _run_transcribe(conn, app, engine, admission.id)
+        except Exception:
+            log.exception("transcription stream failed")
+            conn.send(proto.error_event(proto.INTERNAL, "internal error; the stream is closed"))
+            await conn.close(CLOSE_POLICY, "internal error")
+        finally:
+            await conn.close()
+    return conn.ws
+
+
+async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEngine, stream_id: str) -> None:
+    settings = app[appkeys.SETTINGS]
+    v = settings.voice
+    first = await conn.receive_json(settings.ws_auth_timeout)
+    if first is None:
+        conn.send(proto.error_event(proto.BAD_CONFIG, "expected a JSON config message first, within "
+                                    f"{settings.ws_auth_timeout:g} s: {{\"type\": \"config\", \"sample_rate\": "
+                                    "16000, \"encoding\": \"pcm_s16le\", ...}"))
+        await conn.close(CLOSE_POLICY, "no config")
+        return
+    try:
+        cfg = proto.parse_config(first, default_script=v.script,
+                                 known_languages=engine.languages | {"yue", "auto"})
+    except proto.ProtocolError as exc:
+        conn.send(proto.error_event(exc.code, exc.message))
+        await conn.close(CLOSE_POLICY, exc.code)
+        return
+    stream_cfg, note = _stream_config(cfg, engine, settings)
+    meta = StreamMeta(stream_id=stream_id, source=cfg.source, channel=cfg.channel, model=engine.info.name)
+    persister = _Persister(app, meta)
+    stats = {"finals": 0, "lag_warned": False}
+    closing: list[str] = []
+
+    def on_event(ev: Event) -> None:
+        if isinstance(ev, Final):
+            stats["finals"] += 1
+            conn.send(proto.final_event(stream_id, ev))
+            persister.put("final", ev)
+        elif isinstance(ev, Partial):
+            conn.send(proto.partial_event(stream_id, ev))
+            persister.put("partial", ev)
+        elif isinstance(ev, Dropped):
+            log.debug("utterance %s dropped: %s", ev.utterance, ev.reason)
+
+    session = StreamSession(StreamTranscriber(stream_cfg), engine, on_event)
+    ready: dict[str, Any] = {
+        "type": "ready", "stream_id": stream_id, "model": engine.info.name, "multilingual": engine.multilingual,
+        "language": stream_cfg.language or "auto", "language_requested": cfg.language or "auto",
+        "sample_rate": cfg.sample_rate, "encoding": cfg.encoding, "script": cfg.script,
+        "source": cfg.source, "channel": cfg.channel,
+        "limits": {"max_frame_bytes": v.max_frame_bytes, "max_stream_seconds": v.max_stream_seconds,
+                   "max_lag_seconds": v.max_lag_seconds}}
+    if note:
+        ready["language_note"] = note
+    conn.send(ready)
+    reason = "client closed"
+    try:
+        async for data in conn.messages():
+            if isinstance(data, bytes):
+                if len(data) > v.max_frame_bytes:
+                    conn.send(proto.error_event(proto.FRAME_TOO_LARGE, f"audio frame of {len(data)} bytes is larger "
+                                                f"than the limit of {v.max_frame_bytes} bytes; send smaller frames "
+                                                "(e.g. 20-100 ms of audio); the frame was ignored"))
+                    continue
+                try:
+                    session.feed_pcm(data, cfg.encoding)
+                except AudioError as exc:
+                    conn.send(proto.error_event(proto.BAD_AUDIO, f"{exc}; the frame was ignored"))
+                    continue
+                if session.core.seconds_received > v.max_stream_seconds:
+                    conn.send(proto.error_event(proto.STREAM_TOO_LONG, "the stream exceeded the limit of "
+                                                f"{v.max_stream_seconds:g} s of audio; it is finished now"))
+                    reason = "stream too long"
+                    break
+                backlog = session.backlog_seconds
+                if backlog > 2 * v.max_lag_seconds:
+                    conn.send(proto.error_event(proto.LAGGING, f"decoding is {backlog:.1f} s behind this stream, "
+                                                f"over the limit of {2 * v.max_lag_seconds:g} s; the stream is "
+                                                "closed; the server is overloaded, retry later"))
+                    closing.append("lagging")
+                    await session.cancel()
+                    await persister.close()
+                    await conn.close(CLOSE_TRY_AGAIN, "lagging")
+                    return
+                if backlog > v.max_lag_seconds and not stats["lag_warned"]:
+                    stats["lag_warned"] = True
+                    conn.send({"type": "lag", "backlog_seconds": round(backlog, 2),
+                               "limit_seconds": v.max_lag_seconds, "close_at_seconds": 2 * v.max_lag_seconds})
+                elif backlog <= v.max_lag_seconds / 2:
+                    stats["lag_warned"] = False
+                continue
+            msg = _control(data)
+            if msg == "end":
+                reason = "end of audio"
+                break
+            if msg == "flush":
+                session.flush()
+                continue
+            conn.send(proto.error_event(proto.UNEXPECTED_TEXT, "expected binary audio frames or a JSON control "
+                                        'message {"type": "end"} or {"type": "flush"}; the message was ignored'))
+        else:
+            # The client went away without "end": what it already said is still decoded and stored.
+            reason = "client disconnected"
+        await session.finish()
+        await persister.close()
+        conn.send({"type": "closed", "stream_id": stream_id, "reason": reason, "segments": stats["finals"],
+                   "audio_seconds": round(session.core.seconds_received, 3)})
+    finally:
+        if not persister.task.done():
+            await session.cancel()
+            await persister.close()
+
+
+def _control(data: str) -> str | None:
+    try:
+        msg = json.loads(data)
+    except ValueError:
+        return None
+    if isinstance(msg, dict) and msg.get("type") in ("end", "flush"):
+        return str(msg["type"])
+    return None
+
+
+# ---- WhisperLive ----------------------------------------------------------------------------
+def _wl_segment(start: float, end: float, text: str, completed: bool) -> dict[str, Any]:
+    return {"start": f"{start:.3f}", "end": f"{end:.3f}", "text": text, "completed": completed}
+
+
+@requires(*STREAM_ROLES)
+async def ws_whisperlive(request: web.Request) -> web.StreamResponse:
+    """The WhisperLive protocol: options JSON, float32 16 kHz audio, ``END_OF_AUDIO``; segments back."""
+    app = request.app
+    settings = app[appkeys.SETTINGS]
+    svc = service(app)
+    engine = svc.require_engine()
+    conn = Connection(request, "whisperlive")
+    await conn.prepare()
+    with _Admission(svc, settings.voice.max_streams) as admission:
+        try:
+            options = await conn.receive_json(settings.ws_auth_timeout)
+            uid = str(options.get("uid", "")) if isinstance(options, dict) else ""
+            if not isinstance(options, dict) or not uid:
+                conn.send({"uid": uid, "status": "ERROR",
+                           "message": "expected the WhisperLive options JSON with a uid first"})
+                await conn.close(CLOSE_POLICY, "no options")
+                return conn.ws
+            if not admission.admitted:
+                conn.send({"uid": uid, "status": "WAIT", "message": 1.0})
+                await conn.close(CLOSE_TRY_AGAIN, "busy")
+                return conn.ws
+            await _run_whisperlive(conn, app, engine, admission.id, uid, options)
+        except Exception:
+            log.exception("whisperlive stream failed")
+        finally:
+            await conn.close()
+    return conn.ws
+
+
+async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEngine, stream_id: str, uid: str,
+                           options: dict[str, Any]) -> None:
+    settings = app[appkeys.SETTINGS]
+    v = settings.voice
+    requested = options.get("language") or None
+    if requested is not None and not isinstance(requested, str):
+        requested = None
+    language, note = engine.resolve_language(requested)
+    hotwords = options.get("hotwords") if isinstance(options.get("hotwords"), str) else None
+    prompt = options.get("initial_prompt") if isinstance(options.get("initial_prompt"), str) else None
+    keep = options.get("send_last_n_segments")
+    keep = keep if isinstance(keep, int) and 1 <= keep <= 100 else WHISPERLIVE_SEGMENTS
+    stream_cfg = StreamConfig(sample_rate=16000, language=language, hotwords=hotwords, initial_prompt=prompt,
+                              script=v.script, partial_interval=v.partial_interval,
+                              max_utterance_seconds=v.max_utterance_seconds, end_silence_ms=v.end_silence_ms,
+                              started_at=dt.datetime.now(dt.UTC))
+    meta = StreamMeta(stream_id=stream_id, source="whisperlive", channel=str(options.get("channel") or ""),
+                      model=engine.info.name)
+    persister = _Persister(app, meta)
+    completed: list[dict[str, Any]] = []
+    announced = {"language": language is not None}
+
+    def on_event(ev: Event) -> None:
+        if isinstance(ev, Final):
+            if not announced["language"] and ev.language:
+                announced["language"] = True
+                conn.send({"uid": uid, "language": ev.language, "language_prob": ev.language_probability})
+            completed.append(_wl_segment(ev.start, ev.end, ev.text, True))
+            conn.send({"uid": uid, "segments": completed[-keep:]})
+            persister.put("final", ev)
+        elif isinstance(ev, Partial):
+            conn.send({"uid": uid, "segments": [*completed[-(keep - 1):], _wl_segment(ev.start, ev.end, ev.text,
+                                                                                       False)]})
+
+    session = StreamSession(StreamTranscriber(stream_cfg), engine, on_event)
+    conn.send({"uid": uid, "message": "SERVER_READY", "backend": "faster_whisper"})
+    if note:
+        conn.send({"uid": uid, "status": "WARNING", "message": note})
+    try:
+        async for data in conn.messages():
+            if isinstance(data, str):
+                continue  # the protocol carries nothing but audio after the options
+            if data == WHISPERLIVE_END:
+                break
+            if len(data) > max(v.max_frame_bytes, 4096 * 4):
+                conn.send({"uid": uid, "status": "WARNING",
+                           "message": f"audio frame of {len(data)} bytes over the limit; ignored"})
+                continue
+            try:
+                session.feed_pcm(data, "f32le")
+            except AudioError as exc:
+                conn.send({"uid": uid, "status": "WARNING", "message": f"{exc}; the frame was ignored"})
+                continue
+            if session.core.seconds_received > v.max_stream_seconds or \
+                    session.backlog_seconds > 2 * v.max_lag_seconds:
+                break
+        await session.finish()
+        conn.send({"uid": uid, "message": "DISCONNECT"})
+    finally:
+        await session.cancel()
+        await persister.close()
+
+
+# ---- OpenAI-compatible REST -----------------------------------------------------------------
+OPENAI_FIELDS = ("file", "model", "language", "prompt", "response_format", "temperature",
+                 "timestamp_granularities[]", "timestamp_granularities", "stream", "chunking_strategy",
+                 "include[]")
+RESPONSE_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+
+
+@requires(*STREAM_ROLES)
+async def openai_transcriptions(request: web.Request) -> web.StreamResponse:
+    """``POST /v1/audio/transcriptions`` (multipart): what the official OpenAI SDK sends."""
+    app = request.app
+    settings = app[appkeys.SETTINGS]
+    engine = service(app).require_engine()
+    if not request.content_type.startswith("multipart/"):
+        raise bad_request("send multipart/form-data with a 'file' field (and optional model, language, prompt, "
+                          "response_format)")
+    form: dict[str, str] = {}
+    audio_bytes: bytes | None = None
+    filename = ""
+    reader = await request.multipart()
+    while True:
+        part = await reader.next()
+        if part is None:
+            break
+        name = getattr(part, "name", None) or ""
+        if name == "file":
+            filename = getattr(part, "filename", None) or ""
+            audio_bytes = await part.read(decode=False)  # type: ignore[union-attr]
+        elif name in OPENAI_FIELDS:
+            form[name] = (await part.text())[:2000]  # type: ignore[union-attr]
+        else:
+            raise bad_request(f"unknown form field {name!r}; accepted: {', '.join(OPENAI_FIELDS)}")
+    if not audio_bytes:
+        raise bad_request("the 'file' field is missing or empty; send the audio as a multipart file")
+    fmt = form.get("response_format", "json") or "json"
+    if fmt not in RESPONSE_FORMATS:
+        raise bad_request(f"response_format {fmt!r} is not supported; accepted: {', '.join(RESPONSE_FORMATS)}")
+    language = form.get("language") or None
+    if language is not None and language not in engine.languages | {"yue"}:
+        raise bad_request(f"language {language!r} is not known to model {engine.info.name}; use an ISO-639-1 "
+                          "code such as zh or en, or leave it out to detect it")
+    language, _note = engine.resolve_language(language)
+    loop = asyncio.get_running_loop()
+    try:
+        audio = await loop.run_in_executor(app[appkeys.EXECUTOR], decode_file, audio_bytes,
+                                           settings.voice.max_upload_seconds)
+    except AudioError as exc:
+        raise bad_request(f"{filename or 'file'}: {exc}") from None
+    if audio.size == 0:
+        raise bad_request(f"{filename or 'file'}: the file holds no audio samples")
+    started = time.perf_counter()
+    segments = await transcribe_audio(engine, audio, DecodeOptions(language=language,
+                                                                    initial_prompt=form.get("prompt") or None,
+                                                                    script=settings.voice.script))
+    log.info("transcribed %.1f s upload in %.2f s", audio.size / 16000, time.perf_counter() - started)
+    body, content_type = render_transcription(fmt, segments, duration=audio.size / 16000, language=language)
+    if isinstance(body, str):
+        return web.Response(text=body, content_type=content_type)
+    return web.json_response(body)
+
+
+# ---- stored transcripts ---------------------------------------------------------------------
+def _parse_since(raw: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(float(raw), dt.UTC)
+    except ValueError:
+        pass
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(f"since={raw!r} is not a time; use ISO 8601 (2026-01-31T08:00:00Z) or epoch "
+                          "seconds") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@requires(Role.ADMIN, Role.DISPATCHER, Role.SERVICE, Role.INTERVIEWER)
+async def get_transcripts(request: web.Request) -> web.Response:
+    """Final segments, oldest first: ``?channel=&since=&stream_id=&limit=``."""
+    q = request.query
+    since = _parse_since(q["since"]) if q.get("since") else None
+    try:
+        limit = int(q.get("limit", "200"))
+    except ValueError:
+        raise bad_request(f"limit={q.get('limit')!r} is not an integer; accepted: 1 to 1000") from None
+    if not 1 <= limit <= 1000:
+        raise bad_request(f"limit={limit} is out of range; accepted: 1 to 1000")
+    rows = await list_transcripts(request.app[appkeys.DB], channel=q.get("channel"), since=since,
+                                  stream_id=q.get("stream_id"), limit=limit)
+    return web.json_response({"transcripts": rows, "count": len(rows)})
 
 
 def setup(app: web.Application) -> None:
     """Register routes and cleanup contexts."""
+    app.cleanup_ctx.append(voice_ctx)
+    app.router.add_get("/ws/transcribe", ws_transcribe)
+    app.router.add_get("/ws/whisperlive", ws_whisperlive)
+    app.router.add_post("/v1/audio/transcriptions", openai_transcriptions)
+    app.router.add_get("/api/transcripts", get_transcripts)

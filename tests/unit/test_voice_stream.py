@@ -1,0 +1,217 @@
+"""The sans-I/O streaming core, driven by real audio and an injected scripted backend (no model)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.fixtures_voice import load_wav
+from voice.audio import AudioError
+from voice.engine import AsrResult, DecodeOptions, Word
+from voice.session import StreamSession
+from voice.stream import Dropped, Final, HypothesisBuffer, Partial, StreamConfig, StreamTranscriber
+
+
+class ScriptedBackend:
+    """Stands in for Whisper (not under test): answers by utterance length, records what it was asked."""
+
+    def __init__(self, partials: list[str] | None = None, delay: float = 0.0) -> None:
+        self.partials = list(partials or [])
+        self.calls: list[tuple[float, DecodeOptions]] = []
+        self.delay = delay
+
+    async def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> AsrResult:
+        self.calls.append((audio.size / 16000, options))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if not options.final:
+            text = self.partials.pop(0) if self.partials else "partial"
+            return AsrResult(text=text)
+        seconds = audio.size / 16000
+        return AsrResult(text=f"utterance of {seconds:.1f} s", language="en", language_probability=0.9,
+                         words=[Word("utterance", 0.1, 0.4, 0.9)], confidence=0.9)
+
+
+def _speech(shared: Path) -> np.ndarray:
+    samples, rate = load_wav(shared / "audio" / "real" / "en_jfk.wav")
+    assert rate == 16000
+    return samples.astype(np.float32) / 32768.0
+
+
+def _drive(core: StreamTranscriber, backend: ScriptedBackend, audio: np.ndarray, chunk: int = 1600,
+           flush_at: int | None = None) -> list[object]:
+    """Feed audio in chunks, answering each request synchronously, like a live stream would."""
+    events: list[object] = []
+
+    async def run() -> None:
+        for n, off in enumerate(range(0, audio.size, chunk)):
+            core.feed_samples(audio[off:off + chunk])
+            if flush_at is not None and n == flush_at:
+                core.flush()
+            events.extend(core.take_ready())
+            for req in core.take_requests():
+                events.extend(core.on_result(req, await backend.transcribe(req.audio, req.options)))
+        core.finish()
+        events.extend(core.take_ready())
+        for req in core.take_requests():
+            events.extend(core.on_result(req, await backend.transcribe(req.audio, req.options)))
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
+    return events
+
+
+def test_speech_between_silences_is_one_final_with_absolute_times(shared_dir: Path) -> None:
+    import datetime as dt
+
+    speech = _speech(shared_dir)
+    silence = np.zeros(16000 * 2, np.float32)
+    audio = np.concatenate([silence, speech, silence])
+    t0 = dt.datetime(2026, 1, 1, 8, 0, tzinfo=dt.UTC)
+    core = StreamTranscriber(StreamConfig(language="en", started_at=t0, partial_interval=0))
+    events = _drive(core, ScriptedBackend(), audio)
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) >= 1
+    first, last = finals[0], finals[-1]
+    assert 1.3 <= first.start <= 2.3, first.start  # speech starts at 2.0 s (pre-roll allowed)
+    assert 12.0 <= last.end <= 13.5, last.end  # speech ends at 13.0 s
+    assert first.start_utc == t0 + dt.timedelta(seconds=first.start)
+    assert first.words[0]["start"] == pytest.approx(first.start + 0.1, abs=1e-3)
+    assert core.done
+
+
+def test_partials_only_while_speaking_and_one_at_a_time(shared_dir: Path) -> None:
+    backend = ScriptedBackend(partials=["and so", "and so my fellow", "and so my fellow americans"] * 5)
+    core = StreamTranscriber(StreamConfig(language="en", partial_interval=1.0))
+    events = _drive(core, backend, _speech(shared_dir))
+    partials = [e for e in events if isinstance(e, Partial)]
+    assert len(partials) >= 5
+    # Stable text only grows: what was committed is never taken back.
+    for a, b in itertools.pairwise(partials):
+        if a.utterance == b.utterance:
+            assert b.stable.startswith(a.stable)
+    finals = [e for e in events if isinstance(e, Final)]
+    assert finals and all(e.utterance >= p.utterance for e in finals for p in partials[:1])
+
+
+def test_flush_forces_the_current_utterance_final(shared_dir: Path) -> None:
+    core = StreamTranscriber(StreamConfig(language="en", partial_interval=0))
+    speech = _speech(shared_dir)[: 16000 * 4]  # 4 s of continuous speech, no pause
+    events = _drive(core, ScriptedBackend(), speech, chunk=1600, flush_at=20)  # PTT up at 2.1 s
+    finals = [e for e in events if isinstance(e, Final)]
+    assert finals, events
+    assert finals[0].end == pytest.approx(2.1, abs=0.05)
+
+
+def test_long_speech_is_cut_below_the_whisper_window(shared_dir: Path) -> None:
+    speech = _speech(shared_dir)
+    audio = np.concatenate([speech, speech, speech])  # 33 s without a long pause
+    core = StreamTranscriber(StreamConfig(language="en", partial_interval=0, max_utterance_seconds=8.0))
+    backend = ScriptedBackend()
+    events = _drive(core, backend, audio)
+    assert all(seconds <= 8.0 + 1e-6 for seconds, _ in backend.calls)
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) >= 4
+    starts = [f.start for f in finals]
+    assert starts == sorted(starts)
+
+
+def test_finals_leave_in_utterance_order_even_when_answers_do_not() -> None:
+    core = StreamTranscriber(StreamConfig(partial_interval=0))
+    # Two utterances produced by hand through the public API of the VAD-driven core is awkward;
+    # the ordering rule lives in on_result, so build two final requests via flush().
+    rng = np.random.default_rng(1)
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(16000 * 2) / 16000)).astype(np.float32)
+    noise = (tone + 0.05 * rng.standard_normal(tone.size)).astype(np.float32)
+    requests = []
+    for _ in range(2):
+        core.feed_samples(noise)
+        core.flush()
+        requests.extend(r for r in core.take_requests() if r.final)
+        core.feed_samples(np.zeros(16000, np.float32))
+    assert len(requests) >= 2, "WebRTC VAD should open an utterance on each voiced burst"
+    first, second = requests[:2]
+    early = core.on_result(second, AsrResult(text="second"))
+    assert early == []  # held back until the first is known
+    late = core.on_result(first, AsrResult(text="first"))
+    assert [e.text for e in late if isinstance(e, Final)] == ["first", "second"]
+
+
+def test_empty_backend_answer_is_a_drop_not_a_final(shared_dir: Path) -> None:
+    class Silent(ScriptedBackend):
+        async def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> AsrResult:
+            return AsrResult(text="", dropped="no speech: test")
+
+    events = _drive(StreamTranscriber(StreamConfig(partial_interval=0)), Silent(), _speech(shared_dir))
+    assert not [e for e in events if isinstance(e, Final)]
+    assert [e for e in events if isinstance(e, Dropped)]
+
+
+def test_silence_makes_no_requests() -> None:
+    core = StreamTranscriber(StreamConfig())
+    backend = ScriptedBackend()
+    events = _drive(core, backend, np.zeros(16000 * 10, np.float32))
+    assert events == [] and backend.calls == []
+
+
+def test_8k_input_keeps_stream_time(shared_dir: Path) -> None:
+    samples, rate = load_wav(shared_dir / "audio" / "synthetic" / "en_radio_01_radio8k.wav")
+    assert rate == 8000
+    audio = np.concatenate([np.zeros(8000, np.float32), samples.astype(np.float32) / 32768.0])
+    core = StreamTranscriber(StreamConfig(sample_rate=8000, partial_interval=0))
+    events = _drive(core, ScriptedBackend(), audio, chunk=800)
+    finals = [e for e in events if isinstance(e, Final)]
+    assert finals
+    assert finals[-1].end <= audio.size / 8000 + 0.05
+    assert core.seconds_received == pytest.approx(audio.size / 8000)
+
+
+def test_odd_length_pcm_is_refused_and_the_stream_continues(shared_dir: Path) -> None:
+    core = StreamTranscriber(StreamConfig())
+    with pytest.raises(AudioError, match="whole number of 2-byte samples"):
+        core.feed_pcm(b"\x00" * 321, "pcm_s16le")
+    core.feed_pcm(b"\x00" * 320, "pcm_s16le")
+    assert core.seconds_received == pytest.approx(160 / 16000)
+
+
+def test_session_runs_requests_concurrently_and_drains_on_finish(shared_dir: Path) -> None:
+    async def run() -> list[object]:
+        events: list[object] = []
+        session = StreamSession(StreamTranscriber(StreamConfig(language="en")),
+                                ScriptedBackend(partials=["a", "a b"] * 20, delay=0.01), events.append)
+        speech = _speech(shared_dir)
+        for off in range(0, speech.size, 3200):
+            session.feed_samples(speech[off:off + 3200])
+            await asyncio.sleep(0)
+        await session.finish()
+        return events
+
+    loop = asyncio.new_event_loop()
+    try:
+        events = loop.run_until_complete(run())
+    finally:
+        loop.close()
+    assert [e for e in events if isinstance(e, Final)]
+
+
+def test_hypothesis_buffer_commits_agreement_only() -> None:
+    buf = HypothesisBuffer()
+    assert buf.update("send two units") == ("", "send two units")
+    assert buf.update("send two units to") == ("send two units", "to")
+    assert buf.update("Send two units, to Main") == ("send two units to", "Main")
+    # A later hypothesis that disagrees with committed words cannot retract them.
+    assert buf.update("and two units") == ("send two units to", "")
+
+
+def test_hypothesis_buffer_chinese_by_character() -> None:
+    buf = HypothesisBuffer()
+    buf.update("甚至出现")
+    stable, unstable = buf.update("甚至出现交易")
+    assert stable == "甚至出现" and unstable == "交易"

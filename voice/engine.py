@@ -1,0 +1,456 @@
+"""The shared ASR engine: one Whisper model per process, decoding off the event loop, batched.
+
+Every stream's utterances go through :meth:`AsrEngine.transcribe`. A single worker thread owns
+the model; a dispatcher task collects the requests that are waiting when the worker becomes
+free and decodes them as one CTranslate2 batch (finals first, up to ``max_batch``), so N
+streams that finish an utterance together cost one padded 30-second encoder pass per batch
+instead of N queued ones. Each request in a batch keeps its own prompt (language token, hotwords,
+initial prompt); auto-language requests get a per-utterance language ID from the same encoder
+output.
+
+Before Whisper sees an utterance, the Silero VAD must hear enough speech in it; after, the
+no-speech probability, log-probability and compression ratio decide whether the text is
+trusted, retried at a higher temperature, or dropped, and a repetition guard cuts loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from voice import textnorm
+from voice.models import ModelInfo, resolve_model
+from voice.settings import VoiceSettings
+from voice.vad import SileroGate
+
+log = logging.getLogger("jingyun.voice.engine")
+
+SAMPLE_RATE = 16000
+MAX_AUDIO_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How to decode one utterance. ``language=None`` means detect it."""
+
+    language: str | None = None
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    script: str = "simplified"
+    final: bool = True  # finals: beam search + word times; partials: greedy, text only
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass
+class AsrResult:
+    """What Whisper said about one utterance (times relative to the utterance start)."""
+
+    text: str
+    language: str | None = None
+    language_probability: float | None = None
+    words: list[Word] = field(default_factory=list)
+    confidence: float = 0.0
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 0.0
+    speech_seconds: float = 0.0
+    dropped: str | None = None  # why nothing came out, when nothing did
+    temperature: float = 0.0
+    decode_seconds: float = 0.0
+    batch_size: int = 1
+
+
+class AsrBackend(Protocol):
+    """What the streaming core needs from an ASR engine (injected; tests use their own)."""
+
+    async def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> AsrResult: ...
+
+
+def _pick_device(setting: str) -> str:
+    if setting != "auto":
+        return setting
+    try:
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:
+        return "cpu"
+
+
+@dataclass
+class _Pending:
+    audio: np.ndarray
+    options: DecodeOptions
+    future: asyncio.Future[AsrResult]
+    queued_at: float
+
+
+class AsrEngine:
+    """The process-wide model. Create with :meth:`load` (blocking; call it in a thread)."""
+
+    def __init__(self, model: Any, info: ModelInfo, settings: VoiceSettings, device: str,
+                 compute_type: str) -> None:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        self.model = model
+        self.info = info
+        self.settings = settings
+        self.device = device
+        self.compute_type = compute_type
+        self.multilingual = bool(model.model.is_multilingual)
+        # Whisper's language list grew (yue arrived with large-v3): ask this model's vocabulary.
+        vocab = model.hf_tokenizer
+        self.languages: frozenset[str] = frozenset(
+            code for code in _LANGUAGE_CODES if vocab.token_to_id(f"<|{code}|>") is not None
+        ) if self.multilingual else frozenset({"en"})
+        self._gate = SileroGate(settings.silero_threshold)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="jingyun-asr")
+        self._queue: list[_Pending] = []
+        self._wakeup: asyncio.Event | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()  # decode_batch may also be called directly (bench, tests)
+        self.batches = 0
+        self.batched_items = 0
+        self.max_batch_seen = 0
+        self._closed = False
+
+    # ---- construction ------------------------------------------------------------------
+    @classmethod
+    def load(cls, settings: VoiceSettings, cache_dir: Any) -> AsrEngine:
+        """Resolve and load the configured model (blocking). Raises ``ModelError`` with a fix."""
+        from faster_whisper import WhisperModel
+
+        info = resolve_model(settings.model, cache_dir)
+        device = _pick_device(settings.device)
+        compute = settings.compute_type
+        if compute == "auto":
+            compute = "float16" if device == "cuda" else "int8"
+        threads = settings.cpu_threads or (os.cpu_count() or 1)
+        started = time.perf_counter()
+        model = WhisperModel(str(info.path), device=device, compute_type=compute, cpu_threads=threads,
+                             num_workers=1, local_files_only=True)
+        log.info("ASR model %s loaded from %s on %s/%s in %.1fs", info.name, info.path, device, compute,
+                 time.perf_counter() - started)
+        return cls(model, info, settings, device, compute)
+
+    def describe(self) -> dict[str, Any]:
+        """Model facts for /readyz and the stream's ready message."""
+        return {"model": self.info.name, "path": str(self.info.path), "device": self.device,
+                "compute_type": self.compute_type, "multilingual": self.multilingual,
+                "max_batch": self.settings.max_batch}
+
+    def resolve_language(self, requested: str | None) -> tuple[str | None, str | None]:
+        """(language to decode with, note for the client when the request cannot be honoured)."""
+        if not self.multilingual:
+            note = None
+            if requested not in (None, "en"):
+                note = (f"model {self.info.name} is English-only; {requested!r} is transcribed as English. "
+                        "Load a multilingual model (JINGYUN_MODEL=base) for other languages")
+            return "en", note
+        if requested is None or requested in self.languages:
+            return requested, None
+        if requested == "yue":
+            return "zh", (f"model {self.info.name} has no Cantonese (yue) token; this stream is transcribed "
+                          "as Chinese (zh) in Mandarin-style characters. Point JINGYUN_MODEL at a large-v3 "
+                          "directory for Cantonese")
+        return None, (f"model {self.info.name} does not know language {requested!r}; the language is "
+                      "detected per utterance instead")
+
+    # ---- async API ------------------------------------------------------------------------
+    async def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> AsrResult:
+        """Decode one utterance (16 kHz mono float32, at most 30 s), batched with other streams."""
+        if self._closed:
+            raise RuntimeError("ASR engine is closed")
+        loop = asyncio.get_running_loop()
+        if self._wakeup is None or self._dispatcher is None or self._dispatcher.done():
+            self._wakeup = asyncio.Event()
+            self._dispatcher = loop.create_task(self._dispatch(), name="asr-dispatcher")
+        fut: asyncio.Future[AsrResult] = loop.create_future()
+        self._queue.append(_Pending(audio, options, fut, time.perf_counter()))
+        self._wakeup.set()
+        return await fut
+
+    async def _dispatch(self) -> None:
+        assert self._wakeup is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = self._take_batch()
+                if not batch:
+                    break
+                try:
+                    results = await loop.run_in_executor(
+                        self._executor, self.decode_batch, [p.audio for p in batch], [p.options for p in batch])
+                except Exception as exc:
+                    for p in batch:
+                        if not p.future.done():
+                            p.future.set_exception(exc)
+                    continue
+                for p, r in zip(batch, results, strict=True):
+                    if not p.future.done():
+                        p.future.set_result(r)
+
+    def _take_batch(self) -> list[_Pending]:
+        # Cancelled waiters (a stream that went away) are skipped, not decoded.
+        self._queue = [p for p in self._queue if not p.future.done()]
+        finals = [p for p in self._queue if p.options.final]
+        group = finals if finals else self._queue
+        batch = group[: self.settings.max_batch]
+        chosen = {id(p) for p in batch}
+        self._queue = [p for p in self._queue if id(p) not in chosen]
+        return batch
+
+    async def close(self) -> None:
+        """Stop the dispatcher and the decoding thread."""
+        self._closed = True
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._dispatcher
+        for p in self._queue:
+            if not p.future.done():
+                p.future.set_exception(RuntimeError("ASR engine closed"))
+        self._queue.clear()
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
+
+    # ---- blocking decode (worker thread) --------------------------------------------------
+    def decode_batch(self, audios: Sequence[np.ndarray], options: Sequence[DecodeOptions]) -> list[AsrResult]:
+        """Decode several utterances together. Blocking: runs in the engine's own thread."""
+        with self._lock:
+            started = time.perf_counter()
+            results: list[AsrResult | None] = [None] * len(audios)
+            live: list[int] = []
+            for i, audio in enumerate(audios):
+                audio = audio[: int(MAX_AUDIO_SECONDS * SAMPLE_RATE)]
+                speech = self._gate.speech_seconds(audio)
+                if speech < self.settings.min_speech_seconds:
+                    results[i] = AsrResult(text="", speech_seconds=speech,
+                                           dropped=f"no speech: Silero heard {speech:.2f} s, needs "
+                                                   f"{self.settings.min_speech_seconds:g} s")
+                else:
+                    live.append(i)
+                    results[i] = AsrResult(text="", speech_seconds=speech)
+            # Finals and partials differ in beam size, which CTranslate2 fixes per batch call.
+            for final in (True, False):
+                idx = [i for i in live if options[i].final is final]
+                if idx:
+                    decoded = self._decode_group([audios[i] for i in idx], [options[i] for i in idx])
+                    for i, r in zip(idx, decoded, strict=True):
+                        prev = results[i]
+                        r.speech_seconds = prev.speech_seconds if prev else 0.0
+                        results[i] = r
+            elapsed = time.perf_counter() - started
+            out = [r if r is not None else AsrResult(text="") for r in results]
+            for r in out:
+                r.decode_seconds = elapsed
+                r.batch_size = len(audios)
+            self.batches += 1
+            self.batched_items += len(audios)
+            self.max_batch_seen = max(self.max_batch_seen, len(audios))
+            return out
+
+    def _features(self, audios: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+        from faster_whisper.audio import pad_or_trim
+
+        fe = self.model.feature_extractor
+        feats, frames = [], []
+        for audio in audios:
+            audio = audio[: int(MAX_AUDIO_SECONDS * SAMPLE_RATE)].astype(np.float32)
+            mel = fe(audio)
+            frames.append(min(int(audio.size // fe.hop_length), fe.nb_max_frames))
+            feats.append(pad_or_trim(mel))
+        return np.stack(feats).astype(np.float32), frames
+
+    def _tokenizer(self, language: str) -> Any:
+        from faster_whisper.tokenizer import Tokenizer
+
+        return Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe",
+                         language=language if self.multilingual else None)
+
+    def _decode_group(self, audios: Sequence[np.ndarray], options: Sequence[DecodeOptions]) -> list[AsrResult]:
+        import ctranslate2
+
+        feats, frames = self._features(audios)
+        encoder_output = self.model.encode(feats)
+        langs: list[tuple[str, float | None]] = []
+        need_detect = self.multilingual and any(o.language is None for o in options)
+        detected = self.model.model.detect_language(encoder_output) if need_detect else None
+        for i, opt in enumerate(options):
+            if not self.multilingual:
+                langs.append(("en", None))
+            elif opt.language is not None:
+                langs.append((opt.language, None))
+            else:
+                assert detected is not None
+                token, prob = detected[i][0]
+                langs.append((token[2:-2], float(prob)))
+        tokenizers = [self._tokenizer(lang) for lang, _ in langs]
+        prompts = [self._prompt(tok, opt) for tok, opt in zip(tokenizers, options, strict=True)]
+        final = options[0].final
+        beam = self.settings.beam_size if final else 1
+        gens = self._generate(encoder_output, prompts, tokenizers[0], beam, 0.0)
+        results: list[AsrResult] = []
+        # Encoder output as host memory so single items can be re-decoded or aligned alone.
+        enc_host = None
+        for i, (gen, tok, opt) in enumerate(zip(gens, tokenizers, options, strict=True)):
+            tokens, avg_logprob, no_speech = gen
+            text = tok.decode(tokens).strip()
+            ratio = textnorm.compression_ratio(text)
+            temperature = 0.0
+            if final and self._needs_fallback(avg_logprob, ratio, no_speech):
+                if enc_host is None:
+                    enc_host = np.array(encoder_output) if self.device == "cpu" else None
+                for t in self._temperatures():
+                    item = (ctranslate2.StorageView.from_array(enc_host[i:i + 1]) if enc_host is not None
+                            else self.model.encode(feats[i:i + 1]))
+                    t_tokens, t_lp, _t_ns = self._generate(item, [prompts[i]], tok, 1, t)[0]
+                    t_text = tok.decode(t_tokens).strip()
+                    t_ratio = textnorm.compression_ratio(t_text)
+                    better = (t_ratio <= self.settings.compression_ratio_threshold
+                              and (ratio > self.settings.compression_ratio_threshold or t_lp > avg_logprob))
+                    if better:
+                        tokens, avg_logprob, text, ratio, temperature = t_tokens, t_lp, t_text, t_ratio, t
+                    if not self._needs_fallback(avg_logprob, ratio, no_speech):
+                        break
+            result = AsrResult(text="", language=langs[i][0], language_probability=langs[i][1],
+                               avg_logprob=avg_logprob, no_speech_prob=no_speech, compression_ratio=ratio,
+                               temperature=temperature)
+            drop = self._drop_reason(avg_logprob, no_speech)
+            if drop:
+                result.dropped = drop
+                results.append(result)
+                continue
+            text, looped = textnorm.collapse_repeats(text)
+            if looped:
+                log.info("repetition loop cut from a %s result", langs[i][0])
+            if textnorm.is_empty_text(text):
+                result.dropped = "no words in Whisper's output"
+                results.append(result)
+                continue
+            words: list[Word] = []
+            if final and not looped:
+                if enc_host is None:
+                    enc_host = np.array(encoder_output) if self.device == "cpu" else None
+                item = (ctranslate2.StorageView.from_array(enc_host[i:i + 1]) if enc_host is not None
+                        else self.model.encode(feats[i:i + 1]))
+                words = self._words(tok, tokens, item, frames[i], opt.script, langs[i][0])
+            if langs[i][0] in textnorm.CHINESE_LANGUAGES:
+                text = textnorm.to_script(text, opt.script)
+            result.text = text
+            result.words = words
+            result.confidence = (float(np.mean([w.probability for w in words])) if words
+                                 else float(math.exp(avg_logprob)))
+            results.append(result)
+        return results
+
+    def _prompt(self, tok: Any, opt: DecodeOptions) -> list[int]:
+        previous = tok.encode(" " + opt.initial_prompt.strip()) if opt.initial_prompt else []
+        prompt: list[int] = self.model.get_prompt(tok, previous_tokens=previous, without_timestamps=True,
+                                                  hotwords=opt.hotwords or None)
+        return prompt
+
+    def _generate(self, encoder_output: Any, prompts: list[list[int]], tok: Any, beam: int,
+                  temperature: float) -> list[tuple[list[int], float, float]]:
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        longest = max(len(p) for p in prompts)
+        res = self.model.model.generate(
+            encoder_output, prompts, beam_size=beam, patience=1.0, length_penalty=1.0,
+            max_length=min(self.model.max_length, longest + 224), suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tok, [-1]), return_scores=True, return_no_speech_prob=True,
+            sampling_temperature=max(temperature, 1e-6) if temperature > 0 else 1.0,
+            sampling_topk=0 if temperature > 0 else 1, repetition_penalty=1.0, no_repeat_ngram_size=0)
+        out = []
+        for r in res:
+            tokens = [t for t in r.sequences_ids[0] if t < tok.eot]
+            seq_len = len(r.sequences_ids[0])
+            cum = r.scores[0] * seq_len  # scores are length-normalised (length_penalty=1)
+            out.append((tokens, float(cum / (seq_len + 1)), float(r.no_speech_prob)))
+        return out
+
+    def _temperatures(self) -> list[float]:
+        temps = []
+        for raw in self.settings.fallback_temperatures:
+            with contextlib.suppress(ValueError):
+                temps.append(min(1.0, max(0.0, float(raw))))
+        return temps
+
+    def _needs_fallback(self, avg_logprob: float, ratio: float, no_speech: float) -> bool:
+        if no_speech > self.settings.no_speech_threshold and avg_logprob < self.settings.logprob_threshold:
+            return False  # silence: dropped, not retried
+        return ratio > self.settings.compression_ratio_threshold or avg_logprob < self.settings.logprob_threshold
+
+    def _drop_reason(self, avg_logprob: float, no_speech: float) -> str | None:
+        s = self.settings
+        if no_speech > s.no_speech_threshold and avg_logprob < s.logprob_threshold:
+            return f"no speech: Whisper no-speech probability {no_speech:.2f} with log-probability {avg_logprob:.2f}"
+        return None
+
+    def _words(self, tok: Any, tokens: list[int], encoder_item: Any, num_frames: int, script: str,
+               language: str) -> list[Word]:
+        if not tokens:
+            return []
+        try:
+            aligned = self.model.find_alignment(tok, [tokens], encoder_item, num_frames)
+        except Exception:  # alignment is a nicety; the text stands without it
+            log.exception("word alignment failed")
+            return []
+        words = []
+        for w in aligned[0] if aligned else []:
+            text = w["word"].strip()
+            if not text:
+                continue
+            if language in textnorm.CHINESE_LANGUAGES:
+                text = textnorm.to_script(text, script)
+            words.append(Word(text, round(float(w["start"]), 3), round(float(w["end"]), 3),
+                              round(float(w["probability"]), 4)))
+        return words
+
+
+async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: DecodeOptions,
+                           max_chunk_seconds: float = 25.0) -> list[tuple[float, float, AsrResult]]:
+    """Run a whole in-memory recording (16 kHz mono) through the shared engine.
+
+    Long audio is cut into WebRTC-VAD utterances (at most ``max_chunk_seconds`` each); returns
+    (start, end, result) per utterance that produced words. Used by file uploads, the
+    OpenAI-compatible endpoint and, later, radio-call uploads and interview recordings.
+    """
+    from voice.stream import StreamConfig, StreamTranscriber
+
+    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, language=options.language,
+                                          hotwords=options.hotwords, initial_prompt=options.initial_prompt,
+                                          script=options.script, partial_interval=0.0,
+                                          max_utterance_seconds=max_chunk_seconds))
+    out: list[tuple[float, float, AsrResult]] = []
+    step = SAMPLE_RATE  # feed one second at a time, as a stream would
+    requests = []
+    for off in range(0, audio.size, step):
+        core.feed_samples(audio[off:off + step])
+        requests.extend(core.take_requests())
+    core.finish()
+    requests.extend(core.take_requests())
+    results = await asyncio.gather(*(backend.transcribe(r.audio, r.options) for r in requests))
+    for req, res in zip(requests, results, strict=True):
+        if res.text:
+            out.append((req.start, req.end, res))
+    return out

@@ -1,0 +1,84 @@
+"""Drives a :class:`~voice.stream.StreamTranscriber` against an async ASR backend.
+
+The thin asyncio layer around the sans-I/O core: every decode request becomes a task awaiting
+the shared engine, and every event goes to ``on_event`` in order. Used by the WebSocket
+endpoints and by any server code that streams audio (radio push-to-talk, interview rooms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+from voice.engine import AsrBackend
+from voice.stream import DecodeRequest, Event, StreamTranscriber
+
+log = logging.getLogger("jingyun.voice.session")
+
+
+class StreamSession:
+    """One live stream: feed audio, receive events through ``on_event``; ``finish()`` drains."""
+
+    def __init__(self, core: StreamTranscriber, backend: AsrBackend, on_event: Callable[[Event], None]) -> None:
+        self.core = core
+        self.backend = backend
+        self.on_event = on_event
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def feed_pcm(self, data: bytes, encoding: str) -> None:
+        """Raw PCM in; raises ``AudioError`` for a malformed frame (the stream continues)."""
+        self.core.feed_pcm(data, encoding)
+        self._pump()
+
+    def feed_samples(self, samples: np.ndarray) -> None:
+        self.core.feed_samples(samples)
+        self._pump()
+
+    def flush(self) -> None:
+        """Push-to-talk released: the current utterance goes final."""
+        self.core.flush()
+        self._pump()
+
+    @property
+    def backlog_seconds(self) -> float:
+        return self.core.backlog_seconds()
+
+    def _pump(self) -> None:
+        for ev in self.core.take_ready():
+            self.on_event(ev)
+        for req in self.core.take_requests():
+            task = asyncio.get_running_loop().create_task(self._run(req), name=f"asr-request-{req.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, req: DecodeRequest) -> None:
+        try:
+            result = await self.backend.transcribe(req.audio, req.options)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("decoding failed")
+            events = self.core.on_error(req, f"{exc.__class__.__name__}: {exc}")
+        else:
+            events = self.core.on_result(req, result)
+        for ev in events:
+            self.on_event(ev)
+
+    async def finish(self) -> None:
+        """End of audio: finalise the open utterance and wait for every final."""
+        self.core.finish()
+        self._pump()
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def cancel(self) -> None:
+        """Abandon the stream (client gone): outstanding decodes are cancelled."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
