@@ -1,0 +1,171 @@
+"""Find concepts and facts in a text: concept matches with negation, places, plates, phones and times.
+
+Pure functions over a :class:`~analytics.rules.RuleSet`; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from analytics import textnorm
+from analytics.rules import RuleSet
+
+
+@dataclass(frozen=True)
+class Match:
+    """One concept found in the text (or in a form field when ``source`` is not ``"text"``)."""
+
+    concept: str
+    start: int
+    end: int
+    evidence: str
+    negated: bool = False
+    cue_start: int = -1  # where the negation cue starts, when negated
+    source: str = "text"
+
+
+# ---- plates, phones, times ------------------------------------------------------------------
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+PLATE_RE = re.compile(
+    rf"(?<![A-Za-z0-9])([{_PROVINCES}])\s?([A-HJ-NP-Z])\s?[·•.\-\s]?\s?([A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警港澳])"
+    r"(?![A-Za-z0-9])", re.IGNORECASE)
+PHONE_RE = re.compile(
+    r"(?<![0-9])(?:\+?86[\s-]?)?(1[3-9][0-9](?:[\s-]?[0-9]{4}){2})(?![0-9])"
+    r"|(?<![0-9])(0[1-9][0-9]{1,2}[\s-]?[0-9]{7,8})(?![0-9])")
+_CN_NUM = "零〇一二两三四五六七八九十"
+TIME_RE = re.compile(
+    r"(?:(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})[日号])"
+    r"|(?:今天|昨天|前天|今晚|昨晚|前晚|今早|今朝|琴晚|琴日|凌晨|早上|上午|中午|下午|晚上|半夜|傍晚)"
+    rf"(?:[0-9{_CN_NUM}]{{1,3}}[点點時时](?:半|[0-9{_CN_NUM}]{{1,3}}分?)?(?:左右)?)?"
+    rf"|[0-9{_CN_NUM}]{{1,3}}[点點](?:半|[0-9]{{1,2}}分?)?"
+    r"|(?<![0-9])[0-2]?[0-9]:[0-5][0-9](?:\s?[ap]\.?m\.?)?(?![0-9])"
+    r"|\b(?:[1-9]|1[0-2])\s?[ap]\.?m\b\.?"
+    r"|\b(?:yesterday|last\s+night|this\s+(?:morning|afternoon|evening)|tonight|overnight"
+    r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:morning|afternoon|evening|night))?)\b"
+    r"|\b(?:an?|one|two|three|\d+)\s+(?:minutes?|hours?)\s+ago\b"
+    r"|[0-9一二三四五六七八九十几半]+(?:分钟|个钟|小时)(?:前|了)?",
+    re.IGNORECASE)
+
+
+def plates(text: str) -> list[dict[str, Any]]:
+    """Vehicle plates such as 粤B·12345, 粤B 12345, 粤BD12345, normalised to 粤B12345."""
+    out = []
+    for m in PLATE_RE.finditer(text):
+        out.append({"text": m.group(0), "plate": (m.group(1) + m.group(2) + m.group(3)).upper(),
+                    "start": m.start(), "end": m.end()})
+    return out
+
+
+def phones(text: str) -> list[dict[str, Any]]:
+    """Mainland mobile numbers (with or without +86 and separators) and landlines with an area code."""
+    out = []
+    for m in PHONE_RE.finditer(text):
+        digits = re.sub(r"\D", "", m.group(1) or m.group(2))
+        out.append({"text": m.group(0), "number": digits, "start": m.start(), "end": m.end()})
+    return out
+
+
+def times(text: str) -> list[dict[str, Any]]:
+    """Time expressions as written (dates, clock times, relative days, 'an hour ago')."""
+    return [{"text": m.group(0), "start": m.start(), "end": m.end()} for m in TIME_RE.finditer(text)
+            if m.group(0).strip()]
+
+
+# ---- places ---------------------------------------------------------------------------------
+_JOIN = re.compile(r"^\s*(?:和|与|跟|同|及|and|&|/|at|near|by|靠近)\s*$", re.IGNORECASE)
+_ZH_SUFFIX = re.compile(
+    r"^(?:[东西南北]?[0-9一二三四五六七八九十]*(?:路口|交叉口|十字路口|路段|段|[东西南北]行|方向|附近|门口|旁边|对面|楼下|里面|内|上)"
+    r"|[0-9A-Za-z一二三四五六七八九十]+(?:号|栋|座|楼|层|单元|室|坊|出口|期)|[A-Z]出口|地铁站|站)+")
+_EN_SUFFIX = re.compile(
+    r"^(?:\s+(?:eastbound|westbound|northbound|southbound|(?:exit|gate|block|tower|building|entrance)\s+[0-9A-Z]+\b|station))+",
+    re.IGNORECASE)
+_EN_PREFIX = re.compile(r"(?:\b(?:Tower|Block|Building)\s+[0-9A-Z]+,?\s+)$")
+
+
+def locate(text: str, rules: RuleSet) -> dict[str, Any] | None:
+    """The incident's place: gazetteer names (joined when they form a junction) plus their suffixes.
+
+    Returns ``{"text", "start", "end", "name", "kind", "lat", "lon", "places"}`` or None. When two
+    roads are named as a junction the coordinates are their midpoint.
+    """
+    hits = rules.gazetteer.find(text)
+    if not hits:
+        return None
+    # Prefer the most specific mention: kinds ordered from precise to vague.
+    rank = {"building": 0, "landmark": 1, "station": 1, "estate": 1, "port": 1, "park": 2, "village": 2,
+            "road": 3, "area": 4, "district": 8, "city": 9}
+    best = min(range(len(hits)), key=lambda i: (rank.get(hits[i].place.kind, 5), i))
+    group = [hits[best]]
+    # A junction: "A路和B路交叉口" / "X Road at Y overpass".
+    j = best
+    while j + 1 < len(hits) and _JOIN.match(text[hits[j].end:hits[j + 1].start]):
+        group.append(hits[j + 1])
+        j += 1
+    start, end = group[0].start, group[-1].end
+    tail = text[end:]
+    m = _ZH_SUFFIX.match(tail) or _EN_SUFFIX.match(tail)
+    if m:
+        end += m.end()
+    pm = _EN_PREFIX.search(text[:start])
+    if pm:
+        start = pm.start()
+    lat = sum(h.place.lat for h in group) / len(group)
+    lon = sum(h.place.lon for h in group) / len(group)
+    main = group[0].place
+    return {"text": text[start:end], "start": start, "end": end, "name": main.name, "kind": main.kind,
+            "lat": round(lat, 6), "lon": round(lon, 6), "places": [h.place.name for h in group]}
+
+
+# ---- concepts with negation -----------------------------------------------------------------
+def _clause_starts(text: str, pattern: re.Pattern[str]) -> list[int]:
+    return [0] + [m.end() for m in pattern.finditer(text)]
+
+
+def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text") -> list[Match]:
+    """Every concept match in ``text`` (already normalised), with negation decided per match."""
+    cjk = lang != "en"
+    found: list[tuple[str, bool, int, int]] = []
+    for concept in rules.concepts:
+        for pattern in ((concept.cjk, concept.en) if cjk else (concept.en,)):
+            if pattern is None:
+                continue
+            for m in pattern.finditer(text):
+                if m.end() > m.start():
+                    found.append((concept.id, concept.negatable, m.start(), m.end()))
+    if not found:
+        return []
+    tokens: list[textnorm.Token] | None = None
+    token_ends: list[int] = []
+    breaks = rules.clause_breaks_cjk if cjk else rules.clause_breaks_en
+    clause_starts: list[int] = []
+    out = []
+    for cid, negatable, s, e in found:
+        negated, cue_start = False, -1
+        if negatable:
+            if tokens is None:
+                tokens = textnorm.tokenize(text, lang)
+                token_ends = [t[2] for t in tokens]
+                clause_starts = _clause_starts(text, breaks)
+            negated, cue_start = _negated(text, s, tokens, token_ends, clause_starts, rules, cjk)
+        out.append(Match(cid, s, e, text[s:e], negated, cue_start, source))
+    return out
+
+
+def _negated(text: str, start: int, tokens: list[textnorm.Token], token_ends: list[int],
+             clause_starts: list[int], rules: RuleSet, cjk: bool) -> tuple[bool, int]:
+    """Is there a negation cue within a few tokens before ``start``, inside the same clause?"""
+    clause_start = clause_starts[bisect.bisect_right(clause_starts, start) - 1]
+    idx = bisect.bisect_right(token_ends, start)  # tokens ending at or before the match
+    window = rules.neg_window_cjk if cjk else rules.neg_window_en
+    cues = rules.neg_cues_cjk if cjk else rules.neg_cues_en
+    for k in range(idx - 1, max(-1, idx - 1 - window), -1):
+        word, ws, _we = tokens[k]
+        if ws < clause_start:
+            break
+        low = word.lower()
+        if low in cues or (not cjk and low.endswith("n't")):
+            return True, ws
+    return False, -1

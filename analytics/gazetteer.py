@@ -1,0 +1,88 @@
+"""An editable gazetteer of Futian places: names and aliases in any language, resolved to coordinates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analytics import textnorm
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    kind: str
+    lat: float
+    lon: float
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlaceHit:
+    place: Place
+    start: int
+    end: int
+
+
+class Gazetteer:
+    """Finds place names in text: longest name first, English case-insensitively, whole words only."""
+
+    def __init__(self, places: list[Place]) -> None:
+        self.places = tuple(places)
+        self._by_key: dict[str, Place] = {}
+        for place in places:
+            for label in (place.name, *place.aliases):
+                self._by_key.setdefault(label.lower(), place)
+        labels = sorted(self._by_key, key=len, reverse=True)
+        parts = []
+        for label in labels:
+            esc = re.escape(label)
+            # English names must not match inside longer words ("Futian" in "Futianxyz").
+            parts.append(rf"(?<![A-Za-z]){esc}(?![A-Za-z])" if label.isascii() else esc)
+        self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        textnorm.add_words([label for label in labels if not label.isascii()])
+
+    def find(self, text: str) -> list[PlaceHit]:
+        """Every non-overlapping place mention, in text order."""
+        if self._pattern is None:
+            return []
+        return [PlaceHit(self._by_key[m.group(0).lower()], m.start(), m.end()) for m in self._pattern.finditer(text)]
+
+    def get(self, name: str) -> Place | None:
+        return self._by_key.get(name.lower())
+
+
+def load_gazetteer(path: Path) -> Gazetteer:
+    """Read a gazetteer YAML file; errors name the entry and the problem."""
+    from analytics.rules import RulesError
+
+    try:
+        doc: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulesError(f"cannot read gazetteer {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise RulesError(f"gazetteer {path} is not valid YAML: {exc}") from None
+    raw = doc.get("places") if isinstance(doc, dict) else None
+    if not isinstance(raw, list):
+        raise RulesError(f"gazetteer {path}: expected 'places:' with a list of places")
+    places = []
+    for i, item in enumerate(raw):
+        where = f"gazetteer {path}: places[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise RulesError(f"{where}: each place needs a name")
+        try:
+            lat, lon = float(item["lat"]), float(item["lon"])
+        except (KeyError, TypeError, ValueError):
+            raise RulesError(f"{where} ({item['name']}): lat and lon must be numbers") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise RulesError(f"{where} ({item['name']}): lat must be within -90..90 and lon within -180..180")
+        aliases = item.get("aliases") or []
+        if not isinstance(aliases, list):
+            raise RulesError(f"{where} ({item['name']}): aliases must be a list")
+        places.append(Place(item["name"], str(item.get("kind", "place")), lat, lon,
+                            tuple(str(a) for a in aliases)))
+    return Gazetteer(places)

@@ -1,0 +1,299 @@
+"""Triage rules as data: load, validate and compile ``rules.yaml`` and the gazetteer; reload on demand.
+
+The compiled :class:`RuleSet` is immutable. :func:`reload` builds a new one and swaps it in
+atomically, so a scorer running in another thread sees either the old rules or the new ones,
+never a mixture; a file that does not validate raises :class:`RulesError` and the old rules stay.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analytics.gazetteer import Gazetteer, load_gazetteer
+
+DATA_DIR = Path(__file__).with_name("data")
+DEFAULT_RULES = DATA_DIR / "rules.yaml"
+DEFAULT_GAZETTEER = DATA_DIR / "gazetteer.yaml"
+
+LEVELS = ("P1", "P2", "P3", "P4")
+CATEGORIES = ("violent_crime", "weapons", "robbery", "theft", "burglary", "fraud", "traffic", "fire", "medical",
+              "missing_person", "domestic", "public_order", "suicide_risk", "hazard", "lost_property",
+              "service_request", "other")
+CONTEXT_FLAGS = ("past", "now", "gone")
+
+
+class RulesError(ValueError):
+    """A rules or gazetteer file cannot be used; the message names the file, the entry and the problem."""
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    negatable: bool
+    cjk: re.Pattern[str] | None
+    en: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    all: tuple[str, ...] = ()
+    any: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+
+    def holds(self, present: frozenset[str] | set[str]) -> bool:
+        return (all(f in present for f in self.all)
+                and (not self.any or any(f in present for f in self.any))
+                and not any(f in present for f in self.none))
+
+    def holds_ignoring_none(self, present: frozenset[str] | set[str]) -> bool:
+        return all(f in present for f in self.all) and (not self.any or any(f in present for f in self.any))
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return self.all + self.any
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    id: str
+    level: str
+    weight: float
+    when: Condition
+    priority: int | None = None
+    raise_vulnerable: bool = False
+    raise_suspect_near: bool = False
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    category: str
+    when: Condition
+
+
+@dataclass(frozen=True)
+class Refinement:
+    level: str
+    priority: int
+    when: Condition
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Compiled rules plus the gazetteer they resolve places with."""
+
+    version: int
+    concepts: tuple[Concept, ...]
+    level_rules: tuple[LevelRule, ...]
+    category_rules: tuple[CategoryRule, ...]
+    context: dict[str, Condition]
+    levels: dict[str, dict[str, int]]
+    refinements: tuple[Refinement, ...]
+    vulnerable: tuple[str, ...]
+    suspect_near: tuple[str, ...]
+    fallback_level: str
+    fallback_category: str
+    template_categories: dict[str, str]
+    neg_cues_cjk: frozenset[str]
+    neg_cues_en: frozenset[str]
+    neg_window_cjk: int
+    neg_window_en: int
+    clause_breaks_cjk: re.Pattern[str]
+    clause_breaks_en: re.Pattern[str]
+    gazetteer: Gazetteer
+    source: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _compile(patterns: Any, where: str) -> re.Pattern[str] | None:
+    if patterns in (None, []):
+        return None
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+        raise RulesError(f"{where}: expected a list of regular expressions (strings)")
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as exc:
+            raise RulesError(f"{where}: bad regular expression {p!r}: {exc}") from None
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def _condition(raw: dict[str, Any], where: str, known: set[str]) -> Condition:
+    parts: dict[str, tuple[str, ...]] = {}
+    for key in ("all", "any", "none"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RulesError(f"{where}: '{key}' must be a list of factor names")
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise RulesError(f"{where}: unknown factor(s) {', '.join(unknown)}; known: concepts and "
+                             f"{', '.join(CONTEXT_FLAGS)}")
+        parts[key] = tuple(value)
+    if not parts["all"] and not parts["any"]:
+        raise RulesError(f"{where}: needs at least one factor in 'all' or 'any'")
+    return Condition(**parts)
+
+
+def _cue(value: Any, source: str) -> str:
+    if not isinstance(value, str):
+        # YAML reads a bare no/yes as a boolean: the cue must be quoted.
+        raise RulesError(f"{source}: negation cue {value!r} is not a string; quote it (\"no\")")
+    return value.lower()
+
+
+def parse_rules(doc: Any, gazetteer: Gazetteer, source: str = "<rules>") -> RuleSet:
+    """Validate and compile a rules document (the parsed YAML)."""
+    if not isinstance(doc, dict):
+        raise RulesError(f"{source}: expected a mapping with concepts, level_rules and category_rules")
+    raw_concepts = doc.get("concepts")
+    if not isinstance(raw_concepts, dict) or not raw_concepts:
+        raise RulesError(f"{source}: 'concepts' must be a non-empty mapping of id -> patterns")
+    concepts = []
+    for cid, spec in raw_concepts.items():
+        if not isinstance(spec, dict):
+            raise RulesError(f"{source}: concept {cid!r} must be a mapping with cjk/en pattern lists")
+        cjk = _compile(spec.get("cjk"), f"{source}: concept {cid!r} cjk")
+        en = _compile(spec.get("en"), f"{source}: concept {cid!r} en")
+        if cjk is None and en is None:
+            raise RulesError(f"{source}: concept {cid!r} has no patterns")
+        concepts.append(Concept(str(cid), bool(spec.get("negatable", False)), cjk, en))
+    known = {c.id for c in concepts} | set(CONTEXT_FLAGS)
+    concept_ids = {c.id for c in concepts}
+
+    levels = doc.get("levels") or {}
+    for lv in LEVELS:
+        spec = levels.get(lv)
+        if not isinstance(spec, dict) or not {"default", "lo", "hi"} <= set(spec):
+            raise RulesError(f"{source}: levels.{lv} needs default, lo and hi")
+        if not 0 <= spec["lo"] <= spec["default"] <= spec["hi"] <= 10:
+            raise RulesError(f"{source}: levels.{lv}: need 0 <= lo <= default <= hi <= 10")
+
+    context: dict[str, Condition] = {}
+    for flag in CONTEXT_FLAGS:
+        raw = (doc.get("context") or {}).get(flag)
+        if not isinstance(raw, dict):
+            raise RulesError(f"{source}: context.{flag} must be a condition (any/all/none)")
+        context[flag] = _condition(raw, f"{source}: context.{flag}", concept_ids)
+
+    level_rules = []
+    for i, raw in enumerate(doc.get("level_rules") or []):
+        where = f"{source}: level_rules[{i}] ({raw.get('id', '?') if isinstance(raw, dict) else '?'})"
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            raise RulesError(f"{where}: each rule needs an id")
+        if raw.get("level") not in LEVELS:
+            raise RulesError(f"{where}: level must be one of {', '.join(LEVELS)}")
+        prio = raw.get("priority")
+        if prio is not None:
+            lv = levels[raw["level"]]
+            if not isinstance(prio, int) or not lv["lo"] <= prio <= lv["hi"]:
+                raise RulesError(f"{where}: priority must be an integer within {raw['level']} "
+                                 f"({lv['lo']}-{lv['hi']})")
+        level_rules.append(LevelRule(raw["id"], raw["level"], float(raw.get("weight", 1.0)),
+                                     _condition(raw, where, known), prio,
+                                     bool(raw.get("raise_vulnerable", False)),
+                                     bool(raw.get("raise_suspect_near", False))))
+    if not level_rules:
+        raise RulesError(f"{source}: level_rules is empty")
+
+    category_rules = []
+    for i, raw in enumerate(doc.get("category_rules") or []):
+        where = f"{source}: category_rules[{i}]"
+        if not isinstance(raw, dict) or raw.get("category") not in CATEGORIES:
+            raise RulesError(f"{where}: category must be one of {', '.join(CATEGORIES)}")
+        category_rules.append(CategoryRule(raw["category"], _condition(raw, where, known)))
+
+    refinements = []
+    for name, raw in (doc.get("refine") or {}).items():
+        lv = str(name).split("_", 1)[0]
+        if lv not in LEVELS or not isinstance(raw, dict) or not isinstance(raw.get("priority"), int):
+            raise RulesError(f"{source}: refine.{name}: name must start with a level (P1_...) and give a priority")
+        bounds = levels[lv]
+        if not bounds["lo"] <= raw["priority"] <= bounds["hi"]:
+            raise RulesError(f"{source}: refine.{name}: priority {raw['priority']} is outside {lv}")
+        refinements.append(Refinement(lv, raw["priority"], _condition(raw, f"{source}: refine.{name}", known)))
+
+    fallback = doc.get("fallback") or {}
+    if fallback.get("level", "P3") not in LEVELS or fallback.get("category", "other") not in CATEGORIES:
+        raise RulesError(f"{source}: fallback needs a level in {LEVELS} and a known category")
+    templates = doc.get("template_categories") or {}
+    for name, cat in templates.items():
+        if cat not in CATEGORIES:
+            raise RulesError(f"{source}: template_categories.{name}: unknown category {cat!r}")
+    for key in ("vulnerable", "suspect_near"):
+        unknown = [v for v in doc.get(key) or [] if v not in concept_ids]
+        if unknown:
+            raise RulesError(f"{source}: {key}: unknown concept(s) {', '.join(unknown)}")
+
+    neg = doc.get("negation") or {}
+    try:
+        breaks_cjk = re.compile(neg.get("clause_breaks_cjk", r"[，,。！？!?；;\n]"))
+        breaks_en = re.compile(neg.get("clause_breaks_en", r"[,.;:!?\n]"), re.IGNORECASE)
+    except re.error as exc:
+        raise RulesError(f"{source}: negation clause_breaks: bad regular expression: {exc}") from None
+    return RuleSet(
+        version=int(doc.get("version", 1)), concepts=tuple(concepts), level_rules=tuple(level_rules),
+        category_rules=tuple(category_rules), context=context,
+        levels={k: dict(v) for k, v in levels.items() if k in LEVELS}, refinements=tuple(refinements),
+        vulnerable=tuple(doc.get("vulnerable") or ()), suspect_near=tuple(doc.get("suspect_near") or ()),
+        fallback_level=fallback.get("level", "P3"), fallback_category=fallback.get("category", "other"),
+        template_categories=dict(templates),
+        neg_cues_cjk=frozenset(str(c) for c in neg.get("cjk_cues") or ()),
+        neg_cues_en=frozenset(_cue(c, source) for c in neg.get("en_cues") or ()),
+        neg_window_cjk=int(neg.get("window_tokens_cjk", 3)), neg_window_en=int(neg.get("window_tokens_en", 4)),
+        clause_breaks_cjk=breaks_cjk, clause_breaks_en=breaks_en, gazetteer=gazetteer, source=source,
+        counts={"concepts": len(concepts), "level_rules": len(level_rules),
+                "category_rules": len(category_rules), "places": len(gazetteer.places)},
+    )
+
+
+def load_rules(rules_path: str | Path | None = None, gazetteer_path: str | Path | None = None) -> RuleSet:
+    """Read and compile the rules and gazetteer files (defaults: the ones shipped in the package)."""
+    rpath = Path(rules_path) if rules_path else DEFAULT_RULES
+    gpath = Path(gazetteer_path) if gazetteer_path else DEFAULT_GAZETTEER
+    gazetteer = load_gazetteer(gpath)
+    try:
+        doc = yaml.safe_load(rpath.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulesError(f"cannot read rules file {rpath}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise RulesError(f"rules file {rpath} is not valid YAML: {exc}") from None
+    return parse_rules(doc, gazetteer, str(rpath))
+
+
+_lock = threading.Lock()
+_current: RuleSet | None = None
+_paths: tuple[str | None, str | None] = (None, None)
+
+
+def current() -> RuleSet:
+    """The rules in force (loaded on first use from the last configured paths)."""
+    global _current
+    rules = _current
+    if rules is None:
+        with _lock:
+            if _current is None:
+                _current = load_rules(*_paths)
+            rules = _current
+    return rules
+
+
+def configure(rules_path: str | None = None, gazetteer_path: str | None = None) -> RuleSet:
+    """Set where the rules come from (settings) and load them now."""
+    global _paths
+    with _lock:
+        _paths = (rules_path or None, gazetteer_path or None)
+    return reload()
+
+
+def reload() -> RuleSet:
+    """Re-read the rule and gazetteer files; on any error keep the old rules and raise RulesError."""
+    global _current
+    fresh = load_rules(*_paths)
+    with _lock:
+        _current = fresh
+    return fresh
