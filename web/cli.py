@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from web.envparse import SettingsError
 
-COMMAND_MODULES = ("web.commands.core", "web.commands.dispatch", "web.commands.voice", "web.commands.intel")
+COMMAND_MODULES = ("web.commands.core", "web.commands.dispatch", "web.commands.voice", "web.commands.intel",
+                   "web.commands.radio")
 
 
 def build_parser() -> argparse.ArgumentParser:
