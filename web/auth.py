@@ -26,6 +26,7 @@ H = TypeVar("H", bound=Callable[..., Any])
 
 ROLES_ATTR = "__jingyun_roles__"
 PUBLIC_ATTR = "__jingyun_public__"
+FORM_TOKEN_ATTR = "__jingyun_form_token__"
 
 
 class Role(enum.StrEnum):
@@ -111,6 +112,23 @@ def requires(*roles: Role) -> Callable[[H], H]:
         return handler
 
     return mark
+
+
+def token_in_form(field: str) -> Callable[[H], H]:
+    """Also accept the token from a form field (recorders such as rdio-scanner uploaders send ``key``).
+
+    Only for multipart/urlencoded POST routes whose clients cannot set headers; the header still wins.
+    """
+
+    def mark(handler: H) -> H:
+        setattr(handler, FORM_TOKEN_ATTR, field)
+        return handler
+
+    return mark
+
+
+def form_token_field(handler: Any) -> str | None:
+    return getattr(getattr(handler, "__func__", handler), FORM_TOKEN_ATTR, None)
 
 
 def public(handler: H) -> H:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from web import appkeys, errors
-from web.auth import PRINCIPAL_KEY, TokenError, bearer_from_request, route_roles, verify_token
+from web.auth import PRINCIPAL_KEY, TokenError, bearer_from_request, form_token_field, route_roles, verify_token
 from web.logs import request_id
 
 log = logging.getLogger("jingyun.http")
@@ -114,6 +114,16 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
                               f"WebSocket Origin {request.headers.get('Origin')!r} is not allowed; "
                               "set JINGYUN_ALLOWED_ORIGINS to allow it")
     token = bearer_from_request(request)
+    field = form_token_field(route.handler)
+    if not token and field and request.method == "POST" and request.content_type in (
+            "multipart/form-data", "application/x-www-form-urlencoded"):
+        # aiohttp caches the parsed form, so the handler reads it again without a second parse.
+        try:
+            form = await request.post()
+        except ValueError as exc:
+            raise errors.bad_request(f"malformed form body: {exc}") from None
+        value = form.get(field)
+        token = value if isinstance(value, str) and value else None
     if not token:
         if metrics:
             metrics.auth_denied.labels("missing").inc()

@@ -79,3 +79,36 @@ def test_origin_rule() -> None:
     allowed = ("https://console.example",)
     assert origin_allowed(_request({"Origin": "https://console.example"}), allowed)
     assert not origin_allowed(_request({"Origin": "http://jy.example:8080"}), allowed)
+
+
+
+async def test_token_in_form_field_only_where_declared(make_settings: Any) -> None:
+    """A route marked @token_in_form("key") accepts the token as a form field; others do not."""
+    from aiohttp import FormData
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from web import appkeys
+    from web.app import create_app
+    from web.auth import principal, requires, token_in_form
+
+    @token_in_form("key")
+    @requires(Role.SERVICE)
+    async def upload(request: web.Request) -> web.Response:
+        form = await request.post()
+        return web.Response(text=f"{principal(request).role.value}:{form['talkgroup']}")
+
+    app = create_app(make_settings())
+    app.router.add_post("/test/upload", upload)
+    async with TestClient(TestServer(app)) as client:
+        token = issue_token(app[appkeys.SECRET], "service")
+        form = FormData({"key": token, "talkgroup": "101"})
+        resp = await client.post("/test/upload", data=form)
+        assert resp.status == 200 and await resp.text() == "service:101"
+        resp = await client.post("/test/upload", data=FormData({"key": "nonsense", "talkgroup": "1"}))
+        assert resp.status == 401
+        kiosk = issue_token(app[appkeys.SECRET], "kiosk")
+        resp = await client.post("/test/upload", data=FormData({"key": kiosk, "talkgroup": "1"}))
+        assert resp.status == 403
+        # Routes without the marker never read a token from the body.
+        resp = await client.post("/api/whoami", data=FormData({"key": token}))
+        assert resp.status in (401, 405)
