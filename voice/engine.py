@@ -431,26 +431,29 @@ async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: Deco
                            max_chunk_seconds: float = 25.0) -> list[tuple[float, float, AsrResult]]:
     """Run a whole in-memory recording (16 kHz mono) through the shared engine.
 
-    Long audio is cut into WebRTC-VAD utterances (at most ``max_chunk_seconds`` each); returns
-    (start, end, result) per utterance that produced words. Used by file uploads, the
+    WebRTC VAD finds the speech; neighbouring utterances are merged into chunks of at most
+    ``max_chunk_seconds`` (Whisper decodes better with context, and each call costs a 30 s
+    window anyway), which are decoded concurrently so the engine can batch them. Returns
+    (start, end, result) per chunk that produced words. Used by file uploads, the
     OpenAI-compatible endpoint and, later, radio-call uploads and interview recordings.
     """
     from voice.stream import StreamConfig, StreamTranscriber
 
-    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, language=options.language,
-                                          hotwords=options.hotwords, initial_prompt=options.initial_prompt,
-                                          script=options.script, partial_interval=0.0,
+    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, partial_interval=0.0,
                                           max_utterance_seconds=max_chunk_seconds))
-    out: list[tuple[float, float, AsrResult]] = []
-    step = SAMPLE_RATE  # feed one second at a time, as a stream would
-    requests = []
+    spans: list[tuple[float, float]] = []
+    step = SAMPLE_RATE
     for off in range(0, audio.size, step):
         core.feed_samples(audio[off:off + step])
-        requests.extend(core.take_requests())
+        spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
     core.finish()
-    requests.extend(core.take_requests())
-    results = await asyncio.gather(*(backend.transcribe(r.audio, r.options) for r in requests))
-    for req, res in zip(requests, results, strict=True):
-        if res.text:
-            out.append((req.start, req.end, res))
-    return out
+    spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
+    chunks: list[tuple[float, float]] = []
+    for start, end in spans:
+        if chunks and end - chunks[-1][0] <= max_chunk_seconds:
+            chunks[-1] = (chunks[-1][0], end)
+        else:
+            chunks.append((start, end))
+    results = await asyncio.gather(*(
+        backend.transcribe(audio[int(s * SAMPLE_RATE):int(e * SAMPLE_RATE)], options) for s, e in chunks))
+    return [(s, e, r) for (s, e), r in zip(chunks, results, strict=True) if r.text]

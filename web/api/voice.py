@@ -187,8 +187,12 @@ class _Admission:
             self.admitted = True
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def release(self) -> None:
+        """Free the slot (before the final "closed" message, so a client may reconnect at once)."""
         self.svc.streams.discard(self.id)
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 @requires(*STREAM_ROLES)
@@ -207,7 +211,7 @@ async def ws_transcribe(request: web.Request) -> web.StreamResponse:
                            "are in use; retry later", "max_streams": settings.voice.max_streams})
                 await conn.close(CLOSE_TRY_AGAIN, "busy")
                 return conn.ws
-            await _run_transcribe(conn, app, engine, admission.id)
+            await _run_transcribe(conn, app, engine, admission)
         except Exception:
             log.exception("transcription stream failed")
             conn.send(proto.error_event(proto.INTERNAL, "internal error; the stream is closed"))
@@ -217,7 +221,8 @@ async def ws_transcribe(request: web.Request) -> web.StreamResponse:
     return conn.ws
 
 
-async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEngine, stream_id: str) -> None:
+async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEngine, admission: _Admission) -> None:
+    stream_id = admission.id
     settings = app[appkeys.SETTINGS]
     v = settings.voice
     first = await conn.receive_json(settings.ws_auth_timeout)
@@ -312,6 +317,7 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
             reason = "client disconnected"
         await session.finish()
         await persister.close()
+        admission.release()
         conn.send({"type": "closed", "stream_id": stream_id, "reason": reason, "segments": stats["finals"],
                    "audio_seconds": round(session.core.seconds_received, 3)})
     finally:

@@ -1,0 +1,145 @@
+"""The real models on the real corpus: accuracy, languages, scripts, no words out of noise, batching."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.fixtures_voice import cer, load_wav, wer
+from voice.audio import decode_file
+from voice.engine import AsrEngine, DecodeOptions, transcribe_audio
+from voice.session import StreamSession
+from voice.stream import Final, Partial, StreamConfig, StreamTranscriber
+from voice.textnorm import count_words, to_script
+
+pytestmark = pytest.mark.model
+
+NONSPEECH = ["ns_silence_20s.wav", "ns_pinknoise_20s.wav", "ns_radio_static_tones_20s.wav"]
+MANDARIN = ["real/zh_aishell1_BAC009S0764W0121.wav", "real/zh_aishell1_BAC009S0724W0121.wav",
+            "real/zh_aishell2_IT0011W0001.wav", "real/zh_wenetspeech_TEST_NET_Y0000000000_S00000.wav",
+            "real/zh_wenetspeech_TEST_MEETING_T0000000001_S00000.wav", "real/zh_wenet_nst_example_ID001.wav"]
+
+
+def _audio(shared: Path, rel: str) -> np.ndarray:
+    return decode_file((shared / "audio" / rel).read_bytes())
+
+
+def _baseline_cer(shared: Path, rel: str) -> float:
+    rows: list[dict[str, Any]] = json.loads((shared / "audio" / "baseline_results.json").read_text())
+    values = [r["CER"] for r in rows if r["file"] == rel and r["model"] == "base" and "CER" in r]
+    assert values, f"no base CER for {rel} in baseline_results.json"
+    return float(min(values))
+
+
+async def _stream(engine: AsrEngine, audio: np.ndarray, language: str | None, chunk: int = 3200,
+                  pace: float = 0.05) -> list[Any]:
+    """Push audio through the full streaming path (VAD, partials, finals), 4x faster than real time."""
+    events: list[Any] = []
+    session = StreamSession(StreamTranscriber(StreamConfig(language=language, partial_interval=1.0)), engine,
+                            events.append)
+    for off in range(0, audio.size, chunk):
+        session.feed_samples(audio[off:off + chunk])
+        await asyncio.sleep(pace)
+    await session.finish()
+    return events
+
+
+async def test_jfk_english_wer_tiny(asr_engine: AsrEngine, shared_dir: Path, voice_manifest: dict[str, Any]) -> None:
+    ref = voice_manifest["real/en_jfk.wav"]["reference"]
+    segments = await transcribe_audio(asr_engine, _audio(shared_dir, "real/en_jfk.wav"), DecodeOptions(language="en"))
+    text = " ".join(r.text for _, _, r in segments)
+    assert wer(ref, text) <= 0.05, text
+    words = [w for _, _, r in segments for w in r.words]
+    assert words and all(0.0 <= w.probability <= 1.0 and w.end >= w.start for w in words)
+
+
+async def test_jfk_english_wer_base_auto_language(asr_engine_base: AsrEngine, shared_dir: Path,
+                                                  voice_manifest: dict[str, Any]) -> None:
+    ref = voice_manifest["real/en_jfk.wav"]["reference"]
+    events = await _stream(asr_engine_base, _audio(shared_dir, "real/en_jfk.wav"), None)
+    finals = [e for e in events if isinstance(e, Final)]
+    text = " ".join(f.text for f in finals)
+    assert wer(ref, text) <= 0.05, text
+    assert all(f.language == "en" and (f.language_probability or 0) > 0.5 for f in finals)
+    assert [e for e in events if isinstance(e, Partial)], "partials are produced while speech goes on"
+
+
+@pytest.mark.parametrize("rel", MANDARIN)
+async def test_mandarin_cer_no_worse_than_baseline_and_simplified(asr_engine_base: AsrEngine, shared_dir: Path,
+                                                                  voice_manifest: dict[str, Any], rel: str) -> None:
+    ref = voice_manifest[rel]["reference"]
+    segments = await transcribe_audio(asr_engine_base, _audio(shared_dir, rel), DecodeOptions(language=None))
+    text = "".join(r.text for _, _, r in segments)
+    assert all(r.language == "zh" for _, _, r in segments), [r.language for _, _, r in segments]
+    assert to_script(text, "simplified") == text, f"not in simplified characters: {text}"
+    assert cer(ref, text) <= _baseline_cer(shared_dir, rel) + 1e-9, (text, ref)
+
+
+async def test_traditional_on_request(asr_engine_base: AsrEngine, shared_dir: Path) -> None:
+    audio = _audio(shared_dir, "real/zh_aishell2_IT0011W0001.wav")
+    result = (await asr_engine_base.transcribe(audio, DecodeOptions(language="zh", script="traditional")))
+    assert "換" in result.text, result.text
+
+
+def test_cantonese_request_on_base_is_mapped_and_explained(asr_engine_base: AsrEngine) -> None:
+    language, note = asr_engine_base.resolve_language("yue")
+    assert language == "zh" and note and "large-v3" in note
+    assert asr_engine_base.resolve_language("zh") == ("zh", None)
+
+
+def test_english_only_model_explains_other_languages(asr_engine: AsrEngine) -> None:
+    language, note = asr_engine.resolve_language("zh")
+    assert language == "en" and note and "English-only" in note
+
+
+@pytest.mark.parametrize("name", NONSPEECH)
+async def test_no_words_from_nonspeech_either_model(asr_engine: AsrEngine, asr_engine_base: AsrEngine,
+                                                    shared_dir: Path, name: str) -> None:
+    audio = _audio(shared_dir, f"nonspeech/{name}")
+    for engine, language in ((asr_engine, "en"), (asr_engine_base, None)):
+        events = await _stream(engine, audio, language, pace=0.0)
+        said = " ".join(e.text for e in events if isinstance(e, Final | Partial))
+        assert count_words(said) == 0, (engine.info.name, said)
+        # And straight into the engine, past the stream's VAD: the Silero gate still holds.
+        direct = await engine.transcribe(audio[: 16000 * 25], DecodeOptions(language=language))
+        assert count_words(direct.text) == 0 and direct.dropped, (engine.info.name, direct)
+
+
+async def test_one_batch_serves_two_languages(asr_engine_base: AsrEngine, shared_dir: Path) -> None:
+    en = _audio(shared_dir, "real/en_jfk.wav")
+    zh = _audio(shared_dir, "real/zh_wenetspeech_TEST_NET_Y0000000000_S00000.wav")
+    batch = asr_engine_base.decode_batch([en, zh], [DecodeOptions(language="en"), DecodeOptions(language=None)])
+    alone = asr_engine_base.decode_batch([zh], [DecodeOptions(language=None)])
+    assert batch[0].language == "en" and batch[1].language == "zh"
+    assert batch[0].batch_size == 2
+    assert batch[1].text == alone[0].text
+    assert wer("And so my fellow Americans, ask not what your country can do for you, ask what you can do for "
+               "your country.", batch[0].text) <= 0.05
+
+
+async def test_hotwords_and_prompt_are_accepted(asr_engine: AsrEngine, shared_dir: Path) -> None:
+    audio = _audio(shared_dir, "synthetic/en_radio_05.wav")
+    plain = await asr_engine.transcribe(audio, DecodeOptions(language="en"))
+    hinted = await asr_engine.transcribe(audio, DecodeOptions(language="en", hotwords="Unit 3, copy that, en route",
+                                                              initial_prompt="Police radio traffic."))
+    assert plain.text and hinted.text
+    assert "unit 3" in hinted.text.lower()
+
+
+async def test_8k_radio_clip_streams_at_its_own_rate(asr_engine: AsrEngine, shared_dir: Path) -> None:
+    samples, rate = load_wav(shared_dir / "audio" / "synthetic" / "en_radio_01_radio8k.wav")
+    events: list[Any] = []
+    session = StreamSession(StreamTranscriber(StreamConfig(sample_rate=rate, language="en", partial_interval=0)),
+                            asr_engine, events.append)
+    data = samples.tobytes()
+    for off in range(0, len(data), 1600):
+        session.feed_pcm(data[off:off + 1600], "pcm_s16le")
+    await session.finish()
+    finals = [e for e in events if isinstance(e, Final)]
+    assert finals and finals[-1].end <= samples.size / rate + 0.1
+    assert count_words(" ".join(f.text for f in finals)) >= 5

@@ -1,0 +1,50 @@
+"""Radio and interview settings (issue 6), read by ``web.envparse`` like every other section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _s(default: Any, env: str, doc: str, **meta: Any) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, **meta})
+
+
+@dataclass(frozen=True)
+class RadioSettings:
+    squelch_max_tail_ms: int = _s(800, "JINGYUN_RADIO_SQUELCH_MAX_MS",
+                                  "longest squelch tail (noise burst at the end of a transmission) trimmed, ms",
+                                  lo=0, hi=5000)
+    squelch_flatness: float = _s(0.35, "JINGYUN_RADIO_SQUELCH_FLATNESS",
+                                 "spectral flatness (0..1, 300-3400 Hz) from which a trailing frame counts "
+                                 "as squelch noise rather than speech", lo=0.05, hi=0.95)
+    max_transmission_seconds: float = _s(60.0, "JINGYUN_RADIO_MAX_TRANSMISSION_SECONDS",
+                                         "longest push-to-talk transmission kept; longer ones are cut and "
+                                         "decoded in pieces", lo=2.0, hi=600.0)
+    decode_concurrency: int = _s(4, "JINGYUN_RADIO_DECODE_CONCURRENCY",
+                                 "radio transmissions handed to the ASR engine at once; the rest wait in "
+                                 "channel-priority order", lo=1, hi=64)
+    status_from_radio: bool = _s(True, "JINGYUN_RADIO_STATUS_UPDATES",
+                                 "apply spoken status phrases (on scene, 10-8, 到达现场) to the speaking unit")
+    suggest_incidents: bool = _s(True, "JINGYUN_RADIO_SUGGEST_INCIDENTS",
+                                 "propose an incident when a transmission describes one (a dispatcher "
+                                 "accepts or dismisses it)")
+    max_upload_bytes: int = _s(20 * 1024 * 1024, "JINGYUN_RADIO_MAX_UPLOAD_BYTES",
+                               "largest audio file accepted by /api/call-upload, bytes", lo=1024)
+    max_call_seconds: float = _s(300.0, "JINGYUN_RADIO_MAX_CALL_SECONDS",
+                                 "longest uploaded radio call accepted, seconds", lo=1.0, hi=3600.0)
+    opus_bitrate: int = _s(24000, "JINGYUN_AUDIO_OPUS_BITRATE",
+                           "bit rate of stored Opus audio (radio and interviews), bits per second",
+                           lo=6000, hi=128000)
+    radio_retention_days: float = _s(90.0, "JINGYUN_RADIO_AUDIO_RETENTION_DAYS",
+                                     "days radio audio is kept before it is deleted (transcripts stay)",
+                                     lo=0.0, hi=36500.0)
+    interview_retention_days: float = _s(3650.0, "JINGYUN_INTERVIEW_AUDIO_RETENTION_DAYS",
+                                         "days interview audio is kept before it is deleted (the signed "
+                                         "hash stays)", lo=0.0, hi=36500.0)
+    retention_sweep_seconds: float = _s(3600.0, "JINGYUN_RETENTION_SWEEP_SECONDS",
+                                        "seconds between audio retention sweeps (one process acts, by lease)",
+                                        lo=1.0, hi=86400.0)
+    max_interview_audio_seconds: float = _s(4 * 3600.0, "JINGYUN_INTERVIEW_MAX_AUDIO_SECONDS",
+                                            "longest interview recording accepted, seconds", lo=1.0,
+                                            hi=24 * 3600.0)
