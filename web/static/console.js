@@ -41,6 +41,8 @@
       "st.available": "空闲", "st.returning": "返回中", "st.out_of_service": "暂停服务",
       "os.offered": "已下发", "os.acknowledged": "已确认", "os.completed": "已完成", "os.expired": "超时未确认",
       "os.withdrawn": "已撤回",
+      "tl.created": "接报", "tl.status": "状态", "tl.text": "补充", "tl.order": "指令", "tl.alert": "告警",
+      "tl.transcript": "转写", "tl.incident": "更新", "tl.updated": "更新", "tl.duplicate": "疑似重复",
     },
     en: {
       "console.title": "Dispatcher console", "console.skip": "Skip to incident queue",
@@ -74,6 +76,8 @@
       "st.available": "available", "st.returning": "returning", "st.out_of_service": "out of service",
       "os.offered": "offered", "os.acknowledged": "acknowledged", "os.completed": "completed", "os.expired": "expired (no ack)",
       "os.withdrawn": "withdrawn",
+      "tl.created": "received", "tl.status": "status", "tl.text": "added", "tl.order": "order", "tl.alert": "ALERT",
+      "tl.transcript": "transcript", "tl.incident": "update", "tl.updated": "update", "tl.duplicate": "possible duplicate",
     },
   });
 
@@ -81,7 +85,7 @@
   const S = {
     incidents: new Map(), units: new Map(), orders: new Map(), alerts: [], dups: new Map(),
     channels: new Map(), drafts: new Map(), selected: null, timeline: new Map(), recs: null,
-    expanded: new Set(), config: { map_tile_url: "" },
+    expanded: new Set(), dismissed: new Set(), config: { map_tile_url: "" },
   };
 
   // ---------------------------------------------------------------- field helpers (tolerant of shapes)
@@ -104,6 +108,11 @@
   function putIncident(inc) {
     if (!inc || inc.id == null) return;
     inc.id = String(inc.id);
+    if (inc.location && typeof inc.location === "object") {
+      inc.location_text = inc.location.text ?? inc.location_text;
+      inc.lat = inc.location.lat ?? inc.lat;
+      inc.lon = inc.location.lon ?? inc.lon;
+    }
     const old = S.incidents.get(inc.id);
     if (old && old.updated_at && inc.updated_at && JY.parseTime(inc.updated_at) < JY.parseTime(old.updated_at)) return;
     S.incidents.set(inc.id, Object.assign({}, old || {}, inc));
@@ -112,6 +121,11 @@
   function putUnit(u) {
     if (!u || u.id == null) return;
     u.id = String(u.id);
+    if (u.location && typeof u.location === "object") {
+      u.lat = u.location.lat ?? u.lat;
+      u.lon = u.location.lon ?? u.lon;
+      u.location_at = u.location.at ?? u.location_at;
+    }
     S.units.set(u.id, Object.assign({}, S.units.get(u.id) || {}, u));
   }
   function putOrder(o) {
@@ -123,8 +137,16 @@
     const other = String(typeof d === "object" ? d.incident_id ?? d.id ?? d.duplicate_of ?? d.other_id : d);
     if (!other || other === incId) return;
     const list = S.dups.get(incId) || [];
+    if (typeof d === "object" && d.merged) return;
     if (!list.some((x) => x.other === other)) list.push({ other, evidence: typeof d === "object" ? d.evidence || d.reasons || d.score : null });
     S.dups.set(incId, list);
+  }
+  function visibleDups(incId) {
+    return (S.dups.get(incId) || []).filter((d) => {
+      if (S.dismissed.has(incId + "|" + d.other)) return false;
+      const o = S.incidents.get(d.other);
+      return !o || OPEN.has(o.status);
+    });
   }
   function addTimeline(incId, entry) {
     const list = S.timeline.get(incId);
@@ -180,7 +202,7 @@
           h("span.num", { text: inc.number || inc.id }),
           h("span", { text: inc.category || "" }),
           h("span.badge.st.st-" + inc.status, { text: stLabel(inc.status) }),
-          (S.dups.get(inc.id) || []).length ? h("span.badge.dup-flag", { text: t("console.dupFlag") }) : null),
+          visibleDups(inc.id).length ? h("span.badge.dup-flag", { text: t("console.dupFlag") }) : null),
         h("span.where", { text: inc.location_text || (inc.lat != null ? inc.lat.toFixed(4) + ", " + inc.lon.toFixed(4) : "") }),
         " ",
         h("span.age", { dataset: { ts: inc.created_at || "" }, text: JY.ago(inc.created_at) }));
@@ -206,9 +228,8 @@
       const full = await JY.api("GET", `/api/incidents/${encodeURIComponent(id)}`);
       const inc = full.incident || full;
       putIncident(inc);
-      const tl = full.timeline || full.events || inc.timeline || inc.events || inc.history || [];
-      S.timeline.set(id, tl.slice());
-      for (const o of full.orders || inc.orders || []) putOrder(o);
+      S.timeline.set(id, buildTimeline(inc));
+      for (const o of inc.orders || []) putOrder(o);
     } catch (e) {
       if (S.selected === id) JY.toast(JY.errorText(e), "error");
     }
@@ -216,11 +237,27 @@
     loadRecs(id);
   }
 
+  /** The incident's story from GET /api/incidents/{id}: status changes, added text, orders, links. */
+  function buildTimeline(inc) {
+    const tl = [];
+    tl.push({ at: inc.created_at, kind: "created", data: { source: inc.source }, actor: inc.created_by });
+    for (const e of (inc.history || []).filter((x) => x.from)) tl.push({ at: e.at, kind: "status", data: { from: e.from, to: e.to, reason: e.reason }, actor: e.actor });
+    for (const e of inc.texts || []) tl.push({ at: e.at, kind: "text", data: { text: e.text }, actor: e.actor });
+    for (const o of inc.orders || []) {
+      tl.push({ at: o.created_at, kind: "order", data: { unit_id: o.unit_id, state: "offered" }, actor: o.created_by });
+      if (o.acknowledged_at) tl.push({ at: o.acknowledged_at, kind: "order", data: { unit_id: o.unit_id, state: "acknowledged" } });
+      if (o.closed_at && o.state !== "acknowledged") tl.push({ at: o.closed_at, kind: "order", data: { unit_id: o.unit_id, state: o.state, reason: o.close_reason } });
+    }
+    for (const e of inc.timeline || inc.events || []) tl.push(e);
+    for (const a of S.alerts) if (String(a.incident_id) === inc.id) tl.push({ at: a.at || a.created_at, kind: "alert", message: a.message });
+    return tl;
+  }
+
   async function loadRecs(id) {
     const inc = S.incidents.get(id);
     if (!inc || !OPEN.has(inc.status)) { S.recs = { id, items: [], excluded: [] }; invalidate("detail"); return; }
-    S.recs = { id, loading: true };
-    invalidate("detail");
+    // Keep showing the previous ranking while a fresh one loads (no flicker on live updates).
+    if (!(S.recs && S.recs.id === id && S.recs.items)) { S.recs = { id, loading: true }; invalidate("detail"); }
     try {
       const r = await JY.api("GET", `/api/incidents/${encodeURIComponent(id)}/recommendations`);
       const items = Array.isArray(r) ? r : r.recommendations || r.ranked || r.units || [];
@@ -250,11 +287,13 @@
     btn.disabled = true;
     try {
       if (action === "merge") {
-        // Merge the other (newer) incident into the selected one.
-        await JY.api("POST", `/api/incidents/${encodeURIComponent(other)}/merge`, { into: incId });
+        // Merge the other incident into the selected one (it becomes "merged", its orders settle).
+        await JY.api("POST", `/api/incidents/${encodeURIComponent(other)}/status`, { status: "merged", into: incId, reason: "duplicate" });
         JY.toast(t("console.d.merged"), "ok");
       } else {
-        await JY.api("POST", `/api/incidents/${encodeURIComponent(incId)}/unlink`, { other_id: other });
+        // The API has no unlink yet: hide the suggestion on this console only.
+        S.dismissed.add(incId + "|" + other);
+        S.dismissed.add(other + "|" + incId);
         JY.toast(t("console.d.unlinked"), "ok");
       }
       S.dups.set(incId, (S.dups.get(incId) || []).filter((d) => d.other !== other));
@@ -282,11 +321,12 @@
   function timelineText(e) {
     if (typeof e === "string") return e;
     const d = e.data || {};
-    const bits = [e.kind || e.type || e.action || ""];
+    const bits = [t("tl." + (e.kind || "")) !== "tl." + (e.kind || "") ? t("tl." + e.kind) : e.kind || e.type || e.action || ""];
     if (d.from || d.to) bits.push(`${stLabel(d.from || "")} → ${stLabel(d.to || d.status || "")}`);
     else if (d.status) bits.push(stLabel(d.status));
     if (d.unit_id) bits.push(unitName(d.unit_id));
-    if (d.order_id && d.state) bits.push(t("os." + d.state));
+    if (d.state) bits.push(t("os." + d.state));
+    if (d.source) bits.push("(" + d.source + ")");
     if (d.text) bits.push("“" + d.text + "”");
     if (d.reason) bits.push(d.reason);
     if (e.message) bits.push(e.message);
@@ -353,7 +393,7 @@
       h("span.hint", { text: JY.clock(o.acknowledged_at || o.created_at) })))));
 
     // duplicates
-    const dups = S.dups.get(inc.id) || [];
+    const dups = visibleDups(inc.id);
     if (dups.length) {
       parts.push(h("h3", { text: t("console.d.dups") }));
       parts.push(h("ul.plain", null, dups.map((d) => {
@@ -564,21 +604,19 @@
       case "incident": {
         const inc = pick(ev, "incident");
         putIncident(inc);
-        if (inc.id != null) addTimeline(String(inc.id), { at: inc.updated_at || new Date().toISOString(), kind: ev.event || ev.action || "incident", data: { status: inc.status } });
         invalidate("queue", "map", "drafts");
-        if (S.selected === String(inc.id)) { invalidate("detail"); if (!OPEN.has(inc.status) || ev.event === "status") loadRecs(S.selected); }
+        if (S.selected === String(inc.id)) { invalidate("detail"); refreshSelected(); }
         break;
       }
       case "unit":
         putUnit(pick(ev, "unit"));
         invalidate("units", "map");
-        if (S.selected) { invalidate("detail"); loadRecs(S.selected); }
+        if (S.selected) { invalidate("detail"); refreshSelected(); }
         break;
       case "order": {
         const o = pick(ev, "order");
         putOrder(o);
-        if (o.incident_id != null) addTimeline(String(o.incident_id), { at: o.acknowledged_at || o.updated_at || new Date().toISOString(), kind: "order", data: { unit_id: o.unit_id, order_id: o.id, state: o.state } });
-        if (S.selected && String(o.incident_id) === S.selected) invalidate("detail");
+        if (S.selected && String(o.incident_id) === S.selected) { invalidate("detail"); refreshSelected(); }
         break;
       }
       case "alert": putAlert(ev); invalidate("alerts", "detail"); break;
@@ -592,9 +630,43 @@
         break;
       }
       case "kiosk_draft": putDraft(ev); invalidate("drafts"); break;
+      case "snapshot": applySnapshot(ev.snapshot || ev); break;
       case "resync": resync(); break;
       default: break;
     }
+  }
+
+  /** Replace the picture with a snapshot (sent by /ws/console on connect and on {"type":"resync"}). */
+  function applySnapshot(snap) {
+    S.gotSnapshot = true;
+    const selected = S.selected && S.incidents.get(S.selected);
+    S.incidents.clear(); S.units.clear();
+    // The selected incident stays visible even if it closed while we were away.
+    if (selected) S.incidents.set(selected.id, selected);
+    for (const i of snap.incidents || []) putIncident(i);
+    for (const u of snap.units || []) putUnit(u);
+    for (const o of snap.orders || []) putOrder(o);
+    // Alerts raised while this console was away are shown, not silently marked as seen.
+    const firstLoad = !S.loadedOnce;
+    S.loadedOnce = true;
+    for (const a of snap.alerts || []) {
+      if (S.alerts.some((x) => x.id === String(a.id))) continue;
+      const recent = Date.now() - (JY.parseTime(a.created_at) || 0) < 10 * 60 * 1000;
+      S.alerts.push(Object.assign({}, a, { id: String(a.id), at: a.created_at, acked: firstLoad ? !recent : false }));
+    }
+    for (const d of snap.duplicates || []) { addDup(String(d.incident_id), { incident_id: d.duplicate_of ?? d.other_id, evidence: d.evidence }); addDup(String(d.duplicate_of ?? d.other_id), { incident_id: d.incident_id, evidence: d.evidence }); }
+    $("#sync-banner").hidden = true;
+    if (pendingAlerts().length) alarm();
+    invalidate("queue", "units", "map", "detail", "alerts");
+    if (S.selected) loadDetail(S.selected);
+  }
+
+  // Live changes to the selected incident reload its detail (timeline, orders, recommendations),
+  // at most a few times a second however many events arrive.
+  let refreshTimer = 0;
+  function refreshSelected() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => { if (S.selected) loadDetail(S.selected); }, 150);
   }
 
   async function resync() {
@@ -608,15 +680,7 @@
         const [incs, units] = await Promise.all([JY.api("GET", "/api/incidents"), JY.api("GET", "/api/units")]);
         snap = { incidents: incs.incidents || incs, units: units.units || units };
       }
-      S.incidents.clear(); S.units.clear();
-      for (const i of snap.incidents || []) putIncident(i);
-      for (const u of snap.units || []) putUnit(u);
-      for (const o of snap.orders || []) putOrder(o);
-      for (const a of snap.alerts || []) if (!S.alerts.some((x) => x.id === String(a.id))) S.alerts.push(Object.assign({ acked: true }, a, { id: String(a.id) }));
-      for (const d of snap.duplicates || []) { addDup(String(d.incident_id), { incident_id: d.duplicate_of ?? d.other_id, evidence: d.evidence }); addDup(String(d.duplicate_of ?? d.other_id), { incident_id: d.incident_id, evidence: d.evidence }); }
-      banner.hidden = true;
-      invalidate("queue", "units", "map", "detail", "alerts");
-      if (S.selected) loadDetail(S.selected);
+      applySnapshot(snap);
     } catch (e) {
       banner.textContent = t("console.sync.failed", { msg: JY.errorText(e) });
       banner.hidden = false;
@@ -697,7 +761,9 @@
     wire();
     try { S.config = await JY.api("GET", "/ui-config.json"); } catch (e) { /* plain coordinate view */ }
     invalidate("queue", "units", "map", "radio", "drafts");
-    const sock = new JY.Socket("/ws/console", { pill: $("#conn"), onOpen: resync, onMessage: onEvent });
+    // The socket sends a snapshot first; if none arrives soon, fetch one over REST.
+    const onOpen = () => { S.gotSnapshot = false; setTimeout(() => { if (!S.gotSnapshot && sock.isOpen) resync(); }, 4000); };
+    const sock = new JY.Socket("/ws/console", { pill: $("#conn"), onOpen, onMessage: onEvent });
     JY.consoleSocket = sock;
     JY.consoleState = S;
     sock.start();

@@ -25,7 +25,7 @@
       "iv.rec.idle": "未录音", "iv.rec.on": "录音中", "iv.rec.stopping": "正在结束…", "iv.rec.signed": "已签名",
       "iv.mic.asking": "正在请求麦克风权限…", "iv.mic.denied": "无法使用麦克风：{msg}。请在浏览器中允许麦克风后重试。",
       "iv.mic.on": "麦克风已开启（{rate} Hz → 16000 Hz）", "iv.mic.off": "麦克风已关闭",
-      "iv.server.error": "转写服务错误：{msg}", "iv.server.ready": "转写已就绪", "iv.buffering": "连接中断，已缓存 {s} 秒音频，恢复后补发。",
+      "iv.server.error": "转写服务错误：{msg}", "iv.lag": "转写滞后约 {s} 秒，文字稍后出现。", "iv.conn.idle": "转写未开启", "iv.server.down": "无法连接转写服务，正在重试（{why}）。录音已缓存。", "iv.server.ready": "转写已就绪", "iv.buffering": "连接中断，已缓存 {s} 秒音频，恢复后补发。",
       "iv.dropped": "连接中断过久，有 {s} 秒音频未能转写。",
       "iv.empty": "开始录音后，转写内容会显示在这里。", "iv.saved": "本浏览器中的笔录", "iv.open": "打开",
       "iv.locked": "笔录已签名，不能再修改。",
@@ -47,7 +47,7 @@
       "iv.rec.idle": "not recording", "iv.rec.on": "recording", "iv.rec.stopping": "finishing…", "iv.rec.signed": "signed",
       "iv.mic.asking": "Asking for the microphone…", "iv.mic.denied": "Cannot use the microphone: {msg}. Allow it in the browser and try again.",
       "iv.mic.on": "Microphone on ({rate} Hz → 16000 Hz)", "iv.mic.off": "Microphone off",
-      "iv.server.error": "Transcription error: {msg}", "iv.server.ready": "Transcription ready", "iv.buffering": "Connection lost; {s} s of audio held, sent when it is back.",
+      "iv.server.error": "Transcription error: {msg}", "iv.lag": "Transcription is about {s} s behind; the text will follow.", "iv.conn.idle": "Transcription off", "iv.server.down": "Cannot reach the transcription service; retrying ({why}). Audio is held meanwhile.", "iv.server.ready": "Transcription ready", "iv.buffering": "Connection lost; {s} s of audio held, sent when it is back.",
       "iv.dropped": "The connection was down too long; {s} s of audio could not be transcribed.",
       "iv.empty": "The transcript appears here once recording starts.", "iv.saved": "Records kept in this browser", "iv.open": "Open",
       "iv.locked": "The record is signed and cannot change.",
@@ -199,10 +199,10 @@
 
   // ---------------------------------------------------------------- transcription socket
   function config() {
+    // Only the fields /ws/transcribe accepts (docs/voice.md); the channel names the case.
     return {
       type: "config", sample_rate: 16000, encoding: "pcm_s16le", language: S.rec.language || "auto",
-      source: "interview", channel: "interview:" + S.rec.case_number, stream_id: S.rec.id,
-      metadata: { case_number: S.rec.case_number, record_id: S.rec.id },
+      source: "interview", channel: ("interview:" + S.rec.case_number).slice(0, 200), partials: true,
     };
   }
 
@@ -211,7 +211,8 @@
     switch (m.type) {
       case "ready": {
         S.ready = true;
-        $("#iv-error").textContent = m.warning || m.note || (m.warnings && m.warnings.join("; ")) || "";
+        $("#iv-error").textContent = m.language_note || m.warning || m.note || "";
+        $("#mic-state").textContent = t("iv.mic.on", { rate: S.audio ? S.audio.ctx.sampleRate : 16000 }) + " · " + (m.model || "");
         // Audio held while the socket was down goes out first, in order.
         const held = S.buffer.splice(0);
         for (const b of held) S.sock.send(b);
@@ -229,6 +230,7 @@
         const who = S.rec.participants[S.uttSpeaker ?? S.speaker] || {};
         S.uttSpeaker = null;
         S.partial = "";
+        $("#iv-lag").textContent = "";
         renderPartial();
         if (!text) break;
         const at = m.start_utc || m.start_time_utc || (m.start != null && S.recStart ? new Date(S.recStart + m.start * 1000).toISOString() : new Date().toISOString());
@@ -240,7 +242,8 @@
         $("#iv-error").textContent = t("iv.server.error", { msg: (m.error && m.error.message) || m.message || m.code || "?" });
         break;
       case "lag":
-        $("#iv-error").textContent = t("iv.server.error", { msg: m.message || "lag" });
+        // Not an error: decoding is behind; the text will still come.
+        $("#iv-lag").textContent = t("iv.lag", { s: Number(m.backlog_seconds || 0).toFixed(1) });
         break;
       case "busy":
         $("#iv-error").textContent = t("iv.server.error", { msg: m.message || "busy" });
@@ -252,6 +255,18 @@
       default:
         break;
     }
+  }
+
+  /** The socket keeps failing: say why if the server can tell (e.g. no speech model loaded). */
+  async function explainOutage() {
+    let why = "";
+    try {
+      const r = await fetch("/readyz");
+      const body = await r.json();
+      const bad = Object.entries(body.components || {}).filter(([, c]) => c.status !== "ready");
+      why = bad.map(([k, c]) => `${k}: ${c.detail || "not ready"}`).join("; ");
+    } catch (e) { why = e.message; }
+    $("#iv-error").textContent = t("iv.server.down", { why: why || "?" });
   }
 
   function sendPcm(buf) {
@@ -299,7 +314,11 @@
     S.sock = new JY.Socket("/ws/transcribe", {
       pill: $("#conn"),
       onOpen: () => { S.ready = false; S.sock.send(config()); },
-      onClose: () => { S.ready = false; if (S.stopping) finishStop(); },
+      onClose: () => {
+        S.ready = false;
+        if (S.stopping) { finishStop(); return; }
+        if (S.sock && S.sock.failures >= 1) explainOutage();
+      },
       onMessage: onServer,
     });
     S.sock.start();
@@ -333,7 +352,9 @@
     S.stopping = false;
     S.buffer = [];
     S.partial = "";
+    $("#iv-lag").textContent = "";
     renderPartial();
+    idlePill();
     if (S.dropped > 0) JY.toast(t("iv.dropped", { s: S.dropped.toFixed(0) }), "error");
     S.dropped = 0;
     renderState();
@@ -381,9 +402,15 @@
     $("#people").replaceChildren(personRow({ name: JY.who ? JY.who.subject : "", role: "officer" }, 0), personRow({ name: "", role: "interviewee" }, 1));
   }
 
+  function idlePill() {
+    const pill = $("#conn");
+    pill.dataset.state = "idle";
+    pill.textContent = t("iv.conn.idle");
+  }
+
   async function main() {
     JY.initPage();
-    await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["interviewer", "officer", "admin"] });
+    await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["interviewer", "admin"] });
     resetPeople();
     let next = 2;
     $("#add-person").addEventListener("click", () => { const li = personRow({ name: "", role: "interpreter" }, next++); $("#people").append(li); li.querySelector("input").focus(); });
@@ -407,6 +434,8 @@
     window.addEventListener("beforeunload", (e) => { if (S.recording) { e.preventDefault(); e.returnValue = ""; } });
     JY.onLang(() => { if (S.rec) { renderSpeakers(); renderLines(); renderState(); } renderSaved(); });
     renderSaved();
+    idlePill();
+    JY.onLang(() => { if (!S.sock) idlePill(); });
     JY.interviewState = S;
   }
   main();

@@ -15,6 +15,7 @@
       "unit.lost": "连接已断开，正在重连。离线期间的指令会在恢复后显示。",
       "unit.state.offered": "待确认", "unit.state.acknowledged": "已确认", "unit.state.withdrawn": "已撤回",
       "unit.state.expired": "已超时（已转派）", "unit.state.completed": "已完成", "unit.received": "收到 {t}",
+      "unit.withdrawn": "指令 {n} 已撤回：{r}",
       "st.available": "空闲", "st.dispatched": "已派警", "st.en_route": "在途", "st.on_scene": "到场", "st.returning": "返回中",
       "st.out_of_service": "暂停服务",
     },
@@ -27,12 +28,13 @@
       "unit.lost": "Connection lost, reconnecting. Orders sent meanwhile will appear when it is back.",
       "unit.state.offered": "to acknowledge", "unit.state.acknowledged": "acknowledged", "unit.state.withdrawn": "withdrawn",
       "unit.state.expired": "expired (re-offered)", "unit.state.completed": "completed", "unit.received": "received {t}",
+      "unit.withdrawn": "Order {n} was withdrawn: {r}",
       "st.available": "available", "st.dispatched": "dispatched", "st.en_route": "en route", "st.on_scene": "on scene",
       "st.returning": "returning", "st.out_of_service": "out of service",
     },
   });
 
-  const S = { unitId: null, unit: null, orders: new Map(), openedAt: 0, closedAt: 0, acking: new Set(), sock: null };
+  const S = { helloAt: 0, unitId: null, unit: null, orders: new Map(), openedAt: 0, closedAt: 0, acking: new Set(), sock: null };
   const storeKey = () => "jy.unit.orders." + S.unitId;
 
   function save() {
@@ -48,15 +50,21 @@
   }
 
   const inc = (o) => o.incident || {};
-  const field = (o, k) => o[k] ?? inc(o)[k];
+  const loc = (o) => inc(o).location || o.location || {};
+  /** A field of the order or its incident; location fields come from incident.location. */
+  const field = (o, k) => {
+    if (k === "location_text") return o.location_text ?? inc(o).location_text ?? loc(o).text;
+    if (k === "lat" || k === "lon") return o[k] ?? inc(o)[k] ?? loc(o)[k];
+    return o[k] ?? inc(o)[k];
+  };
 
   function navLinks(o) {
     const lat = field(o, "lat"), lon = field(o, "lon");
     const where = field(o, "location_text") || "";
     if (lat != null && lon != null) {
-      return h("a.button", { href: `geo:${lat},${lon}?q=${lat},${lon}(${encodeURIComponent(where || "incident")})`, "data-nav": "1", text: "🧭 " + t("unit.nav") });
+      return h("a.button", { href: `geo:${lat},${lon}?q=${lat},${lon}(${encodeURIComponent(where || "incident")})`, "data-nav": "1", text: t("unit.nav") + " ↗" });
     }
-    if (where) return h("a.button", { href: `geo:0,0?q=${encodeURIComponent(where)}`, "data-nav": "1", text: "🧭 " + t("unit.nav") });
+    if (where) return h("a.button", { href: `geo:0,0?q=${encodeURIComponent(where)}`, "data-nav": "1", text: t("unit.nav") + " ↗" });
     return null;
   }
 
@@ -115,9 +123,9 @@
     if (fresh) {
       merged.received_at = new Date().toISOString();
       merged.fresh = true;
-      // Sent while we were not connected: the server replays unacknowledged orders on reconnect.
+      // Created before this connection opened: it was sent while the phone was not connected.
       const created = JY.parseTime(o.created_at);
-      merged.offline = !!(meta && meta.replay) || (!!created && S.openedAt && created.getTime() < S.openedAt - 1000 && Date.now() - S.openedAt < 5000);
+      merged.offline = !!(meta && meta.replay) || !!o.replayed || (!!created && !!S.openedAt && created.getTime() < S.openedAt);
     }
     S.orders.set(o.id, merged);
     if (merged.state === "acknowledged" || merged.acknowledged_at) S.acking.delete(o.id);
@@ -145,16 +153,24 @@
         if (o) { o.state = "acknowledged"; o.acknowledged_at = m.acknowledged_at || (m.order && m.order.acknowledged_at) || new Date().toISOString(); o.fresh = false; }
         S.acking.delete(id);
         save(); render();
+        refreshUnit();
         break;
       }
-      case "order_update": case "withdrawn": case "expired": case "order_state": {
+      case "order_withdrawn": case "order_update": case "withdrawn": case "expired": case "order_state": {
         const upd = m.order || m;
         const id = String(upd.id || upd.order_id);
         const o = S.orders.get(id);
-        if (o) { Object.assign(o, upd, { id, state: upd.state || m.state || m.type }); save(); render(); }
+        const state = upd.state || m.state || (m.type === "order_withdrawn" ? "withdrawn" : m.type);
+        if (o) {
+          Object.assign(o, { state, close_reason: m.reason || upd.close_reason, fresh: false });
+          S.acking.delete(id);
+          save(); render();
+          if (state === "withdrawn") JY.toast(t("unit.withdrawn", { n: field(o, "number") || id, r: m.reason || "" }), "error", 15000);
+        }
         break;
       }
-      case "unit": case "status":
+      case "hello": case "unit": case "status":
+        if (m.type === "hello") S.helloAt = Date.now();
         S.unit = Object.assign(S.unit || {}, m.unit || m);
         renderStatus();
         break;

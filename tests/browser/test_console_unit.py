@@ -1,0 +1,134 @@
+"""A dispatcher dispatches from the console; the officer's phone page gets the order, acknowledges it and
+reports on scene; the console shows each step. Real server, real Redis, real Chromium."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from tests.conftest import token_for
+from tests.fixtures_browser import DESKTOP, PHONE, server_url
+from web.auth import Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.redis]
+
+# navigator.vibrate is recorded (the headless browser has no motor) and still called through.
+RECORD_VIBRATE = """
+window.__vibrations = [];
+const realVibrate = navigator.vibrate ? navigator.vibrate.bind(navigator) : null;
+navigator.vibrate = (p) => { window.__vibrations.push(p); return realVibrate ? realVibrate(p) : true; };
+"""
+
+
+async def open_console(browser: Any, client: Any, watch: Any, **ctx: Any) -> Any:
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US", **ctx)
+    page = watch.attach(await context.new_page(), "console")
+    token = token_for(client.server.app, Role.DISPATCHER)
+    await page.goto(server_url(client, f"/console?lang=en&token={token}"))
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    # The token left the address bar once it was stored.
+    assert "token=" not in page.url
+    return page
+
+
+async def open_unit(browser: Any, client: Any, watch: Any, unit_id: str) -> Any:
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
+    await context.add_init_script(RECORD_VIBRATE)
+    page = watch.attach(await context.new_page(), "unit")
+    token = token_for(client.server.app, Role.OFFICER, unit_id)
+    await page.goto(server_url(client, f"/unit?lang=en&token={token}"))
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    return page
+
+
+async def test_dispatch_ack_on_scene_seen_on_console(make_client: Any, dispatch_api: Any, browser: Any,
+                                                     page_watch: Any, shot: Any) -> None:
+    client = await make_client()
+    api = dispatch_api(client)
+    near = await api.unit("P-101", lat=22.5412, lon=114.0612)
+    await api.unit("P-202", lat=22.60, lon=114.10)
+    incident = await api.incident("Two men fighting with a knife outside Futian metro station exit A, one bleeding",
+                                  location_text="Futian metro station exit A")
+
+    console = await open_console(browser, client, page_watch)
+    item = console.locator(f'#queue li[data-id="{incident["id"]}"]')
+    await expect(item).to_be_visible()
+    await expect(item).to_contain_text(incident["number"])
+    # The reasons for the priority are one click away.
+    await item.locator("summary").click()
+    await expect(item.locator(".reasons li").first).to_be_visible()
+
+    officer = await open_unit(browser, client, page_watch, near["id"])
+    await expect(officer.locator("#orders")).to_contain_text("No orders")
+    await expect(officer.locator("#callsign")).to_have_text("P-101")
+
+    # The dispatcher selects the incident and dispatches the top recommendation with one click.
+    await item.locator(".inc-btn").click()
+    rec_row = console.locator(f'#detail tr[data-unit="{near["id"]}"]')
+    await expect(rec_row).to_be_visible()
+    await expect(console.locator("#detail .recs tr").first).to_have_attribute("data-unit", near["id"])
+    await shot(console, "1-console-selected")
+    await rec_row.get_by_role("button", name=re.compile("Dispatch")).click()
+    await expect(console.locator("#orders li")).to_contain_text("P-101")
+    await expect(console.locator("#orders li")).to_contain_text("offered")
+
+    # The order appears on the phone at once, with vibration, and is acknowledged there.
+    card = officer.locator("#orders li.order").first
+    await expect(card).to_contain_text(incident["number"])
+    await expect(card).to_contain_text("Futian metro station exit A")
+    await expect(card.locator("a[data-nav]")).to_have_attribute("href", re.compile(r"^geo:22\.541"))
+    assert await officer.evaluate("window.__vibrations.length") >= 1
+    await shot(officer, "2-unit-order")
+    await card.get_by_role("button", name="Acknowledge").click()
+    await expect(card).to_contain_text("Acknowledged")
+    await expect(console.locator("#orders li")).to_contain_text("acknowledged")
+
+    # On scene from the phone: the console's unit list, incident and timeline follow.
+    await officer.get_by_role("button", name="On scene").click()
+    await expect(officer.locator("#my-status")).to_have_text("on scene")
+    await expect(console.locator(f'#units tr[data-unit="{near["id"]}"]')).to_have_attribute("data-status", "on_scene")
+    await expect(console.locator("#detail-status")).to_have_text("on scene")
+    await expect(console.locator("#timeline")).to_contain_text("on scene")
+    await expect(console.locator("#map svg g.u")).to_have_count(2)
+    await shot(console, "3-console-on-scene")
+    await shot(officer, "4-unit-on-scene")
+    page_watch.check()
+
+
+async def test_orders_sent_while_phone_was_off_are_shown_on_return(make_client: Any, dispatch_api: Any,
+                                                                   browser: Any, page_watch: Any, shot: Any) -> None:
+    client = await make_client()
+    api = dispatch_api(client)
+    unit = await api.unit("P-303")
+    officer = await open_unit(browser, client, page_watch, unit["id"])
+    await officer.context.close()  # the phone goes dark
+
+    incident = await api.incident("Elderly man collapsed on Shennan Avenue, not breathing")
+    await api.dispatch(incident["id"], unit["id"])
+
+    officer = await open_unit(browser, client, page_watch, unit["id"])
+    card = officer.locator("#orders li.order").first
+    await expect(card).to_contain_text(incident["number"])
+    await expect(card).to_contain_text("arrived while offline")
+    await card.get_by_role("button", name="Acknowledge").click()
+    await expect(card).to_contain_text("Acknowledged")
+    await shot(officer, "unit-offline-order")
+    page_watch.check()
+
+
+async def test_console_reconnects_and_resyncs(make_client: Any, dispatch_api: Any, browser: Any,
+                                              page_watch: Any) -> None:
+    client = await make_client()
+    api = dispatch_api(client)
+    console = await open_console(browser, client, page_watch)
+    # Drop the console's socket as a network blip would; the pill says so and it comes back by itself.
+    await console.evaluate("JY.consoleSocket.ws.close()")
+    await expect(console.locator("#conn")).not_to_have_attribute("data-state", "open")
+    incident = await api.incident("Shop window smashed on Huaqiang Road, suspects gone")
+    await expect(console.locator("#conn")).to_have_attribute("data-state", "open")
+    # Created while the socket was down: the snapshot on reconnect brings it in.
+    await expect(console.locator(f'#queue li[data-id="{incident["id"]}"]')).to_be_visible()
+    page_watch.check()

@@ -1,0 +1,89 @@
+"""The interview page streams Chromium's fake microphone (a real WAV) through the AudioWorklet and
+/ws/transcribe to the real tiny.en model, shows the transcript with speaker roles, keeps an edit with
+who and when, signs the record and downloads it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from tests.conftest import token_for
+from tests.fixtures_browser import DESKTOP, PHONE, server_url
+from web.auth import Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.redis, pytest.mark.slow]
+
+
+async def test_interview_streams_microphone_and_signs_record(make_client: Any, asr_engine: Any, shared_dir: Path,
+                                                             fake_mic_browser: Any, page_watch: Any, shot: Any,
+                                                             artifacts: Path) -> None:
+    client = await make_client(asr_engine=asr_engine)
+    browser = await fake_mic_browser(shared_dir / "audio" / "real" / "en_jfk.wav")
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US", accept_downloads=True)
+    page = page_watch.attach(await context.new_page(), "interview")
+    token = token_for(client.server.app, Role.INTERVIEWER)
+    await page.goto(server_url(client, f"/interview?lang=en&token={token}"))
+
+    # Inline validation: no case number, no interviewee name.
+    await page.get_by_role("button", name="Start interview").click()
+    await expect(page.locator("#case-err")).to_have_text("Enter the case number.")
+    await page.fill("#case", "FT-2026-0042")
+    await page.get_by_role("button", name="Start interview").click()
+    await expect(page.locator("#people-err")).to_contain_text("needs a name")
+    await page.fill("#pname-1", "Zhang San")
+    await page.get_by_role("button", name="Start interview").click()
+
+    await expect(page.locator("#case-label")).to_have_text("FT-2026-0042")
+    await expect(page.locator('#speakers [aria-checked="true"]')).to_contain_text("Interviewee")
+    await page.get_by_role("button", name="Start recording").click()
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    await expect(page.locator("#rec-state")).to_have_text("recording")
+
+    # JFK: "... ask not what your country can do for you ..." arrives as final lines, role on each.
+    first = page.locator("#transcript li[data-line]").first
+    await expect(first).to_contain_text(re.compile("country", re.I), timeout=60_000)
+    await expect(first).to_have_attribute("data-role", "interviewee")
+    await expect(first.locator(".role")).to_contain_text("Interviewee Zhang San")
+    # Switch the speaker with the keyboard; later lines carry the officer's role.
+    await page.locator("body").press("1")
+    await expect(page.locator('#speakers [aria-checked="true"]')).to_contain_text("Officer")
+    await shot(page, "1-recording")
+    await page.get_by_role("button", name="Stop recording").click()
+    await expect(page.locator("#rec-state")).to_have_text("not recording", timeout=30_000)
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "closed")
+
+    # Correct a line: the edit is kept with who and when.
+    await first.locator("button[data-edit]").click()
+    await page.locator("#transcript textarea").fill("And so, my fellow Americans, ask not what your country can do.")
+    await page.get_by_role("button", name="Save").click()
+    await expect(first).to_contain_text("my fellow Americans, ask not")
+    await expect(first.locator(".edited summary")).to_contain_text("edited 1×, last by interviewer")
+
+    # Finish and sign: the record locks and shows its hash.
+    await page.get_by_role("button", name="Finish and sign").click()
+    await expect(page.locator("#sign-err")).to_contain_text("tick the confirmation")
+    await page.check("#sign-confirm")
+    await page.get_by_role("button", name="Finish and sign").click()
+    await expect(page.locator("#signed")).to_contain_text(re.compile(r"SHA-256: [0-9a-f]{64}"))
+    await expect(page.locator("#transcript button[data-edit]")).to_have_count(0)
+    await expect(page.locator("#rec")).to_be_disabled()
+
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download record (.txt)").click()
+    download = await info.value
+    path = artifacts / "interview-record.txt"
+    await download.save_as(str(path))
+    text = path.read_text(encoding="utf-8")
+    assert "FT-2026-0042" in text
+    assert "Interviewee Zhang San: And so, my fellow Americans" in text
+    assert "edited by interviewer" in text
+    assert re.search(r"SHA-256: [0-9a-f]{64}", text)
+    await shot(page, "2-signed")
+    await page.set_viewport_size(PHONE)
+    await shot(page, "3-signed-phone")
+    page_watch.check()
+    await browser.close()
