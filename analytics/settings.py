@@ -29,10 +29,10 @@ class IntelSettings:
     max_text_chars: int = field(default=4000, metadata={
         "env": "JINGYUN_MAX_TEXT_CHARS",
         "doc": "longest free text accepted from a kiosk report or draft, characters", "lo": 100, "hi": 100_000})
-    kiosk_draft_min_interval_s: float = field(default=0.5, metadata={
-        "env": "JINGYUN_KIOSK_DRAFT_MIN_INTERVAL",
-        "doc": "drafts from one kiosk closer together than this are coalesced (not all published), seconds",
-        "lo": 0.0, "hi": 60.0})
+    kiosk_drafts_per_min: int = field(default=240, metadata={
+        "env": "JINGYUN_KIOSK_DRAFTS_PER_MIN",
+        "doc": "draft updates accepted per minute per kiosk address (a kiosk sends one per pause in typing)",
+        "lo": 1, "hi": 100_000})
     baseline_days: int = field(default=28, metadata={
         "env": "JINGYUN_BASELINE_DAYS",
         "doc": "days of history forming the rolling baseline for spike detection", "lo": 7, "hi": 365})
