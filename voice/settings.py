@@ -55,6 +55,10 @@ class VoiceSettings:
     partial_interval: float = _s(1.0, "JINGYUN_PARTIAL_INTERVAL",
                                  "seconds of new speech between partial hypotheses (0: no partials)",
                                  lo=0.0, hi=30.0)
+    idle_flush_seconds: float = _s(1.0, "JINGYUN_IDLE_FLUSH_SECONDS",
+                                   "a stream that sends no audio for this long has its open utterance finalised "
+                                   "(a radio gateway that stops at push-to-talk release); 0 disables", lo=0.0,
+                                   hi=60.0)
     max_streams: int = _s(8, "JINGYUN_MAX_STREAMS", "concurrent transcription streams per process (more: busy)",
                           lo=1, hi=1000)
     max_frame_bytes: int = _s(64 * 1024, "JINGYUN_MAX_FRAME_BYTES", "largest binary audio message, bytes",

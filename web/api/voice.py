@@ -163,6 +163,33 @@ class _Persister:
             await self.task
 
 
+class _IdleFlush:
+    """Finalises the open utterance when audio stops arriving (the sender went quiet without "flush")."""
+
+    def __init__(self, session: StreamSession, idle_s: float) -> None:
+        self.session, self.idle_s = session, idle_s
+        self.last_audio = time.monotonic()
+        self.task = (asyncio.get_running_loop().create_task(self._run(), name="voice-idle-flush")
+                     if idle_s > 0 else None)
+
+    def touch(self) -> None:
+        self.last_audio = time.monotonic()
+
+    async def _run(self) -> None:
+        flushed_at = 0.0
+        while True:
+            await asyncio.sleep(self.idle_s / 4)
+            if time.monotonic() - self.last_audio >= self.idle_s and self.last_audio != flushed_at:
+                flushed_at = self.last_audio
+                self.session.flush()
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
 def _stream_config(cfg: proto.ClientConfig, engine: AsrEngine, settings: Any) -> tuple[StreamConfig, str | None]:
     v = settings.voice
     language, note = engine.resolve_language(cfg.language)
@@ -268,9 +295,11 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
         ready["language_note"] = note
     conn.send(ready)
     reason = "client closed"
+    idle = _IdleFlush(session, v.idle_flush_seconds)
     try:
         async for data in conn.messages():
             if isinstance(data, bytes):
+                idle.touch()
                 if len(data) > v.max_frame_bytes:
                     conn.send(proto.error_event(proto.FRAME_TOO_LARGE, f"audio frame of {len(data)} bytes is larger "
                                                 f"than the limit of {v.max_frame_bytes} bytes; send smaller frames "
@@ -321,6 +350,7 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
         conn.send({"type": "closed", "stream_id": stream_id, "reason": reason, "segments": stats["finals"],
                    "audio_seconds": round(session.core.seconds_received, 3)})
     finally:
+        await idle.stop()
         if not persister.task.done():
             await session.cancel()
             await persister.close()
@@ -337,6 +367,10 @@ def _control(data: str) -> str | None:
 
 
 # ---- WhisperLive ----------------------------------------------------------------------------
+def _last(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    return items[len(items) - n:] if n > 0 else []
+
+
 def _wl_segment(start: float, end: float, text: str, completed: bool) -> dict[str, Any]:
     return {"start": f"{start:.3f}", "end": f"{end:.3f}", "text": text, "completed": completed}
 
@@ -398,21 +432,28 @@ async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEn
             if not announced["language"] and ev.language:
                 announced["language"] = True
                 conn.send({"uid": uid, "language": ev.language, "language_prob": ev.language_probability})
+            # WhisperLive's own server lets the incomplete segment settle on the text it then completes;
+            # its client keeps that last incomplete segment and adds it to the SRT when it differs.
+            # Sending the final text as the incomplete segment first keeps the two the same.
+            conn.send({"uid": uid, "segments": [*_last(completed, keep - 1),
+                                                _wl_segment(ev.start, ev.end, ev.text, False)]})
             completed.append(_wl_segment(ev.start, ev.end, ev.text, True))
             conn.send({"uid": uid, "segments": completed[-keep:]})
             persister.put("final", ev)
         elif isinstance(ev, Partial):
-            conn.send({"uid": uid, "segments": [*completed[-(keep - 1):], _wl_segment(ev.start, ev.end, ev.text,
-                                                                                       False)]})
+            conn.send({"uid": uid, "segments": [*_last(completed, keep - 1),
+                                                _wl_segment(ev.start, ev.end, ev.text, False)]})
 
     session = StreamSession(StreamTranscriber(stream_cfg), engine, on_event)
     conn.send({"uid": uid, "message": "SERVER_READY", "backend": "faster_whisper"})
     if note:
         conn.send({"uid": uid, "status": "WARNING", "message": note})
+    idle = _IdleFlush(session, v.idle_flush_seconds)
     try:
         async for data in conn.messages():
             if isinstance(data, str):
                 continue  # the protocol carries nothing but audio after the options
+            idle.touch()
             if data == WHISPERLIVE_END:
                 break
             if len(data) > max(v.max_frame_bytes, 4096 * 4):
@@ -430,6 +471,7 @@ async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEn
         await session.finish()
         conn.send({"uid": uid, "message": "DISCONNECT"})
     finally:
+        await idle.stop()
         await session.cancel()
         await persister.close()
 
