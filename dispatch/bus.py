@@ -34,6 +34,12 @@ redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
 return 1
 """
 
+_RAISE_SCRIPT = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'EX', 259200) end
+return 1
+"""
+
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -123,6 +129,10 @@ class Bus:
         if n == 1:
             await self.redis.expire(key, 3 * 86400)
         return n
+
+    async def raise_incident_number(self, day: str, at_least: int) -> None:
+        """Move the day's counter up to ``at_least`` (never down): Redis lost it, SQL remembers."""
+        await self.redis.eval(_RAISE_SCRIPT, 1, keys.incident_seq(self.prefix, day), at_least)
 
     async def lock(self, key: str, holder: str, ttl_ms: int) -> bool:
         return bool(await self.redis.set(key, holder, nx=True, px=ttl_ms))

@@ -74,16 +74,16 @@ class Hub:
             return 0
         async with self._unit_locks[unit_id]:
             bus = self.service.bus
+            read = await bus.read_orders(unit_id, pending=True) if pending else []
+            read.extend(await bus.read_orders(unit_id, pending=False))
+            # An order withdrawn or expired before the phone saw it is not shown: the database decides.
+            still_open = await self.service.open_order_ids([o["id"] for _e, o in read])
             entries: list[tuple[str, dict[str, Any]]] = []
-            if pending:
-                old = await bus.read_orders(unit_id, pending=True)
-                still_open = await self.service.open_order_ids([o["id"] for _e, o in old])
-                for entry_id, order in old:
-                    if order["id"] in still_open:
-                        entries.append((entry_id, order))
-                    else:
-                        await bus.ack_entry(unit_id, entry_id)  # settled meanwhile: nothing to show
-            entries.extend(await bus.read_orders(unit_id, pending=False))
+            for entry_id, order in read:
+                if order["id"] in still_open:
+                    entries.append((entry_id, order))
+                else:
+                    await bus.ack_entry(unit_id, entry_id)
             for _entry_id, order in entries:
                 for conn in conns:
                     conn.send({"type": "order", "order": order})

@@ -228,10 +228,7 @@ class DispatchService:
                 location_text = loc["text"]
         incident_id = new_id()
         day = created.strftime("%Y%m%d")
-        try:
-            number = f"JY-{day}-{await self.bus.next_incident_number(day):05d}"
-        except Exception:
-            number = f"JY-{day}-X{incident_id[:8].upper()}"  # Redis down: still unique, still recorded
+        number = await self._next_number(day, incident_id)
         row = {
             "id": incident_id, "number": number, "source": source, "text": text,
             "lang": (scored or {}).get("lang") or lang, "category": (scored or {}).get("category"),
@@ -262,6 +259,23 @@ class DispatchService:
         if self.settings.auto_dispatch_p1 and incident["level"] == "P1":
             await self._auto_dispatch(incident_id)
         return await self.get_incident(incident_id)
+
+    async def _next_number(self, day: str, incident_id: str) -> str:
+        """``JY-YYYYMMDD-NNNNN`` from a Redis counter, re-seeded from SQL if Redis lost its count."""
+        try:
+            for _ in range(5):
+                number = f"JY-{day}-{await self.bus.next_incident_number(day):05d}"
+                async with self.engine.connect() as conn:
+                    taken = (await conn.execute(sa.select(incidents.c.id).where(incidents.c.number == number))).first()
+                    if taken is None:
+                        return number
+                    top = (await conn.execute(sa.select(sa.func.max(incidents.c.number))
+                                              .where(incidents.c.number.like(f"JY-{day}-%")))).scalar()
+                if top and top.rsplit("-", 1)[1].isdigit():
+                    await self.bus.raise_incident_number(day, int(top.rsplit("-", 1)[1]))
+        except Exception:
+            log.exception("incident counter unavailable; numbering by id")
+        return f"JY-{day}-X{incident_id[:8].upper()}"  # still unique, still recorded
 
     async def _event(self, conn: AsyncConnection, incident_id: str, kind: str, actor: str,
                      data: dict[str, Any], at: dt.datetime | None = None) -> None:

@@ -98,8 +98,13 @@ class UnitSocket:
         while True:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                raise AssertionError(f"no {type_!r} message within {timeout}s; got {[m.get('type') for m in self.seen]}")
-            msg = await self.ws.receive(timeout=left)
+                raise AssertionError(f"no {type_!r} message within {timeout}s; "
+                                     f"got {[m.get('type') for m in self.seen]}")
+            try:
+                msg = await self.ws.receive(timeout=left)
+            except TimeoutError:
+                raise AssertionError(f"no {type_!r} message within {timeout}s; "
+                                     f"got {[m.get('type') for m in self.seen]}") from None
             if msg.type is not WSMsgType.TEXT:
                 raise AssertionError(f"socket closed while waiting for {type_!r}: {msg.type} {msg.extra}")
             data = json.loads(msg.data)
