@@ -54,7 +54,7 @@ async def test_interview_streams_microphone_and_signs_record(make_client: Any, a
     await shot(page, "1-recording")
     await page.get_by_role("button", name="Stop recording").click()
     await expect(page.locator("#rec-state")).to_have_text("not recording", timeout=30_000)
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "closed")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "idle")
 
     # Correct a line: the edit is kept with who and when.
     await first.locator("button[data-edit]").click()

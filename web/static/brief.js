@@ -13,7 +13,10 @@
       "brief.total": "警情总数", "brief.by_category": "按类别", "brief.by_area": "按区域", "brief.by_hour": "按小时",
       "brief.by_level": "按等级", "brief.by_source": "按来源",
       "brief.hotspots": "热点", "brief.spikes": "异常增长", "brief.repeat_locations": "重复地点", "brief.response": "响应时间",
-      "brief.count": "数量",
+      "brief.count": "数量", "brief.p1": "P1 紧急警情", "brief.baseline": "基线：前 {d} 天共 {n} 起警情{c}。",
+      "brief.baseline.incomplete": "（历史不足，不计算异常增长）", "brief.interval": "区间", "brief.n": "数量",
+      "brief.created_to_dispatched": "接报→派警", "brief.dispatched_to_acknowledged": "派警→确认", "brief.created_to_on_scene": "接报→到场",
+      "brief.created_to_closed": "接报→结束", "brief.dispatched_to_on_scene": "派警→到场", "brief.acknowledged_to_on_scene": "确认→到场",
     },
     en: {
       "brief.title": "Daily brief", "brief.date": "Date", "brief.show": "Show", "brief.prev": "Previous day", "brief.next": "Next day",
@@ -22,7 +25,11 @@
       "brief.total": "Incidents", "brief.by_category": "By category", "brief.by_area": "By area", "brief.by_hour": "By hour",
       "brief.by_level": "By level", "brief.by_source": "By source",
       "brief.hotspots": "Hotspots", "brief.spikes": "Spikes", "brief.repeat_locations": "Repeat locations", "brief.response": "Response times",
-      "brief.count": "Count",
+      "brief.count": "Count", "brief.p1": "P1 emergencies", "brief.baseline": "Baseline: {n} incidents over the previous {d} days{c}.",
+      "brief.baseline.incomplete": " (not enough history: no spikes computed)", "brief.interval": "Interval", "brief.n": "Count",
+      "brief.created_to_dispatched": "received → dispatched", "brief.dispatched_to_acknowledged": "dispatched → acknowledged",
+      "brief.created_to_on_scene": "received → on scene", "brief.created_to_closed": "received → closed",
+      "brief.dispatched_to_on_scene": "dispatched → on scene", "brief.acknowledged_to_on_scene": "acknowledged → on scene",
     },
   });
 
@@ -77,6 +84,19 @@
         : h("p.empty", { text: "—" }));
   }
 
+  const dur = (s) => (s == null ? "—" : s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, "0")} s`);
+
+  /** Response intervals from the dispatch service: p50 / p90 per interval. */
+  function responseTable(resp) {
+    const stats = Object.entries(resp.stats || {});
+    return h("section.panel.chart", { "aria-labelledby": "c-response", dataset: { chart: "response" } },
+      h("h2", { id: "c-response", text: title("response") }),
+      stats.length ? h("table.simple", null,
+        h("thead", null, h("tr", null, h("th", { text: t("brief.interval") }), h("th", { text: t("brief.n") }), h("th", { text: "p50" }), h("th", { text: "p90" }))),
+        h("tbody", null, stats.map(([k, v]) => h("tr", null, h("td", { text: title(k) }), h("td", { text: String(v.count ?? "") }),
+          h("td", { text: dur(v.p50_s) }), h("td", { text: dur(v.p90_s) }))))) : h("p.empty", { text: "—" }));
+  }
+
   function render(data, date) {
     const box = $("#brief");
     const d = data.brief || data;
@@ -86,7 +106,9 @@
     const charts = [];
     const sections = Object.assign({}, d.counts && typeof d.counts === "object" ? d.counts : {}, d);
     for (const [k, v] of Object.entries(sections)) {
-      if (["date", "total", "total_incidents", "count", "counts", "generated_at", "brief", "period", "timezone"].includes(k)) continue;
+      if (["date", "total", "total_incidents", "count", "counts", "generated_at", "brief", "period", "timezone", "baseline"].includes(k)) continue;
+      if (k === "response" && v && typeof v === "object") { charts.push(responseTable(v)); continue; }
+      if (k === "by_category" && v && typeof v === "object") { charts.push(bars(k, Object.entries(v).map(([c, n]) => [JY.catLabel(c), n]))); continue; }
       if (typeof v === "number") { cards.push(h("div.card", null, h("div.v", { text: Number.isInteger(v) ? String(v) : v.toFixed(2) }), h("div.k", { text: title(k) }))); continue; }
       if (Array.isArray(v) && v.length === 24 && v.every((n) => typeof n === "number")) { charts.push(hours(k, v)); continue; }
       const pairs = asPairs(v);
@@ -98,7 +120,10 @@
       }
     }
     if (!total && !charts.length) { box.replaceChildren(h("p.empty", { text: t("brief.empty", { d: date }) })); return; }
-    box.replaceChildren(h("div.cards", null, cards), h("div.charts", null, charts));
+    const b = d.baseline;
+    box.replaceChildren(h("div.cards", null, cards),
+      b ? h("p.hint#baseline", { text: t("brief.baseline", { d: b.days, n: b.incidents, c: b.complete ? "" : t("brief.baseline.incomplete") }) }) : null,
+      h("div.charts", null, charts));
   }
 
   async function load(date) {

@@ -29,6 +29,7 @@
       "role.admin": "管理员", "role.dispatcher": "调度员", "role.officer": "民警", "role.interviewer": "询问员",
       "role.kiosk": "自助终端", "role.service": "服务",
       "home": "警云",
+      "cat.violent_crime": "暴力犯罪", "cat.weapons": "涉枪涉刀", "cat.robbery": "抢劫抢夺", "cat.theft": "盗窃", "cat.burglary": "入室盗窃", "cat.fraud": "诈骗", "cat.traffic": "交通", "cat.fire": "火灾", "cat.medical": "医疗急救", "cat.missing_person": "人员走失", "cat.domestic": "家庭纠纷", "cat.public_order": "治安秩序", "cat.suicide_risk": "自杀风险", "cat.hazard": "安全隐患", "cat.lost_property": "失物", "cat.service_request": "服务求助", "cat.other": "其他",
     },
     en: {
       "lang.switch": "中文", "lang.switch.aria": "切换到中文",
@@ -45,6 +46,7 @@
       "role.admin": "admin", "role.dispatcher": "dispatcher", "role.officer": "officer", "role.interviewer": "interviewer",
       "role.kiosk": "kiosk", "role.service": "service",
       "home": "Jingyun",
+      "cat.violent_crime": "violent crime", "cat.weapons": "weapons", "cat.robbery": "robbery", "cat.theft": "theft", "cat.burglary": "burglary", "cat.fraud": "fraud", "cat.traffic": "traffic", "cat.fire": "fire", "cat.medical": "medical", "cat.missing_person": "missing person", "cat.domestic": "domestic", "cat.public_order": "public order", "cat.suicide_risk": "suicide risk", "cat.hazard": "hazard", "cat.lost_property": "lost property", "cat.service_request": "service request", "cat.other": "other",
     },
   };
   const langListeners = [];
@@ -70,6 +72,12 @@
     if (v == null) return "";
     if (typeof v === "string") return v;
     return v[JY.lang] ?? v[JY.lang === "zh" ? "zh-CN" : "en-US"] ?? v.en ?? v.zh ?? Object.values(v)[0] ?? "";
+  };
+  /** An incident category id (RUBRIC.md) in the page language. */
+  JY.catLabel = function (c) {
+    if (!c) return "";
+    const k = "cat." + c;
+    return JY.t(k) === k ? String(c).replace(/_/g, " ") : JY.t(k);
   };
   JY.applyI18n = function (root) {
     root = root || document;
@@ -107,7 +115,7 @@
         else el.setAttribute(k, v === true ? "" : String(v));
       }
     }
-    for (const kid of kids.flat()) {
+    for (const kid of kids.flat(Infinity)) {
       if (kid === null || kid === undefined || kid === false) continue;
       el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
     }
@@ -209,7 +217,7 @@
         content.hidden = true;
         mount.hidden = false;
         mount.replaceChildren();
-        const ta = JY.h("textarea#jy-token-input", { autocomplete: "off", spellcheck: "false",
+        const ta = JY.h("input#jy-token-input", { type: "text", autocomplete: "off", spellcheck: "false", autocapitalize: "off",
           "aria-describedby": "jy-token-help", placeholder: JY.t("signin.paste") });
         const err = JY.h("p.err#jy-token-error", { role: "alert", text: message || "" });
         const go = JY.h("button.primary#jy-token-go", { type: "submit", text: JY.t("signin.go") });

@@ -20,7 +20,7 @@
       "console.queue.empty": "当前没有未结束的警情。", "console.reasons": "评级理由", "console.noReasons": "无评级理由",
       "console.dupFlag": "疑似重复",
       "console.detail": "警情详情", "console.detail.none": "请在队列中选择一个警情。",
-      "console.d.text": "内容", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
+      "console.d.text": "内容", "console.d.report": "报案表单", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
       "console.d.recs": "推荐警力", "console.d.recs.loading": "正在计算推荐…", "console.d.recs.none": "没有可用的警力。",
       "console.d.dispatch": "派警", "console.d.dispatching": "派警中…", "console.d.dispatched": "已向 {u} 派警",
       "console.d.excluded": "不可用：", "console.d.orders": "指令", "console.d.orders.none": "尚未派警。",
@@ -55,7 +55,7 @@
       "console.queue.empty": "No open incidents.", "console.reasons": "Why this priority", "console.noReasons": "No reasons given",
       "console.dupFlag": "possible duplicate",
       "console.detail": "Selected incident", "console.detail.none": "Select an incident in the queue.",
-      "console.d.text": "Report", "console.d.where": "Location", "console.d.created": "Received", "console.d.source": "Source",
+      "console.d.text": "Report", "console.d.report": "Report form", "console.d.where": "Location", "console.d.created": "Received", "console.d.source": "Source",
       "console.d.recs": "Recommended units", "console.d.recs.loading": "Ranking units…", "console.d.recs.none": "No unit is available.",
       "console.d.dispatch": "Dispatch", "console.d.dispatching": "Dispatching…", "console.d.dispatched": "Dispatched {u}",
       "console.d.excluded": "Not available: ", "console.d.orders": "Orders", "console.d.orders.none": "No unit dispatched yet.",
@@ -85,13 +85,14 @@
   const S = {
     incidents: new Map(), units: new Map(), orders: new Map(), alerts: [], dups: new Map(),
     channels: new Map(), drafts: new Map(), selected: null, timeline: new Map(), recs: null,
-    expanded: new Set(), dismissed: new Set(), config: { map_tile_url: "" },
+    expanded: new Set(), dismissed: new Set(), templates: new Map(), config: { map_tile_url: "" },
   };
 
   // ---------------------------------------------------------------- field helpers (tolerant of shapes)
   const levelOf = (inc) => inc.level || (inc.priority == null ? "" : inc.priority >= 8 ? "P1" : inc.priority >= 6 ? "P2" : inc.priority >= 3 ? "P3" : "P4");
   const reasonsOf = (inc) => inc.reasons || (inc.triage && inc.triage.reasons) || [];
   const stLabel = (s) => t("st." + s) === "st." + s ? String(s || "").replace(/_/g, " ") : t("st." + s);
+  const catLabel = JY.catLabel;
   const unitName = (id) => { const u = S.units.get(String(id)); return u ? u.callsign || u.id : String(id); };
   const incName = (id) => { const i = S.incidents.get(String(id)); return i ? i.number || i.id : String(id); };
   const pick = (ev, key) => (ev[key] && typeof ev[key] === "object" ? ev[key] : ev.data && typeof ev.data === "object" ? ev.data : ev);
@@ -200,7 +201,7 @@
         h("span.line1", null,
           lvl ? h("span.badge.lvl-" + lvl, { text: lvl + (inc.priority != null ? " · " + inc.priority : "") }) : null,
           h("span.num", { text: inc.number || inc.id }),
-          h("span", { text: inc.category || "" }),
+          h("span", { text: catLabel(inc.category) }),
           h("span.badge.st.st-" + inc.status, { text: stLabel(inc.status) }),
           visibleDups(inc.id).length ? h("span.badge.dup-flag", { text: t("console.dupFlag") }) : null),
         h("span.where", { text: inc.location_text || (inc.lat != null ? inc.lat.toFixed(4) + ", " + inc.lon.toFixed(4) : "") }),
@@ -344,7 +345,7 @@
     parts.push(h("div.row", null,
       lvl ? h("span.badge.lvl-" + lvl, { text: lvl + (inc.priority != null ? " · " + inc.priority : "") }) : null,
       h("strong#detail-number", { text: inc.number || inc.id }),
-      h("span", { text: inc.category || "" }),
+      h("span", { text: catLabel(inc.category) }),
       h("span.badge.st.st-" + inc.status + "#detail-status", { text: stLabel(inc.status) }),
       h("span.grow"),
       OPEN.has(inc.status) ? h("button", { type: "button", dataset: { key: "close" }, text: t("console.d.close"),
@@ -354,6 +355,15 @@
       h("dt", { text: t("console.d.created") }), h("dd", { text: JY.dateTime(inc.created_at) + " · " + JY.ago(inc.created_at) }),
       h("dt", { text: t("console.d.source") }), h("dd", { text: inc.source || "—" })));
     if (inc.text) parts.push(h("div.text", { text: inc.text }));
+    const rep = inc.report && inc.report.fields;
+    if (rep && typeof rep === "object") {
+      // A kiosk report: the citizen's answers, labelled as on the form (phone number to call back).
+      const tpl = S.templates.get(String(inc.report.template || rep.template)) || {};
+      const labels = Object.fromEntries((tpl.fields || []).map((f) => [f.name, f.label]));
+      parts.push(h("h3", { text: t("console.d.report") + (tpl.label ? " · " + JY.label(tpl.label) : "") }),
+        h("dl.facts#report-fields", null, Object.entries(rep).filter(([k, v]) => k !== "template" && v !== "" && v != null)
+          .map(([k, v]) => [h("dt", { text: JY.label(labels[k]) || k }), h("dd", { text: typeof v === "object" ? JSON.stringify(v) : String(v) })])));
+    }
     const reasons = reasonsOf(inc);
     parts.push(h("h3", { text: t("console.reasons") }),
       reasons.length ? h("ul.reasons", null, reasons.map(reasonItem)) : h("p.hint", { text: t("console.noReasons") }));
@@ -482,7 +492,7 @@
       const lonAt = (x) => ((cx + (x - W / 2) / scale) * 360) - 180;
       const latAt = (y) => { const n = Math.PI - 2 * Math.PI * (cy + (y - H / 2) / scale); return (180 / Math.PI) * Math.atan(Math.sinh(n)); };
       const spanLon = lonAt(W) - lonAt(0);
-      const step = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10].find((s) => spanLon / s <= 8) || 20;
+      const step = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10].find((s) => spanLon / s <= Math.max(2, Math.min(8, W / 80))) || 20;
       const digits = Math.max(0, -Math.floor(Math.log10(step)));
       for (let lon = Math.ceil(lonAt(0) / step) * step; lon < lonAt(W); lon += step) {
         const x = px(lon);
@@ -515,6 +525,8 @@
   // ---------------------------------------------------------------- radio / transcripts
   function putTranscript(ev) {
     const tr = pick(ev, "transcript");
+    // Interview-room speech is confidential to the interview record; it does not belong on the console.
+    if (tr.source === "interview") return;
     const ch = String(tr.channel || tr.channel_id || tr.source || "—");
     let c = S.channels.get(ch);
     if (!c) { c = { lines: [], partials: new Map() }; S.channels.set(ch, c); }
@@ -556,9 +568,14 @@
     ul.replaceChildren(...[...S.drafts.entries()].reverse().map(([id, d]) => {
       const submitted = d.status === "submitted" || d.submitted || d.receipt || d.receipt_number;
       const fields = d.fields || d.values || d.data || {};
-      const labels = d.labels || {};
+      const tpl = S.templates.get(String(d.template_id || d.template)) || {};
+      const labels = Object.fromEntries((tpl.fields || []).map((f) => [f.name, f.label]));
+      const pv = d.preview;
       return h("li.draft" + (submitted ? ".submitted" : ""), { dataset: { draft: id } },
-        h("div.row", null, h("strong", { text: JY.label(d.template_label || d.template_name) || d.template || d.template_id || "" }),
+        h("div.row", null,
+          pv && pv.level ? h("span.badge.lvl-" + pv.level, { text: pv.level }) : null,
+          h("strong", { text: JY.label(tpl.label) || d.template_id || d.template || "" }),
+          pv && pv.category ? h("span", { text: JY.catLabel(pv.category) }) : null,
           h("span.hint", { text: submitted ? t("console.kiosk.submitted", { r: d.receipt || d.receipt_number || "" }) : t("console.kiosk.typing") }),
           d.incident_id ? h("button", { type: "button", text: incName(d.incident_id), onclick: () => select(String(d.incident_id)) }) : null),
         h("dl", null, Object.entries(fields).filter(([, v]) => v !== "" && v != null).map(([k, v]) =>
@@ -760,6 +777,11 @@
     await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["dispatcher", "admin"] });
     wire();
     try { S.config = await JY.api("GET", "/ui-config.json"); } catch (e) { /* plain coordinate view */ }
+    // Kiosk template labels for the live drafts panel (optional: ids are shown without them).
+    JY.api("GET", "/api/kiosk/templates").then((r) => {
+      for (const tp of r.templates || []) S.templates.set(String(tp.id), tp);
+      invalidate("drafts");
+    }, (e) => console.warn("kiosk templates unavailable", e));
     invalidate("queue", "units", "map", "radio", "drafts");
     // The socket sends a snapshot first; if none arrives soon, fetch one over REST.
     const onOpen = () => { S.gotSnapshot = false; setTimeout(() => { if (!S.gotSnapshot && sock.isOpen) resync(); }, 4000); };

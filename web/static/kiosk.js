@@ -106,8 +106,10 @@
           inputmode: ["number", "integer", "money", "amount"].includes(type) ? "decimal" : type === "phone" || type === "tel" ? "tel" : null,
           maxlength: f.max_length || f.maxLength || null }, common));
       }
-      input.addEventListener("blur", () => validateField(f, true));
-      input.addEventListener("input", () => { delete S.serverErrors[fid(f)]; if (input.getAttribute("aria-invalid") === "true") validateField(f, true); scheduleDraft(); });
+      // Leaving a field the citizen has not touched yet says nothing; leaving an edited one checks it.
+      input.addEventListener("blur", () => { if (input.dataset.touched) validateField(f, true); });
+      input.addEventListener("input", () => {
+        input.dataset.touched = "1"; delete S.serverErrors[fid(f)]; if (input.getAttribute("aria-invalid") === "true") validateField(f, true); scheduleDraft(); });
       input.addEventListener("change", scheduleDraft);
       const isCheck = input.type === "checkbox";
       return h("div.field", { dataset: { field: fid(f) } },
