@@ -12,8 +12,8 @@ def _s(default: Any, env: str, doc: str, **meta: Any) -> Any:
 
 @dataclass(frozen=True)
 class RadioSettings:
-    squelch_max_tail_ms: int = _s(800, "JINGYUN_RADIO_SQUELCH_MAX_MS",
-                                  "longest squelch tail (noise burst at the end of a transmission) trimmed, ms",
+    squelch_max_tail_ms: int = _s(1200, "JINGYUN_RADIO_SQUELCH_MAX_MS",
+                                  "longest tail (squelch burst plus trailing silence) trimmed from a transmission, ms",
                                   lo=0, hi=5000)
     squelch_flatness: float = _s(0.35, "JINGYUN_RADIO_SQUELCH_FLATNESS",
                                  "spectral flatness (0..1, 300-3400 Hz) from which a trailing frame counts "

@@ -18,6 +18,7 @@ FRAME_MS = 20
 BAND = (300.0, 3400.0)
 MIN_RUN_MS = 60  # a shorter flat run is a fricative, not a squelch burst
 SILENCE_DBFS = -55.0
+FLOOR_MARGIN_DB = 3.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def frame_flatness(frames: np.ndarray, rate: int) -> np.ndarray:
     return flat
 
 
-def squelch_tail(samples: np.ndarray, rate: int, *, max_tail_ms: int = 800, flatness: float = 0.35) -> Trim:
+def squelch_tail(samples: np.ndarray, rate: int, *, max_tail_ms: int = 1200, flatness: float = 0.35) -> Trim:
     """Find the squelch tail of one transmission (float32 mono at ``rate``); nothing is changed here."""
     frame = rate * FRAME_MS // 1000
     total = samples.size
@@ -49,12 +50,15 @@ def squelch_tail(samples: np.ndarray, rate: int, *, max_tail_ms: int = 800, flat
         return Trim(total, 0.0, "too short to have a tail" if max_tail_ms > 0 else "trimming disabled")
     max_frames = min(total // frame - 1, max_tail_ms // FRAME_MS)
     # Frames aligned to the end, so the last frame is the last audio.
-    start = total - max_frames * frame
-    frames = samples[start:].reshape(max_frames, frame).astype(np.float32)
-    rms = np.sqrt((frames ** 2).mean(axis=1)) + 1e-9
-    db = 20 * np.log10(rms)
+    head = total % frame
+    all_frames = samples[head:].reshape(-1, frame).astype(np.float32)
+    all_db = 20 * np.log10(np.sqrt((all_frames ** 2).mean(axis=1)) + 1e-9)
+    # The channel's own noise floor: a quiet frame near it is a pause, whatever its spectrum.
+    floor = float(np.percentile(all_db, 10))
+    frames = all_frames[-max_frames:]
+    db = all_db[-max_frames:]
     flat = frame_flatness(frames, rate)
-    noise_like = (flat >= flatness) | (db < SILENCE_DBFS)
+    noise_like = (flat >= flatness) | (db < SILENCE_DBFS) | (db < floor + FLOOR_MARGIN_DB)
     run = 0
     for i in range(max_frames - 1, -1, -1):
         if not noise_like[i]:

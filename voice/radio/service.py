@@ -1,0 +1,430 @@
+"""RadioService: a transmission in, a filed transcript, a unit status and a suggested incident out.
+
+For each transmission (gateway push-to-talk, VAD segment or recorder upload) it keeps the raw
+audio (Opus), decodes the trimmed audio as one utterance through the shared engine in channel
+priority order, files the transcript on its channel, and then acts on what was said:
+
+* a status phrase from an identified unit ("on scene", "10-8", "到达现场") changes that unit's
+  status through dispatch, shown to dispatchers as *from radio* with the transcript, undoable;
+* a transmission that describes an incident (the intelligence scorer finds a category) becomes a
+  *suggested* incident that a dispatcher accepts or dismisses; nothing is created unasked.
+
+Dispatch is injected (duck-typed: ``get_unit``, ``list_units``, ``set_unit_status``,
+``create_incident``, ``audit``, ``publish_console``), so this module does not import ``web``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from analytics.status_phrases import match_status
+from voice.audio import TARGET_RATE, StreamResampler
+from voice.engine import AsrResult, DecodeOptions, transcribe_audio
+from voice.radio.channels import Channel, ChannelStore
+from voice.radio.ptt import Transmission
+from voice.radio.recording import encode_opus, store_recording
+from voice.radio.scheduler import PriorityGate
+from voice.radio.settings import RadioSettings
+from voice.radio.tables import status_updates, suggestions, transmissions, unit_aliases
+
+log = logging.getLogger("jingyun.radio")
+
+SINGLE_CALL_SECONDS = 28.0  # Whisper sees 30 s; longer transmissions are cut at pauses
+
+
+class RadioError(Exception):
+    """An action a dispatcher asked for cannot be done; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Whole-buffer resampling to the model's 16 kHz (a fresh filter per transmission)."""
+    if rate == TARGET_RATE:
+        return audio.astype(np.float32, copy=False)
+    rs = StreamResampler(rate, TARGET_RATE)
+    return np.concatenate([rs.process(audio), rs.flush()]).astype(np.float32)
+
+
+def transmission_json(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "channel_id": row.channel_id, "system": row.system, "talkgroup": row.talkgroup,
+            "unit_label": row.unit_label, "unit_id": row.unit_id, "trigger": row.trigger,
+            "start_utc": iso(row.start_utc), "end_utc": iso(row.end_utc), "seconds": row.seconds,
+            "tail_ms": row.tail_ms, "state": row.state, "reason": row.reason, "text": row.text,
+            "language": row.language, "confidence": row.confidence, "words": row.words or [],
+            "recording_id": row.recording_id, "meta": row.meta or {}, "created_at": iso(row.created_at)}
+
+
+def status_update_json(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "transmission_id": row.transmission_id, "unit_id": row.unit_id,
+            "from": row.from_status, "to": row.to_status, "phrase": row.phrase, "evidence": row.evidence,
+            "state": row.state, "reason": row.reason, "source": "radio", "created_at": iso(row.created_at),
+            "undone_at": iso(row.undone_at), "undone_by": row.undone_by}
+
+
+def suggestion_json(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "transmission_id": row.transmission_id, "channel_id": row.channel_id, "text": row.text,
+            "language": row.language, "category": row.category, "priority": row.priority, "level": row.level,
+            "triage": row.triage, "state": row.state, "incident_id": row.incident_id,
+            "decided_by": row.decided_by, "decided_at": iso(row.decided_at), "reason": row.reason,
+            "created_at": iso(row.created_at)}
+
+
+@dataclass
+class Outcome:
+    transmission: dict[str, Any]
+    duplicate: bool = False
+    status_update: dict[str, Any] | None = None
+    suggestion: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"transmission": self.transmission, "duplicate": self.duplicate,
+                "status_update": self.status_update, "suggestion": self.suggestion}
+
+
+class RadioService:
+    """One per process; built by ``web.api.radio``."""
+
+    def __init__(self, db: AsyncEngine, settings: RadioSettings, *, engine_fn: Callable[[], Any],
+                 dispatch: Any, executor: Executor | None = None,
+                 triage_fn: Callable[..., Any] | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.channels = ChannelStore(db)
+        self.engine_fn = engine_fn  # returns the ASR engine or raises (503) when there is none
+        self.dispatch = dispatch
+        self.executor = executor
+        self.gate = PriorityGate(settings.decode_concurrency)
+        if triage_fn is None:
+            from analytics.triage import triage
+
+            triage_fn = triage
+        self.triage_fn: Callable[..., Any] = triage_fn
+
+    async def _blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args))
+
+    # ---- units ------------------------------------------------------------------------------
+    async def resolve_unit(self, label: str | None) -> str | None:
+        """The dispatch unit a radio names itself as: alias (radio id), unit id, or callsign."""
+        if not label:
+            return None
+        async with self.db.connect() as conn:
+            alias = (await conn.execute(sa.select(unit_aliases.c.unit_id)
+                                        .where(unit_aliases.c.radio_id == label))).scalar()
+        if alias:
+            return str(alias)
+        try:
+            unit = await self.dispatch.get_unit(label)
+            return str(unit["id"])
+        except Exception as exc:
+            if not hasattr(exc, "message"):
+                log.exception("unit lookup failed for %r", label)
+        wanted = label.casefold()
+        for unit in await self.dispatch.list_units():
+            if str(unit.get("callsign", "")).casefold() == wanted:
+                return str(unit["id"])
+        return None
+
+    async def set_alias(self, radio_id: str, unit_id: str) -> None:
+        await self.dispatch.get_unit(unit_id)  # raises NotFound for an unknown unit
+        now = dt.datetime.now(dt.UTC)
+        async with self.db.begin() as conn:
+            await conn.execute(unit_aliases.delete().where(unit_aliases.c.radio_id == radio_id))
+            await conn.execute(unit_aliases.insert().values(radio_id=radio_id, unit_id=unit_id, created_at=now))
+
+    # ---- transmissions ----------------------------------------------------------------------------
+    async def existing_upload(self, upload_key: str) -> dict[str, Any] | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(sa.select(transmissions).where(transmissions.c.upload_key == upload_key))).first()
+        return transmission_json(row) if row else None
+
+    async def get_transmission(self, tx_id: str) -> dict[str, Any] | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(sa.select(transmissions).where(transmissions.c.id == tx_id))).first()
+        return transmission_json(row) if row else None
+
+    async def list_transmissions(self, *, channel: str | None = None, unit_id: str | None = None,
+                                 since: dt.datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        q = sa.select(transmissions)
+        if channel:
+            q = q.where(transmissions.c.channel_id == channel)
+        if unit_id:
+            q = q.where(transmissions.c.unit_id == unit_id)
+        if since:
+            q = q.where(transmissions.c.start_utc >= since)
+        q = q.order_by(sa.desc(transmissions.c.start_utc), sa.desc(transmissions.c.created_at)).limit(limit)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return [transmission_json(r) for r in rows]
+
+    async def process(self, channel: Channel, tx: Transmission, *, system: str | None = None,
+                      talkgroup: str | None = None, upload_key: str | None = None,
+                      meta: dict[str, Any] | None = None) -> Outcome:
+        """File, keep, decode and act on one transmission. Idempotent on ``upload_key``."""
+        if upload_key:
+            existing = await self.existing_upload(upload_key)
+            if existing:
+                return Outcome(existing, duplicate=True)
+        tx_id = new_id()
+        unit_id = await self.resolve_unit(tx.unit)
+        now = dt.datetime.now(dt.UTC)
+        row = {"id": tx_id, "channel_id": channel.id, "system": system or channel.system,
+               "talkgroup": talkgroup or channel.talkgroup, "unit_label": tx.unit, "unit_id": unit_id,
+               "trigger": tx.trigger, "start_utc": tx.start_utc, "end_utc": tx.end_utc,
+               "seconds": round(tx.raw.size / tx.sample_rate, 3), "tail_ms": tx.tail_ms, "state": "pending",
+               "upload_key": upload_key, "meta": {**(meta or {}), "truncated": tx.truncated}, "created_at": now}
+        try:
+            async with self.db.begin() as conn:
+                await conn.execute(transmissions.insert().values(**row))
+        except sa.exc.IntegrityError:
+            if upload_key:
+                existing = await self.existing_upload(upload_key)
+                if existing:
+                    return Outcome(existing, duplicate=True)
+            raise
+        # Evidence first: the raw transmission, squelch tail included, is kept whatever the model says.
+        try:
+            encoded = await self._blocking(encode_opus, tx.raw, tx.sample_rate, self.settings.opus_bitrate)
+            rec_id = await store_recording(self.db, kind="radio", owner_id=tx_id, encoded=encoded,
+                                           retention_days=self.settings.radio_retention_days)
+            await self._update(tx_id, recording_id=rec_id)
+        except Exception:
+            log.exception("could not keep the audio of transmission %s", tx_id)
+        audio16 = await self._blocking(to_16k, tx.audio, tx.sample_rate)
+        try:
+            result = await self.gate.run(channel.priority, functools.partial(self._decode, audio16, channel),
+                                         label=(channel.id, tx_id))
+        except Exception as exc:
+            message = getattr(exc, "message", None) or f"{exc.__class__.__name__}: {exc}"
+            await self._update(tx_id, state="failed", reason=f"decoding failed: {message}")
+            log.exception("decoding failed for transmission %s", tx_id) if not hasattr(exc, "message") else None
+            out = Outcome(await self._tx(tx_id))
+            await self._publish({"type": "radio", "action": "transmission", "transmission": out.transmission})
+            return out
+        if result.text:
+            await self._update(tx_id, state="transcribed", text=result.text, language=result.language,
+                               confidence=round(result.confidence, 4),
+                               words=[{"word": w.word, "start": w.start, "end": w.end, "probability": w.probability}
+                                      for w in result.words])
+        else:
+            await self._update(tx_id, state="dropped", reason=result.dropped or "no words",
+                               language=result.language)
+        out = Outcome(await self._tx(tx_id))
+        await self._publish({"type": "radio", "action": "transmission", "transmission": out.transmission})
+        if result.text:
+            if unit_id and self.settings.status_from_radio:
+                out.status_update = await self._status_from_text(out.transmission, channel)
+            if self.settings.suggest_incidents and out.status_update is None:
+                out.suggestion = await self._suggest(out.transmission, channel)
+        return out
+
+    async def _decode(self, audio: np.ndarray, channel: Channel) -> AsrResult:
+        engine = self.engine_fn()
+        language, _note = engine.resolve_language(channel.language)
+        opts = DecodeOptions(language=language, hotwords=channel.hotwords or None, final=True)
+        if audio.size <= SINGLE_CALL_SECONDS * TARGET_RATE:
+            result: AsrResult = await engine.transcribe(audio, opts)
+            return result
+        parts = await transcribe_audio(engine, audio, opts)
+        if not parts:
+            return AsrResult(text="", dropped="no speech in the transmission")
+        sep = "" if (parts[0][2].language or "") in ("zh", "yue", "ja") else " "
+        words = [w.__class__(w.word, round(s + w.start, 3), round(s + w.end, 3), w.probability)
+                 for s, _e, r in parts for w in r.words]
+        return AsrResult(text=sep.join(r.text for _, _, r in parts), language=parts[0][2].language,
+                         words=words, confidence=float(np.mean([r.confidence for _, _, r in parts])))
+
+    async def _update(self, tx_id: str, **values: Any) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(transmissions.update().where(transmissions.c.id == tx_id).values(**values))
+
+    async def _tx(self, tx_id: str) -> dict[str, Any]:
+        found = await self.get_transmission(tx_id)
+        assert found is not None
+        return found
+
+    async def _publish(self, event: dict[str, Any]) -> None:
+        try:
+            await self.dispatch.publish_console(event)
+        except Exception:
+            log.exception("could not publish a radio event")
+
+    # ---- spoken status updates -------------------------------------------------------------------
+    async def _status_from_text(self, tx: dict[str, Any], channel: Channel) -> dict[str, Any] | None:
+        match = match_status(tx["text"])
+        if match is None:
+            return None
+        unit_id = tx["unit_id"]
+        unit = await self.dispatch.get_unit(unit_id)
+        before = unit["status"]
+        upd_id = new_id()
+        state, reason = "applied", None
+        if before == match.status:
+            state, reason = "unchanged", f"unit was already {before}"
+        else:
+            try:
+                await self.dispatch.set_unit_status(
+                    unit_id, match.status, actor=f"radio:{channel.id}", source="radio",
+                    note=f"from radio ({channel.name}): {tx['text']}"[:1000])
+            except Exception as exc:
+                if not hasattr(exc, "message"):
+                    log.exception("radio status update failed for unit %s", unit_id)
+                state, reason = "refused", getattr(exc, "message", None) or "internal error"
+        row = {"id": upd_id, "transmission_id": tx["id"], "unit_id": unit_id, "from_status": before,
+               "to_status": match.status, "phrase": match.phrase, "evidence": match.evidence, "state": state,
+               "reason": reason, "created_at": dt.datetime.now(dt.UTC)}
+        async with self.db.begin() as conn:
+            await conn.execute(status_updates.insert().values(**row))
+        update = await self.get_status_update(upd_id)
+        assert update is not None
+        update.update(callsign=unit.get("callsign"), transcript=tx["text"], channel_id=channel.id,
+                      match=match.to_dict())
+        await self._publish({"type": "radio_status", "action": state, "update": update})
+        return update
+
+    async def get_status_update(self, upd_id: str) -> dict[str, Any] | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(sa.select(status_updates).where(status_updates.c.id == upd_id))).first()
+        return status_update_json(row) if row else None
+
+    async def list_status_updates(self, *, unit_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        q = sa.select(status_updates).order_by(sa.desc(status_updates.c.created_at)).limit(limit)
+        if unit_id:
+            q = q.where(status_updates.c.unit_id == unit_id)
+        async with self.db.connect() as conn:
+            return [status_update_json(r) for r in (await conn.execute(q)).all()]
+
+    async def undo_status(self, upd_id: str, *, actor: str) -> dict[str, Any]:
+        """Put the unit back to its status before the radio update, unless it moved on since."""
+        upd = await self.get_status_update(upd_id)
+        if upd is None:
+            raise RadioError(404, "not_found", f"no radio status update with id {upd_id!r}")
+        if upd["state"] != "applied":
+            raise RadioError(409, "conflict", f"this status update is {upd['state']}; only an applied update "
+                                              "can be undone", state=upd["state"])
+        unit = await self.dispatch.get_unit(upd["unit_id"])
+        if unit["status"] != upd["to"]:
+            raise RadioError(409, "conflict", f"unit {unit.get('callsign')} is now {unit['status']!r}, not "
+                                              f"{upd['to']!r}: it changed after the radio update, so undoing "
+                                              "would overwrite a later change; set its status directly",
+                             current=unit["status"])
+        try:
+            await self.dispatch.set_unit_status(upd["unit_id"], upd["from"], actor=actor, source="dispatcher",
+                                                note=f"undo of radio status update {upd_id}")
+        except Exception as exc:
+            if not hasattr(exc, "message"):
+                raise
+            raise RadioError(409, "illegal_transition", f"cannot undo: {exc.message}",  # type: ignore[attr-defined]
+                             **getattr(exc, "details", {})) from None
+        now = dt.datetime.now(dt.UTC)
+        async with self.db.begin() as conn:
+            await conn.execute(status_updates.update().where(status_updates.c.id == upd_id)
+                               .values(state="undone", undone_at=now, undone_by=actor))
+        result = await self.get_status_update(upd_id)
+        assert result is not None
+        await self._publish({"type": "radio_status", "action": "undone", "update": result})
+        return result
+
+    # ---- suggested incidents -------------------------------------------------------------------------
+    async def _suggest(self, tx: dict[str, Any], channel: Channel) -> dict[str, Any] | None:
+        call = functools.partial(self.triage_fn, tx["text"], lang=tx.get("language"), source="radio")
+        try:
+            scored = await asyncio.get_running_loop().run_in_executor(self.executor, call)
+            data: dict[str, Any] = scored.to_dict() if hasattr(scored, "to_dict") else dict(scored)
+        except Exception:
+            log.exception("triage failed on transmission %s", tx["id"])
+            return None
+        if data.get("category") in (None, "", "other"):
+            return None  # nothing that describes an incident: routine traffic
+        row = {"id": new_id(), "transmission_id": tx["id"], "channel_id": channel.id, "text": tx["text"],
+               "language": data.get("lang") or tx.get("language"), "category": data.get("category"),
+               "priority": data.get("priority"), "level": data.get("level"), "triage": data, "state": "suggested",
+               "created_at": dt.datetime.now(dt.UTC)}
+        async with self.db.begin() as conn:
+            await conn.execute(suggestions.insert().values(**row))
+        sug = await self.get_suggestion(row["id"])
+        assert sug is not None
+        await self._publish({"type": "radio_suggestion", "action": "suggested", "suggestion": sug})
+        return sug
+
+    async def get_suggestion(self, sug_id: str) -> dict[str, Any] | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(sa.select(suggestions).where(suggestions.c.id == sug_id))).first()
+        return suggestion_json(row) if row else None
+
+    async def list_suggestions(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        q = sa.select(suggestions).order_by(sa.desc(suggestions.c.created_at)).limit(limit)
+        if state:
+            q = q.where(suggestions.c.state == state)
+        async with self.db.connect() as conn:
+            return [suggestion_json(r) for r in (await conn.execute(q)).all()]
+
+    async def _claim(self, sug_id: str, state: str, actor: str, reason: str | None) -> dict[str, Any]:
+        now = dt.datetime.now(dt.UTC)
+        async with self.db.begin() as conn:
+            res = await conn.execute(suggestions.update().where(suggestions.c.id == sug_id,
+                                                                suggestions.c.state == "suggested")
+                                     .values(state=state, decided_by=actor, decided_at=now, reason=reason))
+        if res.rowcount != 1:
+            sug = await self.get_suggestion(sug_id)
+            if sug is None:
+                raise RadioError(404, "not_found", f"no suggested incident with id {sug_id!r}")
+            raise RadioError(409, "conflict", f"this suggestion was already {sug['state']} by {sug['decided_by']}",
+                             state=sug["state"], incident_id=sug["incident_id"])
+        sug = await self.get_suggestion(sug_id)
+        assert sug is not None
+        return sug
+
+    async def accept(self, sug_id: str, *, actor: str, text: str | None = None) -> dict[str, Any]:
+        """Create the incident (scored by dispatch as any other) and link it to the suggestion."""
+        sug = await self._claim(sug_id, "accepted", actor, None)
+        try:
+            incident = await self.dispatch.create_incident(text=text or sug["text"], source="radio", actor=actor,
+                                                           lang=sug["language"])
+        except Exception:
+            async with self.db.begin() as conn:
+                await conn.execute(suggestions.update().where(suggestions.c.id == sug_id)
+                                   .values(state="suggested", decided_by=None, decided_at=None))
+            raise
+        async with self.db.begin() as conn:
+            await conn.execute(suggestions.update().where(suggestions.c.id == sug_id)
+                               .values(incident_id=incident["id"]))
+        await self.dispatch.audit(actor, "radio.suggestion.accept", f"suggestion:{sug_id}",
+                                  {"state": "suggested"}, {"state": "accepted", "incident_id": incident["id"]})
+        result = await self.get_suggestion(sug_id)
+        assert result is not None
+        await self._publish({"type": "radio_suggestion", "action": "accepted", "suggestion": result})
+        return {"suggestion": result, "incident": incident}
+
+    async def dismiss(self, sug_id: str, *, actor: str, reason: str | None) -> dict[str, Any]:
+        sug = await self._claim(sug_id, "dismissed", actor, reason)
+        await self.dispatch.audit(actor, "radio.suggestion.dismiss", f"suggestion:{sug_id}",
+                                  {"state": "suggested"}, {"state": "dismissed", "reason": reason})
+        await self._publish({"type": "radio_suggestion", "action": "dismissed", "suggestion": sug})
+        return sug
