@@ -13,9 +13,9 @@
       "brief.total": "警情总数", "brief.by_category": "按类别", "brief.by_area": "按区域", "brief.by_hour": "按小时",
       "brief.by_level": "按等级", "brief.by_source": "按来源",
       "brief.hotspots": "热点", "brief.spikes": "异常增长", "brief.repeat_locations": "重复地点", "brief.response": "响应时间",
-      "brief.count": "数量", "brief.p1": "P1 紧急警情", "brief.baseline": "基线：前 {d} 天共 {n} 起警情{c}。",
+      "brief.count": "数量", "brief.none": "无", "brief.p1": "P1 紧急警情", "brief.baseline": "基线：前 {d} 天共 {n} 起警情{c}。",
       "brief.baseline.incomplete": "（历史不足，不计算异常增长）", "brief.interval": "区间", "brief.n": "数量",
-      "brief.created_to_dispatched": "接报→派警", "brief.dispatched_to_acknowledged": "派警→确认", "brief.created_to_on_scene": "接报→到场",
+      "brief.created_to_dispatched": "接报→派警", "brief.dispatched_to_acknowledged": "派警→确认", "brief.created_to_on_scene": "接报→到场", "brief.created_to_acknowledged": "接报→确认",
       "brief.created_to_closed": "接报→结束", "brief.dispatched_to_on_scene": "派警→到场", "brief.acknowledged_to_on_scene": "确认→到场",
     },
     en: {
@@ -25,10 +25,10 @@
       "brief.total": "Incidents", "brief.by_category": "By category", "brief.by_area": "By area", "brief.by_hour": "By hour",
       "brief.by_level": "By level", "brief.by_source": "By source",
       "brief.hotspots": "Hotspots", "brief.spikes": "Spikes", "brief.repeat_locations": "Repeat locations", "brief.response": "Response times",
-      "brief.count": "Count", "brief.p1": "P1 emergencies", "brief.baseline": "Baseline: {n} incidents over the previous {d} days{c}.",
+      "brief.count": "Count", "brief.none": "None", "brief.p1": "P1 emergencies", "brief.baseline": "Baseline: {n} incidents over the previous {d} days{c}.",
       "brief.baseline.incomplete": " (not enough history: no spikes computed)", "brief.interval": "Interval", "brief.n": "Count",
       "brief.created_to_dispatched": "received → dispatched", "brief.dispatched_to_acknowledged": "dispatched → acknowledged",
-      "brief.created_to_on_scene": "received → on scene", "brief.created_to_closed": "received → closed",
+      "brief.created_to_on_scene": "received → on scene", "brief.created_to_acknowledged": "received → acknowledged", "brief.created_to_closed": "received → closed",
       "brief.dispatched_to_on_scene": "dispatched → on scene", "brief.acknowledged_to_on_scene": "acknowledged → on scene",
     },
   });
@@ -81,7 +81,7 @@
           const v = r[c];
           return h("td", { text: typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : JY.label(v) });
         })))))
-        : h("p.empty", { text: "—" }));
+        : h("p.empty", { text: t("brief.none") }));
   }
 
   const dur = (s) => (s == null ? "—" : s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, "0")} s`);
@@ -119,7 +119,7 @@
         if (flat.length) charts.push(table(k, [Object.fromEntries(flat)]));
       }
     }
-    if (!total && !charts.length) { box.replaceChildren(h("p.empty", { text: t("brief.empty", { d: date }) })); return; }
+    if (total === 0 || (!total && !charts.length)) { box.replaceChildren(h("p.empty", { text: t("brief.empty", { d: date }) })); return; }
     const b = d.baseline;
     box.replaceChildren(h("div.cards", null, cards),
       b ? h("p.hint#baseline", { text: t("brief.baseline", { d: b.days, n: b.incidents, c: b.complete ? "" : t("brief.baseline.incomplete") }) }) : null,
