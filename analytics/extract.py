@@ -121,6 +121,9 @@ def locate(text: str, rules: RuleSet) -> dict[str, Any] | None:
 
 
 # ---- concepts with negation -----------------------------------------------------------------
+_LATIN = re.compile(r"[a-z0-9]")
+
+
 def _clause_starts(text: str, pattern: re.Pattern[str]) -> list[int]:
     return [0] + [m.end() for m in pattern.finditer(text)]
 
@@ -128,9 +131,19 @@ def _clause_starts(text: str, pattern: re.Pattern[str]) -> list[int]:
 def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text") -> list[Match]:
     """Every concept match in ``text`` (already normalised), with negation decided per match."""
     cjk = lang != "en"
+    low = text.lower()
+    # English patterns matter in Chinese text only when it has Latin letters or digits ("10-50", "CCTV").
+    latin = not cjk or _LATIN.search(low) is not None
     found: list[tuple[str, bool, int, int]] = []
-    for concept in rules.concepts:
-        for pattern in ((concept.cjk, concept.en) if cjk else (concept.en,)):
+    scans: list[tuple[set[int], str]] = []
+    if cjk and rules.cjk_index is not None:
+        scans.append((rules.cjk_index.candidates(low), "cjk"))
+    if latin and rules.en_index is not None:
+        scans.append((rules.en_index.candidates(low), "en"))
+    for candidates, attr in scans:
+        for idx in sorted(candidates):
+            concept = rules.concepts[idx]
+            pattern = concept.cjk if attr == "cjk" else concept.en
             if pattern is None:
                 continue
             for m in pattern.finditer(text):
@@ -138,35 +151,37 @@ def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text")
                     found.append((concept.id, concept.negatable, m.start(), m.end()))
     if not found:
         return []
-    tokens: list[textnorm.Token] | None = None
-    token_ends: list[int] = []
     breaks = rules.clause_breaks_cjk if cjk else rules.clause_breaks_en
-    clause_starts: list[int] = []
+    clause_starts: list[int] | None = None
     out = []
     for cid, negatable, s, e in found:
         negated, cue_start = False, -1
         if negatable:
-            if tokens is None:
-                tokens = textnorm.tokenize(text, lang)
-                token_ends = [t[2] for t in tokens]
+            if clause_starts is None:
                 clause_starts = _clause_starts(text, breaks)
-            negated, cue_start = _negated(text, s, tokens, token_ends, clause_starts, rules, cjk)
+            negated, cue_start = _negated(text, s, clause_starts, rules, lang)
         out.append(Match(cid, s, e, text[s:e], negated, cue_start, source))
     return out
 
 
-def _negated(text: str, start: int, tokens: list[textnorm.Token], token_ends: list[int],
-             clause_starts: list[int], rules: RuleSet, cjk: bool) -> tuple[bool, int]:
+# Characters before a match that are segmented to find a negation cue: enough for the token
+# window (a few words) without segmenting the whole text for every report.
+_LOOKBACK_CJK = 12
+_LOOKBACK_EN = 48
+
+
+def _negated(text: str, start: int, clause_starts: list[int], rules: RuleSet, lang: str) -> tuple[bool, int]:
     """Is there a negation cue within a few tokens before ``start``, inside the same clause?"""
+    cjk = lang != "en"
     clause_start = clause_starts[bisect.bisect_right(clause_starts, start) - 1]
-    idx = bisect.bisect_right(token_ends, start)  # tokens ending at or before the match
+    begin = max(clause_start, start - (_LOOKBACK_CJK if cjk else _LOOKBACK_EN))
+    if begin >= start:
+        return False, -1
+    tokens = textnorm.tokenize(text[begin:start], lang)
     window = rules.neg_window_cjk if cjk else rules.neg_window_en
     cues = rules.neg_cues_cjk if cjk else rules.neg_cues_en
-    for k in range(idx - 1, max(-1, idx - 1 - window), -1):
-        word, ws, _we = tokens[k]
-        if ws < clause_start:
-            break
+    for word, ws, _we in reversed(tokens[-window:]):
         low = word.lower()
         if low in cues or (not cjk and low.endswith("n't")):
-            return True, ws
+            return True, begin + ws
     return False, -1

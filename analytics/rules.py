@@ -38,6 +38,10 @@ class Concept:
     negatable: bool
     cjk: re.Pattern[str] | None
     en: re.Pattern[str] | None
+    # Lower-cased literal runs one of which every match must contain (None: no such guarantee).
+    # Checking them with ``in`` first spares most of the regular-expression scans.
+    cjk_anchors: tuple[str, ...] | None = None
+    en_anchors: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,17 @@ class Condition:
     any: tuple[str, ...] = ()
     none: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_all", frozenset(self.all))
+        object.__setattr__(self, "_any", frozenset(self.any))
+        object.__setattr__(self, "_none", frozenset(self.none))
+
     def holds(self, present: frozenset[str] | set[str]) -> bool:
-        return (all(f in present for f in self.all)
-                and (not self.any or any(f in present for f in self.any))
-                and not any(f in present for f in self.none))
+        return (self._all <= present and (not self._any or not self._any.isdisjoint(present))  # type: ignore[attr-defined]
+                and self._none.isdisjoint(present))  # type: ignore[attr-defined]
 
     def holds_ignoring_none(self, present: frozenset[str] | set[str]) -> bool:
-        return all(f in present for f in self.all) and (not self.any or any(f in present for f in self.any))
+        return self._all <= present and (not self._any or not self._any.isdisjoint(present))  # type: ignore[attr-defined]
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -108,6 +116,82 @@ class RuleSet:
     gazetteer: Gazetteer
     source: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    cjk_index: AnchorIndex | None = None
+    en_index: AnchorIndex | None = None
+
+
+class AnchorIndex:
+    """Which concepts can possibly match a text, from the literal anchors their matches must contain.
+
+    One regex finds every anchor occurrence (a lookahead, so occurrences may overlap; at each
+    position it reports the longest anchor, and the anchors that are prefixes of it are added back).
+    Concepts without anchors are always candidates.
+    """
+
+    def __init__(self, concepts: tuple[Concept, ...], attr: str) -> None:
+        self.always: list[int] = []
+        by_anchor: dict[str, set[int]] = {}
+        for i, c in enumerate(concepts):
+            if getattr(c, attr) is None:
+                continue
+            anchors = getattr(c, f"{attr}_anchors")
+            if anchors is None:
+                self.always.append(i)
+            else:
+                for a in anchors:
+                    by_anchor.setdefault(a, set()).add(i)
+        ordered = sorted(by_anchor, key=len, reverse=True)
+        self.pattern = (re.compile("(?=(" + "|".join(re.escape(a) for a in ordered) + "))")
+                        if ordered else None)
+        self.concepts_of: dict[str, frozenset[int]] = {}
+        for a in ordered:
+            found: set[int] = set()
+            for b in ordered:
+                if a.startswith(b):
+                    found |= by_anchor[b]
+            self.concepts_of[a] = frozenset(found)
+
+    def candidates(self, low: str) -> set[int]:
+        """Indexes of concepts worth scanning ``low`` (the lower-cased text) for."""
+        out = set(self.always)
+        if self.pattern is not None:
+            for a in set(self.pattern.findall(low)):
+                out |= self.concepts_of[a]
+        return out
+
+
+_TRANSPARENT = ("AT", "ASSERT", "ASSERT_NOT")
+
+
+def _anchor(pattern: str) -> str | None:
+    """The longest run of literal characters that every match of ``pattern`` contains, lower-cased."""
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+        items = list(sre_parse.parse(pattern))
+    except Exception:  # an unknown construct only costs speed: scan without the shortcut
+        return None
+    best, run = "", ""
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            run += chr(arg)
+            continue
+        if name in _TRANSPARENT:
+            continue
+        best = max(best, run, key=len)
+        run = ""
+    best = max(best, run, key=len)
+    return best.lower() or None
+
+
+def _anchors(patterns: Any) -> tuple[str, ...] | None:
+    if not patterns:
+        return None
+    found = [_anchor(p) for p in patterns]
+    if any(a is None for a in found):
+        return None
+    return tuple(sorted({a for a in found if a}))
 
 
 def _compile(patterns: Any, where: str) -> re.Pattern[str] | None:
@@ -161,7 +245,8 @@ def parse_rules(doc: Any, gazetteer: Gazetteer, source: str = "<rules>") -> Rule
         en = _compile(spec.get("en"), f"{source}: concept {cid!r} en")
         if cjk is None and en is None:
             raise RulesError(f"{source}: concept {cid!r} has no patterns")
-        concepts.append(Concept(str(cid), bool(spec.get("negatable", False)), cjk, en))
+        concepts.append(Concept(str(cid), bool(spec.get("negatable", False)), cjk, en,
+                                _anchors(spec.get("cjk")), _anchors(spec.get("en"))))
     known = {c.id for c in concepts} | set(CONTEXT_FLAGS)
     concept_ids = {c.id for c in concepts}
 
@@ -248,6 +333,7 @@ def parse_rules(doc: Any, gazetteer: Gazetteer, source: str = "<rules>") -> Rule
         clause_breaks_cjk=breaks_cjk, clause_breaks_en=breaks_en, gazetteer=gazetteer, source=source,
         counts={"concepts": len(concepts), "level_rules": len(level_rules),
                 "category_rules": len(category_rules), "places": len(gazetteer.places)},
+        cjk_index=AnchorIndex(tuple(concepts), "cjk"), en_index=AnchorIndex(tuple(concepts), "en"),
     )
 
 
