@@ -32,7 +32,7 @@ class DispatchApi:
 
     def __init__(self, client: TestClient[web.Request, web.Application], role: Role = Role.DISPATCHER) -> None:
         self.client = client
-        self.app = client.server.app
+        self.app: web.Application | None = client.app
         assert self.app is not None
         self.headers = {"Authorization": f"Bearer {_token(self.app, role)}"}
 
@@ -89,21 +89,21 @@ class UnitSocket:
         self.ws = ws
         self.seen: list[dict[str, Any]] = []
 
-    async def next(self, type_: str, timeout: float = 5.0,
+    async def next(self, type_: str, wait_s: float = 5.0,
                    where: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
-        for i, msg in enumerate(self.seen):
-            if msg.get("type") == type_ and (where is None or where(msg)):
+        for i, old in enumerate(self.seen):
+            if old.get("type") == type_ and (where is None or where(old)):
                 return self.seen.pop(i)
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_s
         while True:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                raise AssertionError(f"no {type_!r} message within {timeout}s; "
+                raise AssertionError(f"no {type_!r} message within {wait_s}s; "
                                      f"got {[m.get('type') for m in self.seen]}")
             try:
                 msg = await self.ws.receive(timeout=left)
             except TimeoutError:
-                raise AssertionError(f"no {type_!r} message within {timeout}s; "
+                raise AssertionError(f"no {type_!r} message within {wait_s}s; "
                                      f"got {[m.get('type') for m in self.seen]}") from None
             if msg.type is not WSMsgType.TEXT:
                 raise AssertionError(f"socket closed while waiting for {type_!r}: {msg.type} {msg.extra}")
@@ -112,11 +112,11 @@ class UnitSocket:
                 return data
             self.seen.append(data)
 
-    async def orders(self, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    async def orders(self, n: int, wait_s: float = 5.0) -> list[dict[str, Any]]:
         """The next ``n`` distinct orders (re-sends of the same order id are skipped)."""
         got: dict[str, dict[str, Any]] = {}
         while len(got) < n:
-            msg = await self.next("order", timeout)
+            msg = await self.next("order", wait_s)
             got.setdefault(msg["order"]["id"], msg["order"])
         return list(got.values())
 

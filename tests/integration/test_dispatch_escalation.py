@@ -28,11 +28,11 @@ async def test_ack_timeout_reoffers_to_next_unit_and_alerts(make_client: Any, st
     order = await api.dispatch(inc["id"], first["id"])
     assert (await sock1.next("order"))["order"]["id"] == order["id"]
     # First never acknowledges: after ~1 s the order expires and goes to Second.
-    withdrawn = await sock1.next("order_withdrawn", timeout=5)
+    withdrawn = await sock1.next("order_withdrawn", wait_s=5)
     assert withdrawn["order_id"] == order["id"]
-    reoffer = (await sock2.next("order", timeout=5))["order"]
+    reoffer = (await sock2.next("order", wait_s=5))["order"]
     assert reoffer["incident_id"] == inc["id"] and reoffer["attempt"] == 2
-    alert = (await console.next("alert", timeout=5, where=lambda m: m["alert"]["kind"] == "ack_timeout"))["alert"]
+    alert = (await console.next("alert", wait_s=5, where=lambda m: m["alert"]["kind"] == "ack_timeout"))["alert"]
     assert alert["order_id"] == order["id"] and alert["reoffered_to"] == second["id"]
     assert "First" in alert["message"] and "Second" in alert["message"]
 
@@ -57,7 +57,7 @@ async def test_no_unit_left_alerts_and_returns_incident_to_triaged(make_client: 
     console = await api.console_ws()
     inc = await api.incident()
     await api.dispatch(inc["id"], only["id"])
-    alert = (await console.next("alert", timeout=5, where=lambda m: m["alert"]["kind"] == "ack_timeout"))["alert"]
+    alert = (await console.next("alert", wait_s=5, where=lambda m: m["alert"]["kind"] == "ack_timeout"))["alert"]
     assert "no other unit" in alert["message"] and alert["reoffered_to"] is None
     await asyncio.sleep(0.2)
     again = await api.call("GET", f"/api/incidents/{inc['id']}")
@@ -115,7 +115,7 @@ async def test_two_processes_expire_an_order_exactly_once(make_client: Any, pg_u
     u3 = await b.unit("Twice-3", 22.5600, 114.0800)
     inc = await a.incident()
     order = await a.dispatch(inc["id"], u1["id"])
-    await console.next("alert", timeout=5, where=lambda m: m["alert"]["order_id"] == order["id"])
+    await console.next("alert", wait_s=5, where=lambda m: m["alert"]["order_id"] == order["id"])
     await asyncio.sleep(0.5)  # give a second, wrong escalation time to happen
     full = await b.call("GET", f"/api/incidents/{inc['id']}")
     # (the session's PostgreSQL also holds other tests' units, so which unit is next is not asserted)

@@ -148,7 +148,7 @@ async def test_pending_order_is_resent_after_reconnect(make_client: Any) -> None
     await sock.close()
     sock = await api.unit_ws(unit["id"])  # acknowledged: not sent again
     with pytest.raises(AssertionError, match="no 'order' message"):
-        await sock.next("order", timeout=1.5)
+        await sock.next("order", wait_s=1.5)
     await sock.close()
 
 
@@ -208,7 +208,7 @@ async def test_officer_isolation(make_client: Any) -> None:
     err = await sock.next("error")
     assert err["code"] == "forbidden" and err["order_id"] == order["id"]
     with pytest.raises(AssertionError, match="no 'order' message"):
-        await sock.next("order", timeout=1.0)  # the other unit's order never reaches this phone
+        await sock.next("order", wait_s=1.0)  # the other unit's order never reaches this phone
     assert (await api.call("GET", f"/api/orders/{order['id']}"))["state"] == "offered"
     own = await api.call("GET", f"/api/units/{mine['id']}/orders", headers=me)
     assert own["orders"] == []

@@ -26,7 +26,7 @@ from web.auth import Role
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(uri: str) -> Resource:
     path = pathlib.Path(unquote(urlsplit(uri).path))
     doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -123,7 +123,7 @@ async def test_alerts_export_as_valid_cap(make_client: Any, cap_schema: etree.XM
     inc = await api.incident("Man with a knife threatening people outside the mall right now",
                              location_text="COCO Park")
     await api.dispatch(inc["id"], unit["id"])
-    alert = (await console.next("alert", timeout=5, where=lambda m: m["alert"]["kind"] == "ack_timeout"))["alert"]
+    alert = (await console.next("alert", wait_s=5, where=lambda m: m["alert"]["kind"] == "ack_timeout"))["alert"]
     xml = await api.call("GET", f"/api/alerts/{alert['id']}/cap")
     doc = etree.fromstring(xml.encode())
     cap_schema.assertValid(doc)

@@ -11,7 +11,8 @@ def make_chain(n: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     prev = GENESIS
     for seq in range(1, n + 1):
-        row = {"seq": seq, "at": f"2026-01-01T00:00:{seq:02d}Z", "actor": "dispatcher", "action": "unit.status",
+        row: dict[str, Any] = {
+               "seq": seq, "at": f"2026-01-01T00:00:{seq:02d}Z", "actor": "dispatcher", "action": "unit.status",
                "target": f"unit:{seq}", "before": canonical({"status": "available"}),
                "after": canonical({"status": "dispatched", "n": seq}), "prev_hash": prev}
         row["hash"] = entry_hash(seq, row["at"], row["actor"], row["action"], row["target"], row["before"],

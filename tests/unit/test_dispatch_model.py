@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from dispatch.errors import IllegalTransition
@@ -26,7 +28,7 @@ def test_every_state_has_a_row_and_targets_are_known() -> None:
 
 def test_happy_path_of_an_incident_is_allowed() -> None:
     path = ["new", "triaged", "dispatched", "en_route", "on_scene", "closed"]
-    for a, b in zip(path, path[1:], strict=False):
+    for a, b in itertools.pairwise(path):
         check_transition("incident", INCIDENT_TRANSITIONS, a, b)
 
 
