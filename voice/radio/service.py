@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +69,16 @@ def to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
         return audio.astype(np.float32, copy=False)
     rs = StreamResampler(rate, TARGET_RATE)
     return np.concatenate([rs.process(audio), rs.flush()]).astype(np.float32)
+
+
+def _parse_iso(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def transmission_json(row: Any) -> dict[str, Any]:
@@ -185,8 +195,14 @@ class RadioService:
 
     async def process(self, channel: Channel, tx: Transmission, *, system: str | None = None,
                       talkgroup: str | None = None, upload_key: str | None = None,
-                      meta: dict[str, Any] | None = None) -> Outcome:
-        """File, keep, decode and act on one transmission. Idempotent on ``upload_key``."""
+                      meta: dict[str, Any] | None = None, turn: Awaitable[Any] | None = None) -> Outcome:
+        """File, keep, decode and act on one transmission. Idempotent on ``upload_key``.
+
+        Transmissions of one channel are decoded concurrently (the engine batches them) but must be
+        acted on in the order they were spoken: "on scene" then "10-8" must not land as "10-8" then
+        "on scene". ``turn`` is awaited before acting; the caller resolves it when the previous
+        transmission is done.
+        """
         if upload_key:
             existing = await self.existing_upload(upload_key)
             if existing:
@@ -223,6 +239,8 @@ class RadioService:
         except Exception as exc:
             message = getattr(exc, "message", None) or f"{exc.__class__.__name__}: {exc}"
             await self._update(tx_id, state="failed", reason=f"decoding failed: {message}")
+            if turn is not None:
+                await turn
             log.exception("decoding failed for transmission %s", tx_id) if not hasattr(exc, "message") else None
             out = Outcome(await self._tx(tx_id))
             await self._publish({"type": "radio", "action": "transmission", "transmission": out.transmission})
@@ -235,6 +253,8 @@ class RadioService:
         else:
             await self._update(tx_id, state="dropped", reason=result.dropped or "no words",
                                language=result.language)
+        if turn is not None:
+            await turn
         out = Outcome(await self._tx(tx_id))
         await self._publish({"type": "radio", "action": "transmission", "transmission": out.transmission})
         if result.text:
@@ -285,8 +305,14 @@ class RadioService:
         before = unit["status"]
         upd_id = new_id()
         state, reason = "applied", None
+        last_change = await self._last_status_change(unit_id)
+        spoken_at = _parse_iso(tx["start_utc"])
         if before == match.status:
             state, reason = "unchanged", f"unit was already {before}"
+        elif last_change is not None and spoken_at is not None and last_change > spoken_at:
+            # A late upload or a slow decode must not overwrite a newer status set by anyone.
+            state, reason = "refused", (f"stale: the unit's status was changed by a message from "
+                                        f"{iso(last_change)}, later than this transmission ({tx['start_utc']})")
         else:
             try:
                 await self.dispatch.set_unit_status(
@@ -307,6 +333,32 @@ class RadioService:
                       match=match.to_dict())
         await self._publish({"type": "radio_status", "action": state, "update": update})
         return update
+
+    async def _last_status_change(self, unit_id: str) -> dt.datetime | None:
+        """When the unit's current status was *stated*: set by hand, or spoken in a radio message.
+
+        A radio change counts from when it was spoken, not when it was decoded, so a unit's
+        transmissions in order never refuse each other; a dispatcher's or officer's change counts
+        from when it was made.
+        """
+        times: list[dt.datetime] = []
+        try:
+            history = await self.dispatch.unit_history(unit_id)
+        except Exception:
+            log.exception("unit history unavailable for %s", unit_id)
+            history = []
+        manual = [h for h in history if h.get("source") != "radio" and h.get("from") is not None]
+        if manual and (at := _parse_iso(manual[-1]["at"])):
+            times.append(at)
+        async with self.db.connect() as conn:
+            spoken = (await conn.execute(
+                sa.select(sa.func.max(transmissions.c.start_utc))
+                .select_from(status_updates.join(transmissions,
+                                                 transmissions.c.id == status_updates.c.transmission_id))
+                .where(status_updates.c.unit_id == unit_id, status_updates.c.state == "applied"))).scalar()
+        if spoken is not None:
+            times.append(spoken if spoken.tzinfo else spoken.replace(tzinfo=dt.UTC))
+        return max(times) if times else None
 
     async def get_status_update(self, upd_id: str) -> dict[str, Any] | None:
         async with self.db.connect() as conn:

@@ -370,19 +370,27 @@ async def _run_gateway(conn: Connection, app: web.Application, channel: Channel)
     tasks: set[asyncio.Task[None]] = set()
     counts = {"transmissions": 0}
 
-    async def handle(tx: Any) -> None:
+    # Each transmission acts (status, suggestion, reply) only after the one before it has.
+    chain: list[asyncio.Future[None]] = []
+
+    async def handle(tx: Any, turn: asyncio.Future[None] | None, mine: asyncio.Future[None]) -> None:
         try:
-            outcome = await svc.process(channel, tx)
+            outcome = await svc.process(channel, tx, turn=turn)
+            counts["transmissions"] += 1
+            conn.send({"type": "transmission", "seq": tx.seq, **outcome.to_dict()})
         except Exception as exc:
             log.exception("radio transmission failed on channel %s", channel.id)
             _error(conn, "internal", f"transmission {tx.seq} could not be processed: {exc.__class__.__name__}")
-            return
-        counts["transmissions"] += 1
-        conn.send({"type": "transmission", "seq": tx.seq, **outcome.to_dict()})
+        finally:
+            mine.set_result(None)
 
     def submit(txs: list[Any]) -> None:
+        loop = asyncio.get_running_loop()
         for tx in txs:
-            task = asyncio.get_running_loop().create_task(handle(tx), name=f"radio-{channel.id}-{tx.seq}")
+            turn = chain[-1] if chain else None
+            mine: asyncio.Future[None] = loop.create_future()
+            chain[:] = [mine]
+            task = loop.create_task(handle(tx, turn, mine), name=f"radio-{channel.id}-{tx.seq}")
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 

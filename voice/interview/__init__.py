@@ -1,0 +1,1 @@
+"""Interview records: sessions, transcript lines with versions, sign-off, hashes, exports."""
