@@ -34,6 +34,21 @@ redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
 return 1
 """
 
+# ZADD deadline, XADD order, HSET order->entry, PUBLISH wake-up: atomic and one round trip.
+_PUSH_SCRIPT = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local entry = redis.call('XADD', KEYS[2], '*', 'order', ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], entry)
+redis.call('PUBLISH', KEYS[4], ARGV[4])
+return entry
+"""
+_ACK_SCRIPT = """
+local entry = redis.call('HGET', KEYS[2], ARGV[1])
+if not entry and ARGV[2] ~= '' then entry = ARGV[2] end
+if entry then redis.call('XACK', KEYS[1], ARGV[3], entry) end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return entry
+"""
 _RAISE_SCRIPT = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'EX', 259200) end
@@ -61,12 +76,14 @@ class Bus:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def push_order(self, unit_id: str, order: dict[str, Any]) -> str:
-        """Append an order to the unit's Stream and wake up the process holding the unit."""
-        await self.ensure_group(unit_id)
-        entry = await self.redis.xadd(keys.order_stream(self.prefix, unit_id),
-                                      {"order": json.dumps(order, ensure_ascii=False)})
-        await self.notify_unit(unit_id, "order", order["id"])
+    async def push_order(self, unit_id: str, order: dict[str, Any], deadline: float) -> str:
+        """One round trip: set the ack deadline, append to the unit's Stream, remember the entry id,
+        wake up the process holding the unit. Called only after the order is committed in SQL."""
+        notice = json.dumps({"unit_id": unit_id, "kind": "order", "order_id": order["id"]})
+        entry = await self.redis.eval(
+            _PUSH_SCRIPT, 4, keys.ack_deadlines(self.prefix), keys.order_stream(self.prefix, unit_id),
+            keys.order_entries(self.prefix), keys.unit_channel(self.prefix),
+            order["id"], deadline, json.dumps(order, ensure_ascii=False), notice)
         return _text(entry)
 
     async def notify_unit(self, unit_id: str, kind: str, order_id: str, **extra: Any) -> None:
@@ -94,12 +111,10 @@ class Bus:
                 out.append((_text(entry_id), json.loads(raw)))
         return out
 
-    async def ack_entry(self, unit_id: str, entry_id: str | None) -> None:
-        if entry_id:
-            await self.redis.xack(keys.order_stream(self.prefix, unit_id), keys.ORDER_GROUP, entry_id)
-
-    async def set_deadline(self, order_id: str, when: float) -> None:
-        await self.redis.zadd(keys.ack_deadlines(self.prefix), {order_id: when})
+    async def ack_order(self, unit_id: str, order_id: str, entry_id: str | None = None) -> None:
+        """Take an order off the unit's pending list (acknowledged, expired or withdrawn)."""
+        await self.redis.eval(_ACK_SCRIPT, 2, keys.order_stream(self.prefix, unit_id),
+                              keys.order_entries(self.prefix), order_id, entry_id or "", keys.ORDER_GROUP)
 
     async def clear_deadline(self, order_id: str) -> None:
         await self.redis.zrem(keys.ack_deadlines(self.prefix), order_id)

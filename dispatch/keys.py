@@ -20,6 +20,11 @@ def order_stream(prefix: str, unit_id: str) -> str:
     return f"{prefix}orders:{unit_id}"
 
 
+def order_entries(prefix: str) -> str:
+    """Hash: order id -> its entry id in the unit's Stream (so an ack can XACK the right entry)."""
+    return f"{prefix}order-entries"
+
+
 def ack_deadlines(prefix: str) -> str:
     """Sorted set: order id scored by its acknowledgement deadline (epoch seconds)."""
     return f"{prefix}ack-deadlines"

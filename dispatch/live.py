@@ -40,6 +40,7 @@ class Hub:
         self.units: dict[str, set[Any]] = defaultdict(set)
         self._unit_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.ready = asyncio.Event()
+        self._delivered: set[str] = set()
 
     # ---- registration ------------------------------------------------------------------------------
     def add_console(self, conn: Sender) -> None:
@@ -76,23 +77,31 @@ class Hub:
             bus = self.service.bus
             read = await bus.read_orders(unit_id, pending=True) if pending else []
             read.extend(await bus.read_orders(unit_id, pending=False))
-            # An order withdrawn or expired before the phone saw it is not shown: the database decides.
-            still_open = await self.service.open_order_ids([o["id"] for _e, o in read])
-            entries: list[tuple[str, dict[str, Any]]] = []
-            for entry_id, order in read:
-                if order["id"] in still_open:
-                    entries.append((entry_id, order))
-                else:
-                    await bus.ack_entry(unit_id, entry_id)
+            if pending:
+                # An order settled while the phone was away is not shown again: the database decides.
+                # (On the live path the order was just committed; a later withdrawal sends its own notice.)
+                still_open = await self.service.open_order_ids([o["id"] for _e, o in read])
+                entries = [(e, o) for e, o in read if o["id"] in still_open]
+                for entry_id, order in read:
+                    if order["id"] not in still_open:
+                        await bus.ack_order(unit_id, order["id"], entry_id)
+            else:
+                entries = read
             for _entry_id, order in entries:
                 for conn in conns:
                     conn.send({"type": "order", "order": order})
-        if entries:
-            try:
-                await self.service.mark_delivered([o["id"] for _e, o in entries])
-            except Exception:
-                log.exception("could not record delivery of orders to unit %s", unit_id)
+        self._delivered.update(o["id"] for _e, o in entries)
         return len(entries)
+
+    async def flush_delivered(self) -> None:
+        """Record first-delivery times in one write, off the delivery path."""
+        if not self._delivered:
+            return
+        batch, self._delivered = list(self._delivered), set()
+        try:
+            await self.service.mark_delivered(batch)
+        except Exception:
+            log.exception("could not record delivery of %d orders", len(batch))
 
     def _withdraw(self, unit_id: str, msg: dict[str, Any]) -> None:
         for conn in list(self.units.get(unit_id, ())):
@@ -157,8 +166,13 @@ class Hub:
     async def poll(self) -> None:
         """Re-read every held unit's Stream now and then: covers lost wake-ups and dropped sends."""
         interval = self.service.settings.redelivery_s
+        next_poll = asyncio.get_running_loop().time() + interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(min(1.0, interval))
+            await self.flush_delivered()
+            if asyncio.get_running_loop().time() < next_poll:
+                continue
+            next_poll = asyncio.get_running_loop().time() + interval
             for unit_id in list(self.units):
                 await self._deliver_logged(unit_id, True)
 

@@ -454,14 +454,14 @@ class DispatchService:
             if new_state == "withdrawn" and unit and unit.status == "dispatched":
                 await self._unit_status_tx(conn, r.unit_id, unit.status, "available", actor, "system",
                                            f"order withdrawn: incident {status}", now)
-            out.append({"id": r.id, "unit_id": r.unit_id, "stream_id": r.stream_id, "state": new_state})
+            out.append({"id": r.id, "unit_id": r.unit_id, "state": new_state})
         return out
 
     async def _after_settle(self, settled: Sequence[dict[str, Any]]) -> None:
         for o in settled:
             with contextlib.suppress(Exception):
                 await self.bus.clear_deadline(o["id"])
-                await self.bus.ack_entry(o["unit_id"], o["stream_id"])
+                await self.bus.ack_order(o["unit_id"], o["id"])
                 if o["state"] == "withdrawn":
                     await self.bus.notify_unit(o["unit_id"], "withdrawn", o["id"])
             await self.publish_console({"type": "order", "action": o["state"], "order": await self.get_order(o["id"])})
@@ -681,7 +681,7 @@ class DispatchService:
                     state = "completed" if o.state == "acknowledged" and before == "on_scene" else "withdrawn"
                     await conn.execute(orders.update().where(orders.c.id == o.id).values(
                         state=state, closed_at=now, close_reason=f"unit {status}"))
-                    settled.append({"id": o.id, "unit_id": unit_id, "stream_id": o.stream_id, "state": state})
+                    settled.append({"id": o.id, "unit_id": unit_id, "state": state})
                 if status in ("en_route", "on_scene"):
                     inc = await self._incident_row(o.incident_id, conn, lock=True)
                     order_of = ("dispatched", "en_route", "on_scene")
@@ -802,8 +802,8 @@ class DispatchService:
 
     async def _dispatch_locked(self, incident_id: str, unit_id: str, *, actor: str, note: str,
                                attempt: int) -> dict[str, Any]:
-        now = utcnow()
         async with self._tx() as conn:
+            now = utcnow()
             inc = await self._incident_row(incident_id, conn, lock=True)
             unit = await self._unit_row(unit_id, conn, lock=True)
             existing = (await conn.execute(sa.select(orders).where(
@@ -822,7 +822,7 @@ class DispatchService:
             row = {"id": order_id, "incident_id": incident_id, "unit_id": unit_id, "state": "offered",
                    "attempt": attempt, "note": note, "created_by": actor, "created_at": now,
                    "deadline_at": deadline, "delivered_at": None, "acknowledged_at": None, "closed_at": None,
-                   "close_reason": None, "stream_id": None}
+                   "close_reason": None}
             await conn.execute(orders.insert().values(**row))
             await self._unit_status_tx(conn, unit_id, unit["status"], "dispatched", actor, "dispatcher",
                                        f"order {order_id} for incident {inc['number']}", now)
@@ -839,10 +839,7 @@ class DispatchService:
                               {"incident_id": incident_id, "unit_id": unit_id, "attempt": attempt,
                                "deadline_at": iso(deadline), "note": note})
         order = self._order_json(row)
-        await self.bus.set_deadline(order_id, deadline.timestamp())
-        entry = await self.bus.push_order(unit_id, self._order_message(order, inc))
-        async with self._tx() as conn:
-            await conn.execute(orders.update().where(orders.c.id == order_id).values(stream_id=entry))
+        await self.bus.push_order(unit_id, self._order_message(order, inc), deadline.timestamp())
         await self.publish_console({"type": "order", "action": "offered", "order": order})
         await self.publish_console({"type": "unit", "action": "status", "unit": await self.get_unit(unit_id)})
         await self.publish_console({"type": "incident", "action": "updated",
@@ -885,7 +882,7 @@ class DispatchService:
         order = await self._order_row(order_id)
         with contextlib.suppress(Exception):
             await self.bus.clear_deadline(order_id)
-            await self.bus.ack_entry(order["unit_id"], order["stream_id"])
+            await self.bus.ack_order(order["unit_id"], order_id)
         await self.publish_console({"type": "order", "action": "acknowledged", "order": self._order_json(order)})
 
     async def acknowledge(self, order_id: str, *, unit_id: str | None, actor: str,
@@ -970,7 +967,7 @@ class DispatchService:
                               {"state": "expired", "deadline_at": iso(order["deadline_at"])})
         await self.bus.clear_deadline(order_id)
         with contextlib.suppress(Exception):
-            await self.bus.ack_entry(order["unit_id"], order["stream_id"])
+            await self.bus.ack_order(order["unit_id"], order_id)
             await self.bus.notify_unit(order["unit_id"], "withdrawn", order_id,
                                        reason="acknowledgement deadline passed")
         inc = await self._incident_row(order["incident_id"])

@@ -94,7 +94,6 @@ orders = sa.Table(
     sa.Column("acknowledged_at", TS),
     sa.Column("closed_at", TS),
     sa.Column("close_reason", sa.Text),
-    sa.Column("stream_id", sa.String(40)),  # entry id in the unit's order Stream
     sa.Index("ix_dispatch_orders_incident", "incident_id"),
     sa.Index("ix_dispatch_orders_unit_state", "unit_id", "state"),
 )

@@ -96,7 +96,6 @@ def upgrade() -> None:
         sa.Column("acknowledged_at", TS),
         sa.Column("closed_at", TS),
         sa.Column("close_reason", sa.Text),
-        sa.Column("stream_id", sa.String(40)),
     )
     op.create_index("ix_dispatch_orders_incident", "dispatch_orders", ["incident_id"])
     op.create_index("ix_dispatch_orders_unit_state", "dispatch_orders", ["unit_id", "state"])
