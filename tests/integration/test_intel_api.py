@@ -164,7 +164,7 @@ async def test_triage_preview_and_rules_reload(make_client: Any, tmp_path: Path)
         first = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
         assert first["level"] != "P1" and first["reasons"] is not None
 
-        edited.write_text(edited.read_text(encoding="utf-8").replace("'刀仔', '利器']", "'刀仔', '利器', '家伙事']"),
+        edited.write_text(edited.read_text(encoding="utf-8").replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"),
                           encoding="utf-8")
         assert (await client.post("/api/admin/rules/reload", headers=disp)).status == 403
         resp = await client.post("/api/admin/rules/reload", headers=admin)

@@ -87,7 +87,7 @@ def test_reload_picks_up_an_edited_rule_file(tmp_path: Path) -> None:
     edited = tmp_path / "rules.yaml"
     original = rules.DEFAULT_RULES.read_text(encoding="utf-8")
     # An admin adds a local slang word for a knife.
-    edited.write_text(original.replace("'刀仔', '利器']", "'刀仔', '利器', '家伙事']"), encoding="utf-8")
+    edited.write_text(original.replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"), encoding="utf-8")
     assert triage("那个人手里拿着家伙事站在门口").level != "P1"
     try:
         rules.configure(str(edited))
