@@ -32,7 +32,7 @@ async def test_unacknowledged_order_raises_banner_until_acknowledged(make_client
     await expect(banner).to_be_visible(timeout=10_000)
     await expect(console.locator("#alert-text")).to_contain_text(incident["number"])
     assert (await console.title()).startswith("⚠")
-    await expect(console.locator(f'#orders li[data-state="expired"]')).to_contain_text("P-101")
+    await expect(console.locator('#orders li[data-state="expired"]')).to_contain_text("P-101")
     await shot(console, "alert")
     await console.get_by_role("button", name="Acknowledge alert").click()
     # Re-offers may raise more alerts; acknowledge each until none is pending.

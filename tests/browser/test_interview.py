@@ -44,8 +44,8 @@ async def test_interview_streams_microphone_and_signs_record(make_client: Any, a
     await expect(page.locator("#rec-state")).to_have_text("recording")
 
     # JFK: "... ask not what your country can do for you ..." arrives as final lines, role on each.
+    await expect(page.locator("#transcript")).to_contain_text(re.compile("country", re.I), timeout=60_000)
     first = page.locator("#transcript li[data-line]").first
-    await expect(first).to_contain_text(re.compile("country", re.I), timeout=60_000)
     await expect(first).to_have_attribute("data-role", "interviewee")
     await expect(first.locator(".role")).to_contain_text("Interviewee Zhang San")
     # Switch the speaker with the keyboard; later lines carry the officer's role.
@@ -87,3 +87,33 @@ async def test_interview_streams_microphone_and_signs_record(make_client: Any, a
     await shot(page, "3-signed-phone")
     page_watch.check()
     await browser.close()
+
+
+async def test_console_shows_live_radio_transcript(make_client: Any, asr_engine: Any, shared_dir: Path,
+                                                   browser: Any, page_watch: Any, shot: Any) -> None:
+    import asyncio
+    import wave
+
+    from tests.browser.test_console_unit import open_console
+
+    client = await make_client(asr_engine=asr_engine)
+    console = await open_console(browser, client, page_watch)
+    with wave.open(str(shared_dir / "audio" / "real" / "en_jfk.wav"), "rb") as w:
+        pcm = w.readframes(w.getnframes())
+    token = token_for(client.server.app, Role.SERVICE)
+    ws = await client.ws_connect(f"/ws/transcribe?token={token}")
+    await ws.send_json({"type": "config", "sample_rate": 16000, "encoding": "pcm_s16le", "language": "en",
+                        "source": "radio", "channel": "TG-101"})
+    ready = await ws.receive_json(timeout=10)
+    assert ready["type"] == "ready", ready
+    chunk = 3200  # 100 ms
+    for i in range(0, len(pcm), chunk):
+        await ws.send_bytes(pcm[i:i + chunk])
+        await asyncio.sleep(0.02)
+    await ws.send_json({"type": "end"})
+    channel = console.locator('#channels .channel[data-channel="TG-101"]')
+    await expect(channel.locator("li.final").first).to_contain_text(re.compile("country", re.I), timeout=60_000)
+    await expect(channel.locator("h3")).to_contain_text("TG-101")
+    await shot(console, "radio")
+    await ws.close()
+    page_watch.check()

@@ -355,7 +355,9 @@
     stop(code) {
       this.stopped = true;
       clearTimeout(this.timer);
-      if (this.ws) { try { this.ws.close(code || 1000); } catch (e) { /* already closed */ } }
+      const ws = this.ws;
+      this.ws = null; // its onclose is now ignored: a deliberate stop is not a connection loss
+      if (ws) { try { ws.close(code || 1000); } catch (e) { /* already closed */ } }
       this._set("closed");
     }
     get isOpen() { return !!this.ws && this.ws.readyState === WebSocket.OPEN; }
