@@ -74,11 +74,11 @@ class Gateway:
 
     @classmethod
     async def open(cls, client: TestClient[web.Request, web.Application], channel: str, rate: int,
-                   role: Role = Role.SERVICE) -> Gateway:
+                   role: Role = Role.SERVICE, mode: str = "auto") -> Gateway:
         assert client.server.app is not None
         ws = await client.ws_connect(f"/ws/radio/{channel}?token={token(client.server.app, role)}")
         gw = cls(ws, rate)
-        await ws.send_json({"type": "config", "sample_rate": rate, "encoding": "pcm_s16le"})
+        await ws.send_json({"type": "config", "sample_rate": rate, "encoding": "pcm_s16le", "mode": mode})
         ready = await gw.next("ready")
         assert ready["channel"]["id"] == channel
         return gw

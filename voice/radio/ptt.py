@@ -23,6 +23,7 @@ from voice.vad import SpeechEnd, SpeechStart, VadConfig, WebRtcSegmenter
 
 SAMPLE_RATES = (8000, 16000)
 MIN_TRANSMISSION_SECONDS = 0.2
+MODES = ("auto", "ptt", "vad")
 
 
 class PttError(ValueError):
@@ -80,10 +81,15 @@ def make_transmission(seq: int, unit: str | None, raw: np.ndarray, rate: int, st
 class TransmissionSegmenter:
     """Feed samples and PTT events of one channel connection; get finished transmissions back."""
 
-    def __init__(self, config: SegmenterConfig, started_at: dt.datetime) -> None:
+    def __init__(self, config: SegmenterConfig, started_at: dt.datetime, mode: str = "auto") -> None:
+        if mode not in MODES:
+            raise PttError(f"mode {mode!r} is not accepted; accepted: {', '.join(MODES)} (auto: VAD until the "
+                           "first ptt_down)")
         self.config = config
         self.started_at = started_at
-        self.mode = "vad"
+        # "auto" starts in VAD and switches for good at the first ptt_down.
+        self.mode = "ptt" if mode == "ptt" else "vad"
+        self.fixed = mode != "auto"
         self._rate = config.sample_rate
         self._seq = 0
         self._received = 0  # samples since stream start
@@ -120,6 +126,9 @@ class TransmissionSegmenter:
         if unit is not None and (not isinstance(unit, str) or not unit.strip() or len(unit) > 64):
             raise PttError("ptt_down 'unit' must be a unit id, callsign or radio id of 1-64 characters")
         out: list[Transmission] = []
+        if self.mode == "vad" and self.fixed:
+            raise PttError("this stream was configured with mode 'vad'; PTT events are not accepted (use mode "
+                           "'auto' or 'ptt')")
         if self.mode == "vad":
             out += self._vad_close(self._vad_base + self._vad_buf.size)
             self.mode = "ptt"

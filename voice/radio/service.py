@@ -33,6 +33,7 @@ from analytics.status_phrases import match_status
 from voice.audio import TARGET_RATE, StreamResampler
 from voice.engine import AsrResult, DecodeOptions, transcribe_audio
 from voice.radio.channels import Channel, ChannelStore
+from voice.radio.correction import correct_unit_status
 from voice.radio.ptt import Transmission
 from voice.radio.recording import encode_opus, store_recording
 from voice.radio.scheduler import PriorityGate
@@ -214,7 +215,8 @@ class RadioService:
                "talkgroup": talkgroup or channel.talkgroup, "unit_label": tx.unit, "unit_id": unit_id,
                "trigger": tx.trigger, "start_utc": tx.start_utc, "end_utc": tx.end_utc,
                "seconds": round(tx.raw.size / tx.sample_rate, 3), "tail_ms": tx.tail_ms, "state": "pending",
-               "upload_key": upload_key, "meta": {**(meta or {}), "truncated": tx.truncated}, "created_at": now}
+               "upload_key": upload_key, "meta": {**(meta or {}), "truncated": tx.truncated, "stream_start": tx.start,
+                                            "stream_end": tx.end}, "created_at": now}
         try:
             async with self.db.begin() as conn:
                 await conn.execute(transmissions.insert().values(**row))
@@ -386,14 +388,15 @@ class RadioService:
                                               f"{upd['to']!r}: it changed after the radio update, so undoing "
                                               "would overwrite a later change; set its status directly",
                              current=unit["status"])
+        note = f"undo of radio status update {upd_id} (“{upd['evidence']}”)"
         try:
             await self.dispatch.set_unit_status(upd["unit_id"], upd["from"], actor=actor, source="dispatcher",
-                                                note=f"undo of radio status update {upd_id}")
+                                                note=note)
         except Exception as exc:
-            if not hasattr(exc, "message"):
+            if "allowed" not in getattr(exc, "details", {}):
                 raise
-            raise RadioError(409, "illegal_transition", f"cannot undo: {exc.message}",  # type: ignore[attr-defined]
-                             **getattr(exc, "details", {})) from None
+            # Forward-only rules refuse going back (on_scene -> en_route): an undo is a correction.
+            await correct_unit_status(self.dispatch, upd["unit_id"], upd["from"], actor=actor, note=note)
         now = dt.datetime.now(dt.UTC)
         async with self.db.begin() as conn:
             await conn.execute(status_updates.update().where(status_updates.c.id == upd_id)

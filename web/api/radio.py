@@ -362,10 +362,10 @@ async def _run_gateway(conn: Connection, app: web.Application, channel: Channel)
         return
     try:
         seg = TransmissionSegmenter(_segmenter_config(rs, rate if isinstance(rate, int) else -1),
-                                    dt.datetime.now(dt.UTC))
+                                    dt.datetime.now(dt.UTC), str(first.get("mode", "auto")))
     except PttError as exc:
-        _error(conn, "unsupported_sample_rate", str(exc))
-        await conn.close(CLOSE_POLICY, "bad sample rate")
+        _error(conn, "unsupported_sample_rate" if "sample_rate" in str(exc) else "bad_config", str(exc))
+        await conn.close(CLOSE_POLICY, "bad config")
         return
     tasks: set[asyncio.Task[None]] = set()
     counts = {"transmissions": 0}
@@ -395,7 +395,7 @@ async def _run_gateway(conn: Connection, app: web.Application, channel: Channel)
             task.add_done_callback(tasks.discard)
 
     conn.send({"type": "ready", "channel": channel.to_dict(), "sample_rate": rate, "encoding": encoding,
-               "mode": "vad until the first ptt_down"})
+               "mode": first.get("mode", "auto")})
     max_frame = settings.voice.max_frame_bytes
     async for data in conn.messages():
         if isinstance(data, bytes):
