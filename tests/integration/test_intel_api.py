@@ -30,8 +30,8 @@ async def _console(client: Any) -> Any:
     return pubsub
 
 
-async def _next_event(pubsub: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def _next_event(pubsub: Any, kind: str) -> dict[str, Any]:
+    async with asyncio.timeout(5.0):
         while True:
             msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if msg and msg["type"] == "message":
@@ -52,8 +52,9 @@ async def test_kiosk_draft_report_receipt_and_incident(make_client: Any, stack: 
 
     pubsub = await _console(client)
     try:
-        resp = await client.post("/api/kiosk/drafts", headers=kiosk, json={
-            "draft_id": "d-1", "template_id": "pickpocketing", "fields": {"description": "手机被偷了", "place": "福田"}})
+        draft_body = {"draft_id": "d-1", "template_id": "pickpocketing",
+                      "fields": {"description": "手机被偷了", "place": "福田"}}
+        resp = await client.post("/api/kiosk/drafts", headers=kiosk, json=draft_body)
         assert resp.status == 202
         draft = await _next_event(pubsub, "kiosk_draft")
         assert draft["draft_id"] == "d-1" and draft["fields"]["description"] == "手机被偷了"
