@@ -1,6 +1,6 @@
 """The interview page streams Chromium's fake microphone (a real WAV) through the AudioWorklet and
 /ws/transcribe to the real tiny.en model, shows the transcript with speaker roles, keeps an edit with
-who and when, signs the record and downloads it."""
+who and when, signs the record on the interview-record API, verifies and downloads it."""
 
 from __future__ import annotations
 
@@ -78,10 +78,22 @@ async def test_interview_streams_microphone_and_signs_record(make_client: Any, a
     path = artifacts / "interview-record.txt"
     await download.save_as(str(path))
     text = path.read_text(encoding="utf-8")
+    # The server's export: the case, each line with its speaker, the correction marked, the hash.
     assert "FT-2026-0042" in text
-    assert "Interviewee Zhang San: And so, my fellow Americans" in text
-    assert "edited by interviewer" in text
-    assert re.search(r"SHA-256: [0-9a-f]{64}", text)
+    assert re.search(r"Interviewee 被询问人 \(Zhang San\): And so, my fellow Americans.*\[corrected", text)
+    shown_hash = re.search(r"SHA-256: ([0-9a-f]{64})", await page.locator("#signed").inner_text())
+    assert shown_hash and f"Record SHA-256: {shown_hash.group(1)}" in text
+
+    # The record is on the server: its API agrees, line by line, and verifies.
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = await (await client.get("/api/interviews?case_number=FT-2026-0042", headers=headers)).json()
+    (session,) = listed["interviews"]
+    record = await (await client.get(f"/api/interviews/{session['id']}", headers=headers)).json()
+    assert record["state"] == "signed"
+    assert record["lines"][0]["speaker_role"] == "interviewee" and record["lines"][0]["source"] == "asr"
+    assert record["lines"][0]["version"] == 2
+    await page.get_by_role("button", name="Verify record").click()
+    await expect(page.locator("#verify-result")).to_contain_text("Verified")
     await shot(page, "2-signed")
     await page.set_viewport_size(PHONE)
     await shot(page, "3-signed-phone")

@@ -302,6 +302,7 @@
       err.status = 0;
       throw err;
     }
+    if (opts.raw && resp.ok) return resp;
     const type = resp.headers.get("Content-Type") || "";
     let data = null;
     if (type.includes("json")) { try { data = await resp.json(); } catch (e) { data = null; } }

@@ -27,7 +27,7 @@
   class LockedError extends Error {}
 
   class LocalRecordStore {
-    constructor(prefix) { this.prefix = prefix || "jy.interview."; }
+    constructor(prefix) { this.prefix = prefix || "jy.interview."; this.storage = "browser"; }
     _key(id) { return this.prefix + id; }
     _put(rec) {
       rec.updated_at = new Date().toISOString();
@@ -88,6 +88,134 @@
     }
   }
 
+  /**
+   * The interview-record API (docs: /api/interviews, issue 6): the server keeps the session, every line
+   * (ASR lines bound to the stored transcript by stream_id + utterance), every correction as a version,
+   * the sign-off with its hashes, and the exports. Records here have the same shape as the local ones.
+   */
+  class ServerRecordStore {
+    constructor() { this.storage = "server"; this.queue = Promise.resolve(); }
+
+    /** Server JSON (session + lines + versions) -> the page's record shape. */
+    _shape(session, versions) {
+      const started = JY.parseTime(session.started_at);
+      const byLine = new Map();
+      for (const v of versions || []) {
+        if (v.version <= 1) continue;
+        const list = byLine.get(v.line_id) || [];
+        list.push(v);
+        byLine.set(v.line_id, list);
+      }
+      const sig = session.signature;
+      return {
+        id: session.id, case_number: session.case_number, participants: session.participants || [],
+        language: session.language || "auto", started_at: session.started_at, ended_at: session.ended_at,
+        created_by: session.created_by, state: session.state, storage: "server",
+        signed: session.state === "signed" && sig ? { by: sig.signed_by || session.signed_by, at: sig.signed_at || session.signed_at,
+          sha256: sig.record_sha256, text_sha256: sig.text_sha256 } : null,
+        lines: (session.lines || []).map((l) => {
+          // One edit per version number (a version can change text and speaker together).
+          const grouped = new Map();
+          for (const v of byLine.get(l.id) || []) {
+            const e = grouped.get(v.version) || { by: v.by, at: v.at, before: {}, after: {}, reason: v.reason };
+            const key = v.field === "speaker_role" ? "role" : v.field;
+            e.before[key] = v.before;
+            e.after[key] = v.after;
+            grouped.set(v.version, e);
+          }
+          const edits = [...grouped.values()].map((e) => ({ ...e, before: { text: e.before.text ?? l.text, role: e.before.role ?? l.speaker_role } }));
+          return {
+            id: l.id, seq: l.seq, role: l.speaker_role, speaker: l.speaker, text: l.text, language: l.language,
+            start: l.start, end: l.end, source: l.source, version: l.version, edits,
+            at: started && l.start != null ? new Date(started.getTime() + l.start * 1000).toISOString() : l.created_at,
+          };
+        }),
+      };
+    }
+    async load(id) {
+      const [session, v] = await Promise.all([JY.api("GET", `/api/interviews/${encodeURIComponent(id)}`),
+        JY.api("GET", `/api/interviews/${encodeURIComponent(id)}/versions`)]);
+      return this._shape(session, v.versions);
+    }
+    async _refresh(rec) {
+      Object.assign(rec, await this.load(rec.id));
+      return rec;
+    }
+    async create(meta) {
+      const body = { case_number: meta.case_number, participants: meta.participants };
+      if (meta.language && meta.language !== "auto") body.language = meta.language;
+      const session = await JY.api("POST", "/api/interviews", body);
+      return this._shape(session, []);
+    }
+    /** Lines are added one at a time, in order, even when finals arrive quickly. */
+    addLine(rec, line) {
+      const run = async () => {
+        if (rec.signed) throw new LockedError("the record is signed; it cannot change");
+        const body = { speaker_role: line.role, speaker: line.speaker || null };
+        if (line.stream_id && line.utterance != null) Object.assign(body, { stream_id: line.stream_id, utterance: line.utterance });
+        else Object.assign(body, { text: line.text, source: "typed", language: line.language || undefined });
+        const l = await JY.api("POST", `/api/interviews/${encodeURIComponent(rec.id)}/lines`, body);
+        const started = JY.parseTime(rec.started_at);
+        const shaped = { id: l.id, seq: l.seq, role: l.speaker_role, speaker: l.speaker, text: l.text, language: l.language,
+          start: l.start, end: l.end, source: l.source, version: l.version, edits: [],
+          at: line.at || (started && l.start != null ? new Date(started.getTime() + l.start * 1000).toISOString() : l.created_at) };
+        if (!rec.lines.some((x) => x.id === shaped.id)) rec.lines.push(shaped);
+        return shaped;
+      };
+      const p = this.queue.then(run, run);
+      this.queue = p.catch(() => undefined);
+      return p;
+    }
+    async editLine(rec, lineId, change, by) {
+      await this.queue;
+      const l = rec.lines.find((x) => x.id === lineId);
+      if (!l) throw new Error("no such line: " + lineId);
+      const body = { version: l.version };
+      if (change.text !== undefined && change.text !== l.text) body.text = change.text;
+      if (change.role !== undefined && change.role !== l.role) body.speaker_role = change.role;
+      if (change.speaker !== undefined && (change.speaker || null) !== (l.speaker || null)) body.speaker = change.speaker || null;
+      if (Object.keys(body).length === 1) return l;
+      await JY.api("PATCH", `/api/interviews/${encodeURIComponent(rec.id)}/lines/${encodeURIComponent(lineId)}`, body);
+      await this._refresh(rec);
+      return rec.lines.find((x) => x.id === lineId);
+    }
+    async finish(rec) {
+      await this.queue;
+      if (rec.state === "open") await JY.api("POST", `/api/interviews/${encodeURIComponent(rec.id)}/finish`, {});
+      return this._refresh(rec);
+    }
+    async sign(rec) {
+      await this.queue;
+      await JY.api("POST", `/api/interviews/${encodeURIComponent(rec.id)}/sign`, {});
+      return this._refresh(rec);
+    }
+    async verify(rec) {
+      return JY.api("GET", `/api/interviews/${encodeURIComponent(rec.id)}/verify`);
+    }
+    async list() {
+      const r = await JY.api("GET", "/api/interviews?limit=20");
+      return (r.interviews || []).map((s) => this._shape(s, []));
+    }
+    /** The server's export (txt, json or docx) as a Blob, with its file name. */
+    async export(rec, fmt) {
+      const resp = await JY.api("GET", `/api/interviews/${encodeURIComponent(rec.id)}/export?format=${fmt}`, undefined, { raw: true });
+      const disp = resp.headers.get("Content-Disposition") || "";
+      const m = disp.match(/filename="([^"]+)"/);
+      return { blob: await resp.blob(), name: m ? m[1] : `interview-${rec.case_number}.${fmt}` };
+    }
+  }
+
+  /** The server store when the interview-record API answers, else this browser. */
+  async function chooseStore() {
+    try {
+      await JY.api("GET", "/api/interviews?limit=1");
+      return new ServerRecordStore();
+    } catch (e) {
+      if (e.status === 404) return new LocalRecordStore();
+      throw e;
+    }
+  }
+
   /** Plain-text export: what a reader checks; carries the hash when signed. */
   function toText(rec, roleLabel) {
     const lines = [
@@ -107,5 +235,5 @@
     return lines.join("\n") + "\n";
   }
 
-  JY.interviewRecord = { LocalRecordStore, LockedError, canonicalText, sha256Hex, toText };
+  JY.interviewRecord = { LocalRecordStore, ServerRecordStore, chooseStore, LockedError, canonicalText, sha256Hex, toText };
 })();

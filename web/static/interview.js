@@ -19,7 +19,12 @@
       "iv.err.signer": "请填写签名人并勾选确认。", "iv.signed": "已于 {at} 由 {by} 签名。SHA-256：{hash}",
       "iv.dl.txt": "下载笔录（.txt）", "iv.dl.json": "下载笔录（.json）", "iv.new": "新的询问",
       "iv.localNote": "在询问笔录服务器可用之前，笔录保存在本浏览器中。",
-      "iv.role.officer": "询问人", "iv.role.interviewee": "被询问人", "iv.role.interpreter": "翻译",
+      "iv.role.interviewer": "询问人", "iv.role.interviewee": "被询问人", "iv.role.interpreter": "翻译",
+      "iv.role.witness": "证人", "iv.role.victim": "被害人", "iv.role.lawyer": "律师", "iv.role.guardian": "监护人",
+      "iv.role.recorder": "记录人", "iv.role.suspect": "嫌疑人", "iv.role.complainant": "报案人", "iv.role.other": "其他",
+      "iv.store.server": "笔录保存在服务器上（询问笔录服务），签名后锁定。", "iv.store.browser": "询问笔录服务不可用：笔录暂存在本浏览器中。",
+      "iv.dl.docx": "下载笔录（.docx）", "iv.verify": "校验笔录", "iv.verify.ok": "校验通过：内容与签名时一致。",
+      "iv.verify.bad": "校验失败：笔录在签名后被改动！", "iv.saving": "保存中…", "iv.notSaved": "未能保存：{msg}",
       "iv.edit": "修改", "iv.save": "保存", "iv.cancel": "取消", "iv.edited": "已修改 {n} 次，最后由 {by} 于 {at}",
       "iv.history": "修改记录", "iv.was": "原为：",
       "iv.rec.idle": "未录音", "iv.rec.on": "录音中", "iv.rec.stopping": "正在结束…", "iv.rec.signed": "已签名",
@@ -41,7 +46,13 @@
       "iv.err.signer": "Enter who signs and tick the confirmation.", "iv.signed": "Signed by {by} at {at}. SHA-256: {hash}",
       "iv.dl.txt": "Download record (.txt)", "iv.dl.json": "Download record (.json)", "iv.new": "New interview",
       "iv.localNote": "The record is kept in this browser until the interview-record server is available.",
-      "iv.role.officer": "Officer", "iv.role.interviewee": "Interviewee", "iv.role.interpreter": "Interpreter",
+      "iv.role.interviewer": "Officer", "iv.role.interviewee": "Interviewee", "iv.role.interpreter": "Interpreter",
+      "iv.role.witness": "Witness", "iv.role.victim": "Victim", "iv.role.lawyer": "Lawyer", "iv.role.guardian": "Guardian",
+      "iv.role.recorder": "Recorder", "iv.role.suspect": "Suspect", "iv.role.complainant": "Complainant", "iv.role.other": "Other",
+      "iv.store.server": "The record is kept on the server (interview-record service) and locked when signed.",
+      "iv.store.browser": "The interview-record service is not available: the record is kept in this browser for now.",
+      "iv.dl.docx": "Download record (.docx)", "iv.verify": "Verify record", "iv.verify.ok": "Verified: the record is as it was signed.",
+      "iv.verify.bad": "Verification FAILED: the record changed after signing!", "iv.saving": "saving…", "iv.notSaved": "Not saved: {msg}",
       "iv.edit": "Edit", "iv.save": "Save", "iv.cancel": "Cancel", "iv.edited": "edited {n}×, last by {by} at {at}",
       "iv.history": "Edit history", "iv.was": "was: ",
       "iv.rec.idle": "not recording", "iv.rec.on": "recording", "iv.rec.stopping": "finishing…", "iv.rec.signed": "signed",
@@ -54,12 +65,13 @@
     },
   });
 
-  const ROLES = ["officer", "interviewee", "interpreter"];
+  // The roles of the interview-record API (voice/interview/model.py ROLES) that an interview room uses.
+  const ROLES = ["interviewer", "interviewee", "interpreter", "witness", "victim", "lawyer", "guardian", "recorder"];
   const MAX_BUFFER_CHUNKS = 300; // 30 s of 100 ms chunks held while the socket is down
-  const store = new R.LocalRecordStore();
+  let store = new R.LocalRecordStore(); // replaced by the server store when the API answers
   const S = {
     rec: null, speaker: 0, sock: null, ready: false, recording: false, stopping: false,
-    audio: null, buffer: [], dropped: 0, partial: "", uttSpeaker: null, editing: null, recStart: 0,
+    audio: null, buffer: [], dropped: 0, partial: "", uttSpeaker: null, editing: null, recStart: 0, pending: [],
   };
   const roleLabel = (r) => t("iv.role." + r);
 
@@ -80,11 +92,14 @@
 
   async function renderSaved() {
     const box = $("#saved");
-    const list = await store.list();
+    let list = [];
+    try { list = await store.list(); } catch (e) { box.replaceChildren(h("p.error-text", { text: JY.errorText(e) })); return; }
     if (!list.length) { box.replaceChildren(); return; }
     box.replaceChildren(h("h3", { text: t("iv.saved") }), h("ul.plain", null, list.slice(0, 10).map((r) => h("li.row", null,
       h("span.grow", { text: `${r.case_number} · ${JY.dateTime(r.started_at)} · ${r.lines.length} · ${r.signed ? t("iv.rec.signed") : ""}` }),
-      h("button", { type: "button", text: t("iv.open"), onclick: () => openRecord(r) })))));
+      h("button", { type: "button", text: t("iv.open"), onclick: async () => {
+        try { openRecord((await store.load(r.id)) || r); } catch (e) { JY.toast(JY.errorText(e), "error"); }
+      } })))));
   }
 
   async function startInterview(ev) {
@@ -95,11 +110,17 @@
     $("#case-err").textContent = cn ? "" : t("iv.err.case");
     $("#case").setAttribute("aria-invalid", String(!cn));
     if (!cn) { ok = false; $("#case").focus(); }
-    const peopleOk = people.length && people.every((p) => p.name) && people.some((p) => p.role === "officer") && people.some((p) => p.role === "interviewee");
+    const peopleOk = people.length && people.every((p) => p.name) && people.some((p) => p.role === "interviewer") && people.some((p) => p.role === "interviewee");
     $("#people-err").textContent = peopleOk ? "" : t("iv.err.people");
     if (!peopleOk && ok) { ok = false; const empty = [...document.querySelectorAll("#people input")].find((i) => !i.value.trim()); (empty || $("#add-person")).focus(); }
     if (!ok || !peopleOk) return;
-    const rec = await store.create({ case_number: cn, participants: people, language: $("#lang").value, created_by: JY.who.subject });
+    let rec;
+    try {
+      rec = await store.create({ case_number: cn, participants: people, language: $("#lang").value, created_by: JY.who.subject });
+    } catch (e) {
+      $("#people-err").textContent = JY.errorText(e);
+      return;
+    }
     openRecord(rec);
   }
 
@@ -109,7 +130,8 @@
     $("#setup").hidden = true;
     $("#session").hidden = false;
     $("#case-label").textContent = rec.case_number;
-    $("#signer").value = $("#signer").value || JY.who.subject;
+    $("#signer").value = store.storage === "server" ? JY.who.subject : $("#signer").value || JY.who.subject;
+    S.pending = [];
     renderSpeakers();
     renderLines();
     renderState();
@@ -138,7 +160,10 @@
   function renderLines() {
     const ol = $("#transcript");
     const rec = S.rec;
-    if (!rec.lines.length) { ol.replaceChildren(h("li.empty", { text: t("iv.empty") })); return; }
+    if (!rec.lines.length && !S.pending.length) { ol.replaceChildren(h("li.empty", { text: t("iv.empty") })); return; }
+    const pendingItems = S.pending.map((p) => h("li.pending" + (p.error ? ".unsaved" : ""), { dataset: { role: p.role } },
+      h("time", { text: JY.clock(p.at) }), h("span.role.role-" + p.role, { text: roleLabel(p.role) + (p.speaker ? " " + p.speaker : "") }),
+      h("span.txt", { text: p.text }), h("span.hint", { text: p.error ? t("iv.notSaved", { msg: p.error }) : t("iv.saving") })));
     ol.replaceChildren(...rec.lines.map((l) => {
       const editing = S.editing === l.id;
       const last = l.edits && l.edits.length ? l.edits[l.edits.length - 1] : null;
@@ -162,14 +187,14 @@
         body,
         !rec.signed && !editing ? h("button", { type: "button", dataset: { edit: l.id }, text: t("iv.edit"), "aria-label": t("iv.edit") + ": " + l.text.slice(0, 40),
           onclick: () => { S.editing = l.id; renderLines(); const ta = document.getElementById("edit-" + l.id); if (ta) ta.focus(); } }) : h("span"));
-    }));
+    }), ...pendingItems);
   }
   async function saveEdit(id, text, who) {
     const p = S.rec.participants[who] || {};
     try {
       await store.editLine(S.rec, id, { text: text.trim(), role: p.role, speaker: p.name }, JY.who.subject);
     } catch (e) {
-      JY.toast(e.message, "error");
+      JY.toast(JY.errorText(e), "error");
     }
     S.editing = null;
     renderLines();
@@ -191,6 +216,11 @@
     $("#stop").disabled = !S.recording || S.stopping;
     $("#sign").disabled = S.recording || S.stopping || locked;
     $("#signer").disabled = locked;
+    const server = store.storage === "server";
+    $("#signer").readOnly = server; // the server signs as the signed-in user
+    $("#dl-docx").hidden = !server;
+    $("#verify").hidden = !(server && locked);
+    $("#store-note").textContent = t(server ? "iv.store.server" : "iv.store.browser");
     $("#sign-confirm").disabled = locked;
     const signed = $("#signed");
     signed.hidden = !locked;
@@ -234,8 +264,14 @@
         renderPartial();
         if (!text) break;
         const at = m.start_utc || m.start_time_utc || (m.start != null && S.recStart ? new Date(S.recStart + m.start * 1000).toISOString() : new Date().toISOString());
-        store.addLine(S.rec, { at, role: who.role, speaker: who.name, text, start: m.start, end: m.end, language: m.language, confidence: m.confidence })
-          .then(renderLines, (e) => JY.toast(e.message, "error"));
+        // Shown at once as "saving…"; the server binds the stored ASR segment (stream_id + utterance).
+        const pending = { key: JY.uid("p"), at, role: who.role, speaker: who.name, text };
+        S.pending.push(pending);
+        renderLines();
+        store.addLine(S.rec, { at, role: who.role, speaker: who.name, text, start: m.start, end: m.end, language: m.language,
+          confidence: m.confidence, stream_id: m.stream_id, utterance: m.utterance })
+          .then(() => { S.pending = S.pending.filter((p) => p !== pending); renderLines(); },
+            (e) => { pending.error = JY.errorText(e); renderLines(); JY.toast(t("iv.notSaved", { msg: JY.errorText(e) }), "error"); });
         break;
       }
       case "error":
@@ -371,7 +407,7 @@
     try {
       await store.sign(S.rec, by);
     } catch (e) {
-      $("#sign-err").textContent = e.message;
+      $("#sign-err").textContent = JY.errorText(e);
       return;
     }
     renderState();
@@ -379,8 +415,34 @@
     $("#dl-txt").focus();
   }
 
-  function download(name, type, text) {
-    const a = h("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  /** The server's export when the record is on the server; otherwise built here. */
+  async function exportAs(fmt) {
+    try {
+      if (store.export) {
+        const { blob, name } = await store.export(S.rec, fmt);
+        download(name, blob.type, blob);
+      } else if (fmt === "txt") download(fileBase() + ".txt", "text/plain;charset=utf-8", R.toText(S.rec, roleLabel));
+      else download(fileBase() + ".json", "application/json", JSON.stringify(S.rec, null, 2));
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+    }
+  }
+
+  async function verifyRecord() {
+    const out = $("#verify-result");
+    out.textContent = "";
+    try {
+      const r = await store.verify(S.rec);
+      out.className = r.valid ? "ok-text" : "error-text";
+      out.textContent = t(r.valid ? "iv.verify.ok" : "iv.verify.bad") + " SHA-256: " + ((r.record && r.record.actual_sha256) || "");
+    } catch (e) {
+      out.className = "error-text";
+      out.textContent = JY.errorText(e);
+    }
+  }
+
+  function download(name, type, data) {
+    const a = h("a", { href: URL.createObjectURL(data instanceof Blob ? data : new Blob([data], { type })), download: name });
     document.body.append(a);
     a.click();
     setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
@@ -399,7 +461,7 @@
     $("#case").focus();
   }
   function resetPeople() {
-    $("#people").replaceChildren(personRow({ name: JY.who ? JY.who.subject : "", role: "officer" }, 0), personRow({ name: "", role: "interviewee" }, 1));
+    $("#people").replaceChildren(personRow({ name: JY.who ? JY.who.subject : "", role: "interviewer" }, 0), personRow({ name: "", role: "interviewee" }, 1));
   }
 
   function idlePill() {
@@ -411,6 +473,12 @@
   async function main() {
     JY.initPage();
     await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["interviewer", "admin"] });
+    try {
+      store = await R.chooseStore();
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+    }
+    $("#setup-store-note").textContent = t(store.storage === "server" ? "iv.store.server" : "iv.store.browser");
     resetPeople();
     let next = 2;
     $("#add-person").addEventListener("click", () => { const li = personRow({ name: "", role: "interpreter" }, next++); $("#people").append(li); li.querySelector("input").focus(); });
@@ -418,8 +486,10 @@
     $("#rec").addEventListener("click", startRecording);
     $("#stop").addEventListener("click", stopRecording);
     $("#sign-form").addEventListener("submit", sign);
-    $("#dl-txt").addEventListener("click", () => download(fileBase() + ".txt", "text/plain;charset=utf-8", R.toText(S.rec, roleLabel)));
-    $("#dl-json").addEventListener("click", () => download(fileBase() + ".json", "application/json", JSON.stringify(S.rec, null, 2)));
+    $("#dl-txt").addEventListener("click", () => exportAs("txt"));
+    $("#dl-json").addEventListener("click", () => exportAs("json"));
+    $("#dl-docx").addEventListener("click", () => exportAs("docx"));
+    $("#verify").addEventListener("click", verifyRecord);
     $("#new-iv").addEventListener("click", newInterview);
     $("#speakers").addEventListener("keydown", (e) => {
       if (e.key === "ArrowRight" || e.key === "ArrowDown") { e.preventDefault(); setSpeaker((S.speaker + 1) % S.rec.participants.length); document.querySelector(`#speakers [data-i="${S.speaker}"]`).focus(); }
