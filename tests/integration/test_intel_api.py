@@ -184,3 +184,28 @@ async def test_triage_preview_and_rules_reload(make_client: Any, tmp_path: Path)
         assert resp.status == 400 and "text" in (await resp.json())["error"]["message"]
     finally:
         rules.configure()
+
+
+async def test_incident_rescored_when_text_arrives_and_duplicate_linked(make_client: Any) -> None:
+    client = await make_client()
+    disp = auth(client.app, "dispatcher")
+    resp = await client.post("/api/incidents", headers=disp,
+                             json={"text": "福华路一家便利店门口两个人在吵架", "source": "call"})
+    assert resp.status in (200, 201), await resp.text()
+    first = await resp.json()
+    assert first["level"] == "P3"
+    resp = await client.post(f"/api/incidents/{first['id']}/text", headers=disp,
+                             json={"text": "现在其中一个人从车里拿出一把刀了", "source": "call"})
+    assert resp.status == 200, await resp.text()
+    again = await resp.json()
+    assert again["level"] == "P1", "new text with a weapon present re-scores the incident"
+    assert any(r["factor"] == "weapon_present" for r in again["reasons"])
+
+    # A second caller a minute later about the same scene is linked as a possible duplicate.
+    resp = await client.post("/api/incidents", headers=disp,
+                             json={"text": "福华路便利店门口有人拿着刀跟人吵架", "source": "call"})
+    second = await resp.json()
+    detail = await (await client.get(f"/api/incidents/{second['id']}", headers=disp)).json()
+    linked = {d["incident_id"]: d for d in detail.get("duplicates", [])}
+    assert first["id"] in linked
+    assert any("same category" in e or "text similarity" in e for e in linked[first["id"]]["evidence"])
