@@ -19,6 +19,7 @@ def evaluate(cases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     matrix = {t: dict.fromkeys(LEVELS, 0) for t in LEVELS}
     errors: list[dict[str, Any]] = []
     cat_right = cat_total = 0
+    loc_total = loc_found = 0
     n = 0
     for case in cases:
         truth = case.get("priority")
@@ -32,6 +33,11 @@ def evaluate(cases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                         fields=fields or None)
         matrix[truth][result.level] += 1
         n += 1
+        if case.get("location_text"):
+            loc_total += 1
+            loc = result.facts.get("location") or {}
+            got, want = str(loc.get("text") or ""), str(case["location_text"])
+            loc_found += bool(got) and (got in want or want in got)
         if case.get("category"):
             cat_total += 1
             cat_right += result.category == case["category"]
@@ -60,6 +66,8 @@ def evaluate(cases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "over_triage_p1": round(over / low, 4) if low else 0.0,
         "accuracy": round(sum(matrix[lv][lv] for lv in LEVELS) / n, 4) if n else 0.0,
         "category_accuracy": round(cat_right / cat_total, 4) if cat_total else None,
+        # the place found overlaps the labelled location_text (one contains the other)
+        "location_found": round(loc_found / loc_total, 4) if loc_total else None,
     }
     return {"matrix": matrix, "per_level": per_level, "errors": errors, "summary": summary}
 
@@ -77,7 +85,7 @@ def format_report(result: dict[str, Any], *, show_errors: bool = False) -> str:
     lines.append("")
     lines.append(f"macro-F1 {s['macro_f1']:.3f}   P1 recall {s['p1_recall']:.3f}   "
                  f"over-triage to P1 {s['over_triage_p1']:.1%}   accuracy {s['accuracy']:.3f}   "
-                 f"category accuracy {s['category_accuracy']}")
+                 f"category accuracy {s['category_accuracy']}   location found {s['location_found']}")
     if show_errors:
         lines.append("")
         for e in result["errors"]:
