@@ -140,7 +140,8 @@ async def test_interview_input_errors_and_roles(make_client):
         err = (await resp.json())["error"]
         assert err["details"]["field"] == field, err
     rec = await _session(client, h)
-    resp = await client.post(f"/api/interviews/{rec['id']}/lines", headers=h, json={"speaker_role": "judge", "text": "x"})
+    resp = await client.post(f"/api/interviews/{rec['id']}/lines", headers=h,
+                             json={"speaker_role": "judge", "text": "x"})
     assert resp.status == 400 and "interviewer" in (await resp.json())["error"]["message"]
     resp = await client.post(f"/api/interviews/{rec['id']}/sign", headers=h)
     assert resp.status == 409 and "without any line" in (await resp.json())["error"]["message"]

@@ -47,7 +47,7 @@ async def test_ptt_8khz_attribution_and_squelch(make_client, asr_engine, shared_
     assert wer(reference, tx["text"]) <= 0.625, tx["text"]
     assert "trapped inside" in tx["text"].lower()
 
-    resp = await client.get(f"/api/radio/transmissions?channel=patrol-1", headers=headers(client.server.app,
+    resp = await client.get("/api/radio/transmissions?channel=patrol-1", headers=headers(client.server.app,
                                                                                           Role.DISPATCHER))
     listed = (await resp.json())["transmissions"]
     assert [t["id"] for t in listed] == [tx["id"]] and listed[0]["text"] == tx["text"]
