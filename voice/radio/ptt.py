@@ -57,7 +57,7 @@ class SegmenterConfig:
     sample_rate: int = 16000
     max_seconds: float = 60.0
     squelch_max_tail_ms: int = 1200
-    squelch_flatness: float = 0.35
+    squelch_flatness: float = 0.42
     vad_aggressiveness: int = 2
     end_silence_ms: int = 700
 

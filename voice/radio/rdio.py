@@ -94,13 +94,13 @@ def parse_datetime(raw: str, timestamp_ms: str | None = None) -> tuple[dt.dateti
             when = dt.datetime.fromtimestamp(float(raw), dt.UTC)
         else:
             when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-            if when.tzinfo is None:
-                raise CallFormError("dateTime", f"form field 'dateTime' {raw!r} has no time zone; send UTC "
-                                                "('...Z') or unix seconds")
-            when = when.astimezone(dt.UTC)
     except (ValueError, OverflowError, OSError):
         raise CallFormError("dateTime", f"form field 'dateTime' must be RFC 3339 (2024-05-01T12:00:00Z) or "
                                         f"unix seconds, got {raw[:40]!r}") from None
+    if when.tzinfo is None:
+        raise CallFormError("dateTime", f"form field 'dateTime' {raw[:40]!r} has no time zone; send UTC "
+                                        "('...Z') or unix seconds")
+    when = when.astimezone(dt.UTC)
     # Normalised so "1714564800" and "2024-05-01T12:00:00Z" are the same call.
     return when, f"ms{round(when.timestamp() * 1000)}"
 

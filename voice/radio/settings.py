@@ -15,9 +15,9 @@ class RadioSettings:
     squelch_max_tail_ms: int = _s(1200, "JINGYUN_RADIO_SQUELCH_MAX_MS",
                                   "longest tail (squelch burst plus trailing silence) trimmed from a transmission, ms",
                                   lo=0, hi=5000)
-    squelch_flatness: float = _s(0.35, "JINGYUN_RADIO_SQUELCH_FLATNESS",
-                                 "spectral flatness (0..1, 300-3400 Hz) from which a trailing frame counts "
-                                 "as squelch noise rather than speech", lo=0.05, hi=0.95)
+    squelch_flatness: float = _s(0.42, "JINGYUN_RADIO_SQUELCH_FLATNESS",
+                                 "spectral flatness (0..1, 300-3400 Hz, median over 100 ms) from which a "
+                                 "trailing frame counts as squelch noise rather than speech", lo=0.05, hi=0.95)
     max_transmission_seconds: float = _s(60.0, "JINGYUN_RADIO_MAX_TRANSMISSION_SECONDS",
                                          "longest push-to-talk transmission kept; longer ones are cut and "
                                          "decoded in pieces", lo=2.0, hi=600.0)

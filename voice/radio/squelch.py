@@ -19,6 +19,7 @@ BAND = (300.0, 3400.0)
 MIN_RUN_MS = 60  # a shorter flat run is a fricative, not a squelch burst
 SILENCE_DBFS = -55.0
 FLOOR_MARGIN_DB = 3.0
+SMOOTH = 5
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def frame_flatness(frames: np.ndarray, rate: int) -> np.ndarray:
     return flat
 
 
-def squelch_tail(samples: np.ndarray, rate: int, *, max_tail_ms: int = 1200, flatness: float = 0.35) -> Trim:
+def squelch_tail(samples: np.ndarray, rate: int, *, max_tail_ms: int = 1200, flatness: float = 0.42) -> Trim:
     """Find the squelch tail of one transmission (float32 mono at ``rate``); nothing is changed here."""
     frame = rate * FRAME_MS // 1000
     total = samples.size
@@ -57,7 +58,11 @@ def squelch_tail(samples: np.ndarray, rate: int, *, max_tail_ms: int = 1200, fla
     floor = float(np.percentile(all_db, 10))
     frames = all_frames[-max_frames:]
     db = all_db[-max_frames:]
-    flat = frame_flatness(frames, rate)
+    # Median over 5 frames (100 ms): a burst of noise stays flat throughout, while a breathy word
+    # ending has single flat frames between voiced ones.
+    raw_flat = frame_flatness(frames, rate)
+    padded = np.pad(raw_flat, (SMOOTH // 2, SMOOTH // 2), mode="edge")
+    flat = np.median(np.lib.stride_tricks.sliding_window_view(padded, SMOOTH), axis=1)
     noise_like = (flat >= flatness) | (db < SILENCE_DBFS) | (db < floor + FLOOR_MARGIN_DB)
     run = 0
     for i in range(max_frames - 1, -1, -1):
