@@ -123,9 +123,9 @@ class RuleSet:
 class AnchorIndex:
     """Which concepts can possibly match a text, from the literal anchors their matches must contain.
 
-    One regex finds every anchor occurrence (a lookahead, so occurrences may overlap; at each
-    position it reports the longest anchor, and the anchors that are prefixes of it are added back).
-    Concepts without anchors are always candidates.
+    Anchors are looked up by their first one or two characters at every position of the text, so
+    the cost grows with the text, not with the number of patterns. Concepts without anchors are
+    always candidates.
     """
 
     def __init__(self, concepts: tuple[Concept, ...], attr: str) -> None:
@@ -140,23 +140,27 @@ class AnchorIndex:
             else:
                 for a in anchors:
                     by_anchor.setdefault(a, set()).add(i)
-        ordered = sorted(by_anchor, key=len, reverse=True)
-        self.pattern = (re.compile("(?=(" + "|".join(re.escape(a) for a in ordered) + "))")
-                        if ordered else None)
-        self.concepts_of: dict[str, frozenset[int]] = {}
-        for a in ordered:
-            found: set[int] = set()
-            for b in ordered:
-                if a.startswith(b):
-                    found |= by_anchor[b]
-            self.concepts_of[a] = frozenset(found)
+        self.one: dict[str, frozenset[int]] = {}
+        self.two: dict[str, list[tuple[str, frozenset[int]]]] = {}
+        for a, idx in by_anchor.items():
+            if len(a) == 1:
+                self.one[a] = self.one.get(a, frozenset()) | frozenset(idx)
+            else:
+                self.two.setdefault(a[:2], []).append((a, frozenset(idx)))
 
     def candidates(self, low: str) -> set[int]:
         """Indexes of concepts worth scanning ``low`` (the lower-cased text) for."""
         out = set(self.always)
-        if self.pattern is not None:
-            for a in set(self.pattern.findall(low)):
-                out |= self.concepts_of[a]
+        one, two = self.one, self.two
+        for i in range(len(low)):
+            hit = one.get(low[i])
+            if hit:
+                out |= hit
+            entries = two.get(low[i:i + 2])
+            if entries:
+                for anchor, idx in entries:
+                    if len(anchor) == 2 or low.startswith(anchor, i):
+                        out |= idx
         return out
 
 

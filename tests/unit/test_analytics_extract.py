@@ -115,3 +115,24 @@ def test_unknown_factor_in_rule_is_named(tmp_path: Path) -> None:
         "any: [shots_fired], none: [past]}", "any: [shots_fird], none: [past]}"), encoding="utf-8")
     with pytest.raises(rules.RulesError, match=r"shots_fired.*unknown factor\(s\) shots_fird"):
         rules.load_rules(bad)
+
+
+def test_anchor_index_finds_exactly_what_a_full_scan_finds(shared_dir: Path) -> None:
+    """The speed-up (skip concepts whose literal anchors are absent) must never drop a match."""
+    import json
+
+    from tests.unit.test_analytics_heldout import CASES
+
+    texts = [json.loads(line)["text"] for line in (shared_dir / "incidents" / "public.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()] + [c[0] for c in CASES]
+    rs = rules.current()
+    for text in texts:
+        norm = textnorm.normalize(text)
+        lang = textnorm.detect_lang(norm)
+        fast = {(m.concept, m.start, m.end) for m in extract.find_concepts(norm, lang, rs)}
+        full = set()
+        for concept in rs.concepts:
+            for pattern in ((concept.cjk, concept.en) if lang != "en" else (concept.en,)):
+                if pattern is not None:
+                    full |= {(concept.id, m.start(), m.end()) for m in pattern.finditer(norm) if m.end() > m.start()}
+        assert fast == full, (text, full - fast)
