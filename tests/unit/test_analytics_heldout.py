@@ -3,6 +3,7 @@
 They were written as new scenarios to probe whether the rules generalise; the scorer must keep
 every P1 and stay above the issue's goals on them. Labels follow ../shared/incidents/RUBRIC.md."""
 
+# ruff: noqa: E501  (a data table: each case text stays on one line so it can be read and grepped)
 from __future__ import annotations
 
 from typing import Any
@@ -30,56 +31,50 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("琴晚有人喺楼下停车场刮花咗我架车", "P3", "public_order", {}),
     ("想问下喺边度可以办无犯罪记录证明", "P4", "service_request", {}),
     ("有个阿伯喺街度跌低咗，头流血，叫佢都冇反应", "P1", "medical", {}),
-    (("A man is threatening people with a broken bottle outside the 7-Eleven on Fuqiang Road."), "P1", "weapons", {}),
+    ("A man is threatening people with a broken bottle outside the 7-Eleven on Fuqiang Road.", "P1", "weapons", {}),
     (
-        ("My car was broken into overnight at Xiangmei North, the window is smashed and my laptop was taken."),
+        "My car was broken into overnight at Xiangmei North, the window is smashed and my laptop was taken.",
         "P3",
         "burglary",
         {},
     ),
     (
-        (
-            "There's smoke coming out of a flat on the 5th floor in "
-            "Shawei and I can hear someone shouting for help inside."
-        ),
+        "There's smoke coming out of a flat on the 5th floor in Shawei and I can hear someone shouting for help inside.",
         "P1",
         "fire",
         {},
     ),
-    (("My elderly mother fell at home and can't get up, she's conscious, I'm not there."), "P2", "medical", {}),
-    (("Someone is following me from the metro and he's still behind me right now."), "P2", "other", {}),
-    (("I want to complain about the officer who handled my case last month."), "P4", "service_request", {}),
+    ("My elderly mother fell at home and can't get up, she's conscious, I'm not there.", "P2", "medical", {}),
+    ("Someone is following me from the metro and he's still behind me right now.", "P2", "other", {}),
+    ("I want to complain about the officer who handled my case last month.", "P4", "service_request", {}),
     (
-        ("A taxi and a bus collided at the Civic Center junction, traffic is blocked, nobody seems hurt."),
+        "A taxi and a bus collided at the Civic Center junction, traffic is blocked, nobody seems hurt.",
         "P2",
         "traffic",
         {},
     ),
-    (("My 3-year-old swallowed some pills and is vomiting and very drowsy."), "P1", "medical", {}),
-    (("A group of teenagers smashed the bus stop glass last night, nobody is there now."), "P3", "public_order", {}),
+    ("My 3-year-old swallowed some pills and is vomiting and very drowsy.", "P1", "medical", {}),
+    ("A group of teenagers smashed the bus stop glass last night, nobody is there now.", "P3", "public_order", {}),
     (
-        (
-            "Someone keeps calling my phone pretending to be from the "
-            "bank asking for my PIN, I haven't given them anything."
-        ),
+        "Someone keeps calling my phone pretending to be from the bank asking for my PIN, I haven't given them anything.",
         "P4",
         "fraud",
         {},
     ),
     (
-        ("There's a man lying on the pavement at Huaqiangbei, not moving, I can't tell if he's breathing."),
+        "There's a man lying on the pavement at Huaqiangbei, not moving, I can't tell if he's breathing.",
         "P1",
         "medical",
         {},
     ),
     (
-        ("Unit 6 to control, 10-10 at Gangxia village, about six males, one has a knife, requesting backup."),
+        "Unit 6 to control, 10-10 at Gangxia village, about six males, one has a knife, requesting backup.",
         "P1",
         "weapons",
         {},
     ),
     (
-        ("Control, Car 2, 10-97 at the Huanggang Port car park, minor fender bender, no injuries, exchanging details."),
+        "Control, Car 2, 10-97 at the Huanggang Port car park, minor fender bender, no injuries, exchanging details.",
         "P3",
         "traffic",
         {},
@@ -91,12 +86,12 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("快来人啊这边有人跳河了在福田河这里", "P1", "suicide_risk", {}),
     ("我家门口那个消防栓被人偷走了不是很急就是报一下", "P3", "theft", {}),
     (
-        ("Someone let off fireworks in the street last night, it was very noisy, just reporting it."),
+        "Someone let off fireworks in the street last night, it was very noisy, just reporting it.",
         "P3",
         "public_order",
         {},
     ),
-    (("My son was bitten by a neighbour's dog, it's a small wound and we cleaned it."), "P3", "other", {}),
+    ("My son was bitten by a neighbour's dog, it's a small wound and we cleaned it.", "P3", "other", {}),
     ("我在华强北被人骗了，说是卖iPhone，我转了三千块钱他就把我拉黑了", "P3", "fraud", {}),
     ("有两个人骑摩托车抢了我的包，把我拖倒在地上，我的腿在流血，他们往滨河大道跑了", "P1", "robbery", {}),
     ("石厦北街有家饭店厨房起火了，里面的人都跑出来了，没有人被困", "P2", "fire", {}),
@@ -119,54 +114,45 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("我部手机琴日喺地铁俾人扒咗，想报案", "P3", "theft", {}),
     ("唔该，想问下点样续签港澳通行证", "P4", "service_request", {}),
     ("隔篱屋两个后生仔喺度嗌交，仲开始郁手，好大声", "P2", "public_order", {}),
+    ("There's a guy with a machete at the entrance of the Futian Port, people are running away.", "P1", "weapons", {}),
+    ("My daughter is 15 and she didn't come home last night, her phone is off.", "P2", "missing_person", {}),
+    ("Someone stole my backpack from the gym locker at Coco Park about an hour ago.", "P3", "theft", {}),
     (
-        ("There's a guy with a machete at the entrance of the Futian Port, people are running away."),
-        "P1",
-        "weapons",
-        {},
-    ),
-    (("My daughter is 15 and she didn't come home last night, her phone is off."), "P2", "missing_person", {}),
-    (("Someone stole my backpack from the gym locker at Coco Park about an hour ago."), "P3", "theft", {}),
-    (
-        ("My husband is hitting me and he says he'll kill me, I'm locked in the bedroom, please come."),
+        "My husband is hitting me and he says he'll kill me, I'm locked in the bedroom, please come.",
         "P1",
         "domestic",
         {},
     ),
-    (("There's a strong smell of gas in our building in Caitian, we've all gone outside."), "P2", "hazard", {}),
-    (("A kid fell into the pond at Lianhuashan Park and isn't coming up."), "P1", "medical", {}),
+    ("There's a strong smell of gas in our building in Caitian, we've all gone outside.", "P2", "hazard", {}),
+    ("A kid fell into the pond at Lianhuashan Park and isn't coming up.", "P1", "medical", {}),
     ("I'd like to know how to apply for a residence permit.", "P4", "service_request", {}),
     (
-        ("My apartment was burgled while I was at work today, the door lock was broken, nobody is there now."),
+        "My apartment was burgled while I was at work today, the door lock was broken, nobody is there now.",
         "P3",
         "burglary",
         {},
     ),
     (
-        ("Two drivers are arguing loudly after a small crash on Fuhua Road, they're starting to push each other."),
+        "Two drivers are arguing loudly after a small crash on Fuhua Road, they're starting to push each other.",
         "P2",
         "public_order",
         {},
     ),
     (
-        ("A woman is screaming in the flat next door and I heard glass breaking, it's been going on for ten minutes."),
+        "A woman is screaming in the flat next door and I heard glass breaking, it's been going on for ten minutes.",
         "P2",
         "domestic",
         {},
     ),
-    (("Control, Unit 9, 10-33, officer down at Xinzhou Road, shots fired, need all units."), "P1", "weapons", {}),
+    ("Control, Unit 9, 10-33, officer down at Xinzhou Road, shots fired, need all units.", "P1", "weapons", {}),
     (
-        ("Dispatch, Car 4, parking complaint at Shawei market, vehicle blocking a driveway, owner located, moving it."),
+        "Dispatch, Car 4, parking complaint at Shawei market, vehicle blocking a driveway, owner located, moving it.",
         "P4",
         "service_request",
         {},
     ),
     (
-        (
-            "Unit 3 to control, found an elderly man confused and "
-            "wandering on Beihuan Avenue, he can't remember where he "
-            "lives."
-        ),
+        "Unit 3 to control, found an elderly man confused and wandering on Beihuan Avenue, he can't remember where he lives.",
         "P2",
         "missing_person",
         {},
@@ -196,50 +182,42 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("有个细路仔喺商场同屋企人行散咗，喊紧", "P2", "missing_person", {}),
     ("有人喺楼梯度烧嘢，好大烟，我哋出唔到去", "P1", "fire", {}),
     ("我琴日喺网上买咗部二手手机，俾咗钱之后对方就冇晒消息", "P3", "fraud", {}),
-    (
-        ("A delivery scooter caught fire outside our building, the fire is small and nobody is near it."),
-        "P2",
-        "fire",
-        {},
-    ),
-    (("My grandfather has been missing since this morning, he has dementia and no phone."), "P2", "missing_person", {}),
-    (("A man just exposed himself to my daughter in the park, he's still sitting on the bench."), "P2", "other", {}),
-    (("My bike was stolen last week from the metro station, I need a report for insurance."), "P3", "theft", {}),
-    (("There's a man on the roof of the Civic Center car park threatening to jump."), "P1", "suicide_risk", {}),
-    (("A child has been left alone in a locked car in the sun at Coco Park, she's crying."), "P1", "other", {}),
+    ("A delivery scooter caught fire outside our building, the fire is small and nobody is near it.", "P2", "fire", {}),
+    ("My grandfather has been missing since this morning, he has dementia and no phone.", "P2", "missing_person", {}),
+    ("A man just exposed himself to my daughter in the park, he's still sitting on the bench.", "P2", "other", {}),
+    ("My bike was stolen last week from the metro station, I need a report for insurance.", "P3", "theft", {}),
+    ("There's a man on the roof of the Civic Center car park threatening to jump.", "P1", "suicide_risk", {}),
+    ("A child has been left alone in a locked car in the sun at Coco Park, she's crying.", "P1", "other", {}),
     ("Where do I report a lost driving licence?", "P4", "lost_property", {}),
-    (("My neighbour's music has been blasting since midnight, it's 2am."), "P3", "public_order", {}),
+    ("My neighbour's music has been blasting since midnight, it's 2am.", "P3", "public_order", {}),
     ("Someone slashed my tyres last night in the Shuiwei car park.", "P3", "public_order", {}),
-    (("A man collapsed in the gym and isn't breathing, someone is doing CPR."), "P1", "medical", {}),
+    ("A man collapsed in the gym and isn't breathing, someone is doing CPR.", "P1", "medical", {}),
     (
-        ("I was punched by a stranger outside a bar on Saturday night, my nose is still sore, I want to report it."),
+        "I was punched by a stranger outside a bar on Saturday night, my nose is still sore, I want to report it.",
         "P3",
         "violent_crime",
         {},
     ),
     (
-        ("Two cars crashed at the Shennan and Caitian junction, one driver is bleeding and can't get out."),
+        "Two cars crashed at the Shennan and Caitian junction, one driver is bleeding and can't get out.",
         "P1",
         "traffic",
         {},
     ),
     (
-        (
-            "Control, Unit 14, 10-16 at Shangsha, male suspect left "
-            "before arrival, female has a minor cut, declines EMS."
-        ),
+        "Control, Unit 14, 10-16 at Shangsha, male suspect left before arrival, female has a minor cut, declines EMS.",
         "P3",
         "domestic",
         {},
     ),
     (
-        ("Dispatch, Car 7, shoplifter detained by security at the Huaqiang Plaza supermarket, requesting a unit."),
+        "Dispatch, Car 7, shoplifter detained by security at the Huaqiang Plaza supermarket, requesting a unit.",
         "P3",
         "theft",
         {},
     ),
     (
-        ("Unit 12, we have a house fire on Fumin Road, flames from second floor windows, unknown if occupants inside."),
+        "Unit 12, we have a house fire on Fumin Road, flames from second floor windows, unknown if occupants inside.",
         "P1",
         "fire",
         {},
@@ -277,35 +255,31 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
         {"source": "radio"},
     ),
     (
-        ("Control, Unit 8, 10-50 at Fuzhong Road, two vehicles, no injuries, lane one blocked, requesting tow."),
+        "Control, Unit 8, 10-50 at Fuzhong Road, two vehicles, no injuries, lane one blocked, requesting tow.",
         "P2",
         "traffic",
         {"source": "radio"},
     ),
     (
-        ("Dispatch, Car 12, welfare check at Lianhua Beicun complete, resident is fine, clearing."),
+        "Dispatch, Car 12, welfare check at Lianhua Beicun complete, resident is fine, clearing.",
         "P4",
         "other",
         {"source": "radio"},
     ),
     (
-        ("Control, Futian 6, male brandishing a knife outside Gangxia metro exit D, no injuries yet, crowd gathering."),
+        "Control, Futian 6, male brandishing a knife outside Gangxia metro exit D, no injuries yet, crowd gathering.",
         "P1",
         "weapons",
         {"source": "radio"},
     ),
     (
-        (
-            "Unit 4 to dispatch, report of a burglary at a villa in "
-            "Xiangmihu, discovered this morning, owner on holiday, no "
-            "suspects."
-        ),
+        "Unit 4 to dispatch, report of a burglary at a villa in Xiangmihu, discovered this morning, owner on holiday, no suspects.",
         "P3",
         "burglary",
         {"source": "radio"},
     ),
     (
-        ("Control, Patrol 2, female found unconscious in the stairwell at Shixia Village block 3, possible overdose."),
+        "Control, Patrol 2, female found unconscious in the stairwell at Shixia Village block 3, possible overdose.",
         "P1",
         "medical",
         {"source": "radio"},
@@ -324,47 +298,43 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("喺新洲村有架车撞咗电线杆，司机好似晕咗", "P1", "traffic", {"source": "call"}),
     ("唔该，我想问下点样登记临时住宿", "P4", "service_request", {"source": "call"}),
     (
-        ("Hi, someone hit my parked car and drove off, there's a dent in the door, it happened this morning."),
+        "Hi, someone hit my parked car and drove off, there's a dent in the door, it happened this morning.",
         "P3",
         "traffic",
         {"source": "call"},
     ),
     (
-        (
-            "There's an old man sitting on the ground outside Futian "
-            "Station, he looks confused and says he can't find his way "
-            "home."
-        ),
+        "There's an old man sitting on the ground outside Futian Station, he looks confused and says he can't find his way home.",
         "P2",
         "missing_person",
         {"source": "call"},
     ),
     (
-        ("My friend took a lot of pills and now she's not waking up, please send an ambulance."),
+        "My friend took a lot of pills and now she's not waking up, please send an ambulance.",
         "P1",
         "suicide_risk",
         {"source": "call"},
     ),
     (
-        ("I can see flames coming from a car in the underground car park at Coco Park, no one is in it."),
+        "I can see flames coming from a car in the underground car park at Coco Park, no one is in it.",
         "P2",
         "fire",
         {"source": "call"},
     ),
     (
-        ("Someone keeps ringing my doorbell and running away, it's kids I think, very annoying."),
+        "Someone keeps ringing my doorbell and running away, it's kids I think, very annoying.",
         "P3",
         "public_order",
         {"source": "call"},
     ),
     (
-        ("I was robbed at knifepoint ten minutes ago on Xinzhou Road, he took my phone and ran towards the park."),
+        "I was robbed at knifepoint ten minutes ago on Xinzhou Road, he took my phone and ran towards the park.",
         "P1",
         "robbery",
         {"source": "call"},
     ),
     (
-        ("There's a man shouting at people and throwing bottles outside the bar on Fuhua Road, nobody hurt yet."),
+        "There's a man shouting at people and throwing bottles outside the bar on Fuhua Road, nobody hurt yet.",
         "P2",
         "public_order",
         {"source": "call"},
@@ -400,7 +370,7 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
         },
     ),
     (
-        ("My e-bike was taken from the rack outside my building overnight."),
+        "My e-bike was taken from the rack outside my building overnight.",
         "P3",
         "theft",
         {
@@ -440,13 +410,168 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
         },
     ),
     (
-        ("Someone called pretending to be customs and I transferred 15000 to a safe account."),
+        "Someone called pretending to be customs and I transferred 15000 to a safe account.",
         "P3",
         "fraud",
         {
             "source": "kiosk",
             "template": "bank_card_fraud",
             "fields": {"time": "yesterday", "place": "phone", "item": "bank transfer", "amount": "15000 RMB"},
+        },
+    ),
+    ("福田村里面有个男的拿着一把水果刀抵着一个女人的脖子，说谁过来就杀了她", "P1", "violent_crime", {"source": "call"}),
+    ("我儿子在学校被同学打了，脸上有淤青，现在已经回家了", "P3", "violent_crime", {"source": "call"}),
+    ("上沙村有栋楼的外墙有块砖掉下来了，差点砸到人，没人受伤", "P4", "hazard", {"source": "call"}),
+    ("八卦岭有家工厂冒出很浓的黑烟，好像是着火了，里面可能还有工人", "P1", "fire", {"source": "call"}),
+    ("我家保姆把我家孩子带走了，电话也关机了，已经半天了", "P1", "violent_crime", {"source": "call"}),
+    ("我的车停在路边被人砸了窗，车里的东西没丢", "P3", "public_order", {"source": "call"}),
+    ("有人在群里发消息说要在会展中心搞爆炸", "P2", "other", {"source": "call"}),
+    ("我怀疑我老公在外面赌博欠了很多钱，想咨询一下", "P4", "service_request", {"source": "call"}),
+    ("有个男的在小学门口转来转去，一直盯着小孩看，现在还在", "P2", "other", {"source": "call"}),
+    ("我的狗被人毒死了，应该是昨晚有人扔了有毒的东西", "P3", "other", {"source": "call"}),
+    (
+        "指挥中心，福田巡07报告，滨河大道西行一辆摩托车倒地，骑手受伤，意识清醒，已叫120",
+        "P1",
+        "traffic",
+        {"source": "radio"},
+    ),
+    (
+        "福田巡05报告，岗厦村一出租屋内发现一名男子死亡，现场有血迹，请求刑侦支援",
+        "P1",
+        "violent_crime",
+        {"source": "radio"},
+    ),
+    ("园岭所报告，园岭新村一名女子报称被前夫跟踪骚扰，前夫现已离开", "P3", "domestic", {"source": "radio"}),
+    ("指挥中心，华富所报告，华富路一商场电梯故障，有三名乘客被困，无人受伤", "P2", "other", {"source": "radio"}),
+    ("香蜜湖所报告，香蜜湖公园湖边发现一名落水者，已无意识，正在施救", "P1", "medical", {"source": "radio"}),
+    (
+        "Control, Car 5, 10-97 at Futian Sports Park, group of youths fighting with sticks, one down.",
+        "P1",
+        "violent_crime",
+        {"source": "radio"},
+    ),
+    (
+        "Dispatch, Unit 3, suspicious vehicle parked outside the bank on Jintian Road for two hours, engine running, two males inside.",
+        "P2",
+        "other",
+        {"source": "radio"},
+    ),
+    (
+        "Control, Futian 8, theft report at the Huaqiangbei electronics market, vendor lost three phones yesterday, CCTV available.",
+        "P3",
+        "theft",
+        {"source": "radio"},
+    ),
+    (
+        "Unit 11 to control, gas smell reported in the kitchen of a restaurant on Fuhua 3rd Road, staff evacuated, fire crew requested.",
+        "P2",
+        "hazard",
+        {"source": "radio"},
+    ),
+    (
+        "Control, Patrol 9, noise complaint at Shazui Village, music turned down on our arrival, advised, clearing.",
+        "P4",
+        "public_order",
+        {"source": "radio"},
+    ),
+    (
+        "I just saw a man punch a woman and drag her by the hair into a building on Meilin Road.",
+        "P1",
+        "violent_crime",
+        {"source": "call"},
+    ),
+    (
+        "Someone has been using my identity to open phone accounts, I found out from the bank today.",
+        "P3",
+        "fraud",
+        {"source": "call"},
+    ),
+    ("There's a car on fire on Beihuan Avenue and the driver is still inside.", "P1", "fire", {"source": "call"}),
+    (
+        "My elderly neighbour hasn't answered the door for three days and there's a strange smell.",
+        "P2",
+        "medical",
+        {"source": "call"},
+    ),
+    (
+        "I want to report that my ex keeps sending me threatening messages, he's not here, it's been going on for a week.",
+        "P3",
+        "domestic",
+        {"source": "call"},
+    ),
+    (
+        "Two kids are throwing stones at cars from the footbridge on Shennan Avenue right now.",
+        "P2",
+        "public_order",
+        {"source": "call"},
+    ),
+    (
+        "A lady fainted at the bus stop but she's awake now and sitting down, she says she's fine.",
+        "P3",
+        "medical",
+        {"source": "call"},
+    ),
+    (
+        "Somebody broke the lock on the bike shed and stole four bikes, we noticed this morning.",
+        "P3",
+        "burglary",
+        {"source": "call"},
+    ),
+    ("Is it legal to fly a drone over Lianhuashan Park?", "P4", "service_request", {"source": "call"}),
+    ("Help, my son is choking and can't breathe!", "P1", "medical", {"source": "call"}),
+    ("喺沙尾村有个人喺度吸毒，仲喺度", "P2", "other", {"source": "call"}),
+    ("我阿仔喺学校俾人蝦，今日返嚟成身伤", "P3", "violent_crime", {"source": "call"}),
+    ("有架车停咗喺消防通道度，阻住晒", "P4", "hazard", {"source": "call"}),
+    ("我屋企啲金器唔见咗，个窗俾人撬开咗", "P3", "burglary", {"source": "call"}),
+    ("街市有个阿伯心口痛，仲出晒冷汗", "P1", "medical", {"source": "call"}),
+    (
+        "在排队买奶茶的时候手机被人从口袋里拿走了",
+        "P3",
+        "theft",
+        {
+            "source": "kiosk",
+            "template": "pickpocketing",
+            "fields": {"time": "今天下午2点", "place": "COCO Park", "item": "手机", "amount": "4000元"},
+        },
+    ),
+    (
+        "电动车充电器和头盔被偷了，车还在",
+        "P3",
+        "theft",
+        {
+            "source": "kiosk",
+            "template": "ebike_theft",
+            "fields": {"time": "前天晚上", "place": "皇岗村", "item": "充电器、头盔", "amount": "300元"},
+        },
+    ),
+    (
+        "刚才被一辆电动车撞倒，腿很痛走不了路，骑车的人还在这里",
+        "P2",
+        "traffic",
+        {
+            "source": "kiosk",
+            "template": "injury",
+            "fields": {"time": "刚才", "place": "福华路", "injury": "腿痛", "treated": "未处理"},
+        },
+    ),
+    (
+        "My wallet is missing, I'm not sure if it was stolen or I dropped it at the market.",
+        "P3",
+        "lost_property",
+        {
+            "source": "kiosk",
+            "template": "lost_property",
+            "fields": {"time": "this morning", "place": "Meilin market", "item": "wallet", "amount": "200 RMB"},
+        },
+    ),
+    (
+        "我的银行卡被人复制了，在ATM上被取走了五千块",
+        "P3",
+        "fraud",
+        {
+            "source": "kiosk",
+            "template": "bank_card_fraud",
+            "fields": {"time": "昨天", "place": "不清楚", "item": "工商银行卡", "amount": "5000元"},
         },
     ),
 ]
