@@ -167,15 +167,16 @@ class AnchorIndex:
 _TRANSPARENT = ("AT", "ASSERT", "ASSERT_NOT")
 
 
-def _anchor(pattern: str) -> str | None:
-    """The longest run of literal characters that every match of ``pattern`` contains, lower-cased."""
-    try:
-        from re import _parser as sre_parse  # type: ignore[attr-defined]
+def _options(items: Any) -> list[str] | None:
+    """Literal strings at least one of which every match of the parsed sequence contains.
 
-        items = list(sre_parse.parse(pattern))
-    except Exception:  # an unknown construct only costs speed: scan without the shortcut
-        return None
-    best, run = "", ""
+    Walks the ``re`` parser's tree: a run of literals is one option; a required group, a
+    branch or a character class of literals gives several. Of all the choices in the sequence
+    the most selective one wins (longest shortest option, then fewest options). None when the
+    sequence guarantees no literal at all.
+    """
+    choices: list[list[str]] = []
+    run = ""
     for op, arg in items:
         name = str(op)
         if name == "LITERAL":
@@ -183,19 +184,44 @@ def _anchor(pattern: str) -> str | None:
             continue
         if name in _TRANSPARENT:
             continue
-        best = max(best, run, key=len)
-        run = ""
-    best = max(best, run, key=len)
-    return best.lower() or None
+        if run:
+            choices.append([run])
+            run = ""
+        sub: list[str] | None = None
+        if name == "SUBPATTERN":
+            sub = _options(arg[-1])
+        elif name == "BRANCH":
+            parts = [_options(branch) for branch in arg[1]]
+            sub = None if any(p is None for p in parts) else [o for p in parts for o in p or ()]
+        elif name == "IN" and all(str(o) == "LITERAL" for o, _a in arg):
+            sub = [chr(a) for _o, a in arg]
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
+            sub = _options(arg[2])
+        if sub:
+            choices.append(sub)
+    if run:
+        choices.append([run])
+    if not choices:
+        return None
+    return max(choices, key=lambda opts: (min(len(o) for o in opts), -len(opts)))
 
 
 def _anchors(patterns: Any) -> tuple[str, ...] | None:
+    """Lower-cased literals one of which any match of any of ``patterns`` contains (None: unknown)."""
     if not patterns:
         return None
-    found = [_anchor(p) for p in patterns]
-    if any(a is None for a in found):
-        return None
-    return tuple(sorted({a for a in found if a}))
+    found: set[str] = set()
+    for pattern in patterns:
+        try:
+            from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+            opts = _options(list(sre_parse.parse(pattern)))
+        except Exception:  # an unknown construct only costs speed: scan without the shortcut
+            return None
+        if opts is None:
+            return None
+        found.update(o.lower() for o in opts)
+    return tuple(sorted(found))
 
 
 def _compile(patterns: Any, where: str) -> re.Pattern[str] | None:
