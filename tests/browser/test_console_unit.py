@@ -34,8 +34,8 @@ async def open_console(browser: Any, client: Any, watch: Any, **ctx: Any) -> Any
     return page
 
 
-async def open_unit(browser: Any, client: Any, watch: Any, unit_id: str) -> Any:
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
+async def open_unit(browser: Any, client: Any, watch: Any, unit_id: str, **ctx: Any) -> Any:
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US", **ctx)
     await context.add_init_script(RECORD_VIBRATE)
     page = watch.attach(await context.new_page(), "unit")
     token = token_for(client.server.app, Role.OFFICER, unit_id)
@@ -61,8 +61,15 @@ async def test_dispatch_ack_on_scene_seen_on_console(make_client: Any, dispatch_
     await item.locator("summary").click()
     await expect(item.locator(".reasons li").first).to_be_visible()
 
-    officer = await open_unit(browser, client, page_watch, near["id"])
+    # The phone shares its position (Chromium's emulated GPS); the console's unit list has the new fix.
+    officer = await open_unit(browser, client, page_watch, near["id"], permissions=["geolocation"],
+                              geolocation={"latitude": 22.5415, "longitude": 114.0615, "accuracy": 8})
+    await expect(officer.locator("#loc-state")).to_contain_text("Location shared")
+    await expect(console.locator(f'#units tr[data-unit="{near["id"]}"]')).to_have_attribute("data-lat", "22.5415")
     await expect(officer.locator("#orders")).to_contain_text("No orders")
+    # The phone asks for one tap so that orders can ring and vibrate; the officer taps it.
+    await officer.get_by_role("button", name="turn on sound and vibration").click()
+    await expect(officer.locator("#enable-alerts")).to_be_hidden()
     await expect(officer.locator("#callsign")).to_have_text("P-101")
 
     # The dispatcher selects the incident and dispatches the top recommendation with one click.
@@ -80,7 +87,7 @@ async def test_dispatch_ack_on_scene_seen_on_console(make_client: Any, dispatch_
     await expect(card).to_contain_text(incident["number"])
     await expect(card).to_contain_text("Futian metro station exit A")
     await expect(card.locator("a[data-nav]")).to_have_attribute("href", re.compile(r"^geo:22\.541"))
-    assert await officer.evaluate("window.__vibrations.length") >= 1
+    assert await officer.evaluate("window.__vibrations.length") >= 2  # the tap's test buzz and the order
     await shot(officer, "2-unit-order")
     await card.get_by_role("button", name="Acknowledge").click()
     await expect(card).to_contain_text("Acknowledged")

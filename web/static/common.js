@@ -469,7 +469,12 @@
     }
     return c.state === "running";
   };
-  JY.vibrate = (p) => { try { return navigator.vibrate ? navigator.vibrate(p || [300, 100, 300, 100, 600]) : false; } catch (e) { return false; } };
+  /** True once the user has tapped or typed on the page: browsers allow sound and vibration only then. */
+  JY.activated = () => !navigator.userActivation || navigator.userActivation.hasBeenActive;
+  JY.vibrate = (p) => {
+    if (!navigator.vibrate || !JY.activated()) return false;
+    try { return navigator.vibrate(p || [300, 100, 300, 100, 600]); } catch (e) { return false; }
+  };
 
   // ---------------------------------------------------------------- page chrome
   /** Wire the language switch and apply translations; call once per page after its dictionaries. */

@@ -434,7 +434,7 @@
     tb.replaceChildren(...units.map((u) => {
       const fix = u.location_at || u.fix_at || u.last_fix_at;
       const stale = fix && Date.now() - JY.parseTime(fix) > 30 * 60 * 1000;
-      return h("tr", { dataset: { unit: u.id, status: u.status } },
+      return h("tr", { dataset: { unit: u.id, status: u.status, lat: u.lat ?? "", lon: u.lon ?? "" } },
         h("td", null, h("strong", { text: u.callsign || u.id }), u.unit_type ? h("span.hint", { text: " " + u.unit_type }) : null),
         h("td", null, h("span.badge.st.st-" + u.status, { text: stLabel(u.status) })),
         h("td" + (stale ? ".error-text" : ""), { dataset: { ts: fix || "" }, text: JY.ago(fix) }));

@@ -15,7 +15,9 @@
       "unit.lost": "连接已断开，正在重连。离线期间的指令会在恢复后显示。",
       "unit.state.offered": "待确认", "unit.state.acknowledged": "已确认", "unit.state.withdrawn": "已撤回",
       "unit.state.expired": "已超时（已转派）", "unit.state.completed": "已完成", "unit.received": "收到 {t}",
-      "unit.withdrawn": "指令 {n} 已撤回：{r}",
+      "unit.withdrawn": "指令 {n} 已撤回：{r}", "unit.enable": "点此开启新指令的提示音和振动",
+      "unit.loc.share": "共享我的位置", "unit.loc.on": "位置已共享：{t}（±{a} 米）", "unit.loc.off": "未共享位置",
+      "unit.loc.waiting": "正在获取位置…", "unit.loc.err": "无法获取位置：{msg}", "unit.loc.none": "此浏览器不支持定位（需要 HTTPS）",
       "st.available": "空闲", "st.dispatched": "已派警", "st.en_route": "在途", "st.on_scene": "到场", "st.returning": "返回中",
       "st.out_of_service": "暂停服务",
     },
@@ -28,7 +30,9 @@
       "unit.lost": "Connection lost, reconnecting. Orders sent meanwhile will appear when it is back.",
       "unit.state.offered": "to acknowledge", "unit.state.acknowledged": "acknowledged", "unit.state.withdrawn": "withdrawn",
       "unit.state.expired": "expired (re-offered)", "unit.state.completed": "completed", "unit.received": "received {t}",
-      "unit.withdrawn": "Order {n} was withdrawn: {r}",
+      "unit.withdrawn": "Order {n} was withdrawn: {r}", "unit.enable": "Tap here to turn on sound and vibration for new orders",
+      "unit.loc.share": "Share my location", "unit.loc.on": "Location shared: {t} (±{a} m)", "unit.loc.off": "Location not shared",
+      "unit.loc.waiting": "Getting the location…", "unit.loc.err": "No location: {msg}", "unit.loc.none": "This browser cannot give a location (HTTPS is needed)",
       "st.available": "available", "st.dispatched": "dispatched", "st.en_route": "en route", "st.on_scene": "on scene",
       "st.returning": "returning", "st.out_of_service": "out of service",
     },
@@ -83,7 +87,7 @@
           o.fresh && !acked ? h("span.badge.lvl-P1", { text: t("unit.new") }) : null,
           lvl ? h("span.badge.lvl-" + lvl, { text: lvl }) : null,
           h("span", { text: field(o, "number") || field(o, "incident_number") || o.incident_id || "" }),
-          h("span", { text: field(o, "category") || "" }),
+          h("span", { text: JY.catLabel(field(o, "category")) }),
           o.offline ? h("span.badge.offline-tag", { text: t("unit.offline") }) : null),
         h("div.where", { text: field(o, "location_text") || "" }),
         field(o, "text") ? h("div.text", { text: field(o, "text") }) : null,
@@ -201,6 +205,45 @@
     }
   }
 
+  // ---------------------------------------------------------------- location sharing
+  // The console ranks units by distance and shows the age of each fix: the phone reports where it is
+  // when it moved 25 m or a minute passed, over the socket (REST when the socket is down).
+  const LOC = { watch: null, last: null, sentAt: 0 };
+  function metres(a, b) {
+    const r = 6371000, rad = Math.PI / 180;
+    const dLat = (b.lat - a.lat) * rad, dLon = (b.lon - a.lon) * rad;
+    const x = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+    return 2 * r * Math.asin(Math.sqrt(x));
+  }
+  async function sendLocation(pos) {
+    const p = { lat: +pos.coords.latitude.toFixed(6), lon: +pos.coords.longitude.toFixed(6) };
+    const acc = Math.round(pos.coords.accuracy || 0);
+    if (LOC.last && metres(LOC.last, p) < 25 && Date.now() - LOC.sentAt < 60000) return;
+    try {
+      if (!S.sock.send({ type: "location", lat: p.lat, lon: p.lon })) {
+        await JY.api("POST", `/api/units/${encodeURIComponent(S.unitId)}/location`, p);
+      }
+      LOC.last = p;
+      LOC.sentAt = Date.now();
+      $("#loc-state").textContent = t("unit.loc.on", { t: JY.clock(new Date()), a: acc });
+    } catch (e) {
+      $("#loc-state").textContent = t("unit.loc.err", { msg: JY.errorText(e) });
+    }
+  }
+  function setSharing(on) {
+    const btn = $("#share-loc");
+    localStorage.setItem("jy.unit.shareLoc", on ? "1" : "0");
+    btn.setAttribute("aria-pressed", String(on));
+    if (LOC.watch !== null) { navigator.geolocation.clearWatch(LOC.watch); LOC.watch = null; }
+    if (!on) { $("#loc-state").textContent = t("unit.loc.off"); return; }
+    if (!navigator.geolocation || !window.isSecureContext) { $("#loc-state").textContent = t("unit.loc.none"); btn.setAttribute("aria-pressed", "false"); return; }
+    $("#loc-state").textContent = t("unit.loc.waiting");
+    LOC.last = null;
+    LOC.watch = navigator.geolocation.watchPosition(sendLocation,
+      (err) => { $("#loc-state").textContent = t("unit.loc.err", { msg: err.message || err.code }); },
+      { enableHighAccuracy: true, maximumAge: 15000, timeout: 30000 });
+  }
+
   async function refreshUnit() {
     try {
       const r = await JY.api("GET", `/api/units/${encodeURIComponent(S.unitId)}`);
@@ -219,6 +262,11 @@
     renderStatus();
     render();
     document.querySelectorAll("[data-status]").forEach((b) => b.addEventListener("click", () => setStatus(b.dataset.status, b)));
+    // Phones allow sound and vibration only after a tap: ask for one, visibly, until it happens.
+    const enable = $("#enable-alerts");
+    enable.hidden = JY.activated();
+    enable.addEventListener("click", () => { JY.beep([[880, 120]]); JY.vibrate([100]); enable.hidden = true; });
+    window.addEventListener("pointerdown", () => setTimeout(() => { enable.hidden = JY.activated(); }, 0), true);
     JY.onLang(() => { render(); renderStatus(); });
     const banner = $("#offline-banner");
     S.sock = new JY.Socket("/ws/unit", {
@@ -232,6 +280,8 @@
     S.sock.opts.onOpen = () => { reopen(); for (const id of S.acking) S.sock.send({ type: "ack", order_id: id }); };
     JY.unitState = S;
     S.sock.start();
+    $("#share-loc").addEventListener("click", () => setSharing($("#share-loc").getAttribute("aria-pressed") !== "true"));
+    setSharing(localStorage.getItem("jy.unit.shareLoc") !== "0");
     refreshUnit();
   }
   main();
