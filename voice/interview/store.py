@@ -377,6 +377,22 @@ class InterviewStore:
         return {"id": sid, "case_number": row.case_number, "signed_at": iso(row.signed_at),
                 "signed_by": row.signed_by, **result}
 
+    async def add_recording(self, sid: str, encoded: Any, *, retention_days: float, actor: str) -> str:
+        """Keep the interview's audio; refused once signed, checked in the same transaction as the insert."""
+        now = now_utc()
+        rec_id = new_id()
+        async with self._tx() as conn:
+            row = await self._row(sid, conn, lock=True)
+            self._writable(row, "adding audio")
+            await conn.execute(recordings.insert().values(
+                id=rec_id, kind="interview", owner_id=sid, codec="opus/ogg", sample_rate=encoded.sample_rate,
+                seconds=encoded.seconds, bytes=len(encoded.data), sha256=encoded.sha256, data=encoded.data,
+                created_at=now, expires_at=now + dt.timedelta(days=retention_days) if retention_days > 0 else None))
+            await conn.execute(sessions.update().where(sessions.c.id == sid).values(updated_at=now))
+        await self._audit(actor, "interview.audio", f"interview:{sid}", None,
+                          {"recording_id": rec_id, "sha256": encoded.sha256, "seconds": encoded.seconds})
+        return rec_id
+
     async def add_asr_segment(self, sid: str, recording_id: str, start: float, end: float, text: str,
                               language: str | None, confidence: float, role: str, *, actor: str) -> dict[str, Any]:
         """A line transcribed from the session's own uploaded recording (origin: recording id + start)."""

@@ -20,7 +20,7 @@ from voice.engine import DecodeOptions, transcribe_audio
 from voice.interview import export
 from voice.interview.model import InterviewError, check_role
 from voice.interview.store import InterviewStore
-from voice.radio.recording import encode_opus, recordings_of, store_recording
+from voice.radio.recording import encode_opus, recordings_of
 from voice.radio.settings import RadioSettings
 from web import appkeys
 from web.api.radio import RADIO_SETTINGS, audio_response
@@ -217,11 +217,8 @@ async def upload_audio(request: web.Request) -> web.Response:
     except AudioError as exc:
         raise bad_request(str(exc), field="audio") from None
     encoded = await loop.run_in_executor(app[appkeys.EXECUTOR], encode_opus, samples, 16000, rs.opus_bitrate)
-    # Checked again just before storing: the record may have been signed while the audio was encoded.
-    if (await st.get(sid, with_lines=False))["state"] == "signed":
-        raise ApiError(409, "locked", f"interview {sid} was signed meanwhile; the audio was not kept")
-    rec_id = await store_recording(app[appkeys.DB], kind="interview", owner_id=sid, encoded=encoded,
-                                   retention_days=rs.interview_retention_days)
+    # The lock is checked again in the insert's own transaction: the record may have been signed meanwhile.
+    rec_id = await st.add_recording(sid, encoded, retention_days=rs.interview_retention_days, actor=actor(request))
     added: list[dict[str, Any]] = []
     if engine is not None and role is not None:
         language, _ = engine.resolve_language(request.query.get("language") or session.get("language"))
