@@ -67,3 +67,46 @@ async def test_possible_duplicate_is_shown_and_merged(make_client: Any, dispatch
     await console.locator("#show-closed").check()
     await expect(item_b).to_have_attribute("data-status", "merged")
     page_watch.check()
+
+
+async def test_new_incident_form_and_tile_map(make_client: Any, dispatch_api: Any, browser: Any, page_watch: Any,
+                                              shot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dispatcher types in a call; with a tile server configured the map draws tiles under the points."""
+    import base64
+
+    monkeypatch.setenv("JINGYUN_MAP_TILE_URL", "https://tiles.test/{z}/{x}/{y}.png")
+    client = await make_client()
+    api = dispatch_api(client)
+    await api.unit("P-101", lat=22.5412, lon=114.0612)
+    console = await open_console(browser, client, page_watch)
+    # A 1x1 grey PNG stands in for the deployment's tile server (no network here).
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==")
+    tiles: list[str] = []
+
+    async def serve_tile(route: Any) -> None:
+        tiles.append(route.request.url)
+        await route.fulfill(status=200, content_type="image/png", body=png)
+
+    await console.route("https://tiles.test/**", serve_tile)
+    await console.reload()
+    await expect(console.locator("#map-mode")).to_have_text("(tile map)")
+    await expect(console.locator("#map img.tile").first).to_be_attached()
+    assert any(re.search(r"/\d+/\d+/\d+\.png$", u) for u in tiles)
+
+    await console.get_by_role("button", name="New incident").click()
+    await expect(console.locator("#ni-text")).to_be_focused()
+    await console.get_by_role("button", name="Create incident").click()
+    await expect(console.locator("#ni-error")).to_have_text("Describe what happened.")
+    await console.fill("#ni-text", "Caller reports a man threatening passers-by with a knife at Coco Park")
+    await console.fill("#ni-loc", "Coco Park")
+    await console.fill("#ni-lat", "95")
+    await console.fill("#ni-lon", "114.05")
+    await console.get_by_role("button", name="Create incident").click()
+    await expect(console.locator("#ni-error")).to_contain_text("Latitude must be -90 to 90")
+    await console.fill("#ni-lat", "22.533")
+    await console.get_by_role("button", name="Create incident").click()
+    await expect(console.locator("#detail")).to_contain_text("Coco Park")
+    await expect(console.locator("#queue li[data-id]")).to_have_count(1)
+    await expect(console.locator("#map svg g.i")).to_have_count(1)
+    await shot(console, "tiles-new-incident")
+    page_watch.check()

@@ -519,7 +519,8 @@
         el("title", {}, `${u.callsign || u.id} ${stLabel(u.status)} ${JY.ago(u.location_at)}`));
       svg.append(g);
     }
-    box.replaceChildren(...kids, svg);
+    const attribution = tiles && S.config.map_attribution ? h("div.attribution", { text: S.config.map_attribution }) : null;
+    box.replaceChildren(...kids, svg, attribution || "");
   }
 
   // ---------------------------------------------------------------- radio / transcripts

@@ -502,7 +502,14 @@
       if (/^[1-9]$/.test(e.key)) setSpeaker(Number(e.key) - 1);
     });
     window.addEventListener("beforeunload", (e) => { if (S.recording) { e.preventDefault(); e.returnValue = ""; } });
-    JY.onLang(() => { if (S.rec) { renderSpeakers(); renderLines(); renderState(); } renderSaved(); });
+    JY.onLang(() => {
+      if (S.rec) { renderSpeakers(); renderLines(); renderState(); renderPartial(); }
+      renderSaved();
+      // Participant rows keep what was typed; only their labels change.
+      const people = readPeople();
+      $("#people").replaceChildren(...people.map((p, i) => personRow(p, i)));
+      $("#setup-store-note").textContent = t(store.storage === "server" ? "iv.store.server" : "iv.store.browser");
+    });
     renderSaved();
     idlePill();
     JY.onLang(() => { if (!S.sock) idlePill(); });
