@@ -38,6 +38,8 @@ log = logging.getLogger("jingyun.voice.engine")
 
 SAMPLE_RATE = 16000
 MAX_AUDIO_SECONDS = 30.0
+FIT_PAD_FRAMES = 300  # 3 s of 10 ms frames
+FIT_MIN_FRAMES = 500
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class AsrEngine:
         self._dispatcher: asyncio.Task[None] | None = None
         self._lock = threading.Lock()  # decode_batch may also be called directly (bench, tests)
         self.batches = 0
+        self.busy_seconds = 0.0  # wall time spent decoding, for real-time-factor figures
         self.batched_items = 0
         self.max_batch_seen = 0
         self._closed = False
@@ -265,21 +268,27 @@ class AsrEngine:
                 r.decode_seconds = elapsed
                 r.batch_size = len(audios)
             self.batches += 1
+            self.busy_seconds += elapsed
             self.batched_items += len(audios)
             self.max_batch_seen = max(self.max_batch_seen, len(audios))
             return out
 
-    def _features(self, audios: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    def _features(self, audios: Sequence[np.ndarray], full: bool) -> tuple[np.ndarray, list[int]]:
+        """Log-Mel features padded to one window for the batch: 30 s (full) or the longest item + 3 s."""
         from faster_whisper.audio import pad_or_trim
 
         fe = self.model.feature_extractor
-        feats, frames = [], []
+        mels, frames = [], []
         for audio in audios:
             audio = audio[: int(MAX_AUDIO_SECONDS * SAMPLE_RATE)].astype(np.float32)
-            mel = fe(audio)
+            mels.append(fe(audio))
             frames.append(min(int(audio.size // fe.hop_length), fe.nb_max_frames))
-            feats.append(pad_or_trim(mel))
-        return np.stack(feats).astype(np.float32), frames
+        length = fe.nb_max_frames
+        if not full:
+            # CTranslate2 accepts a shorter encoder input; its cost falls with the length. Padding
+            # (3 s, at least a 5 s window) keeps Whisper from running off the end of the speech.
+            length = min(fe.nb_max_frames, max(max(frames) + FIT_PAD_FRAMES, FIT_MIN_FRAMES))
+        return np.stack([pad_or_trim(m, length) for m in mels]).astype(np.float32), frames
 
     def _tokenizer(self, language: str) -> Any:
         from faster_whisper.tokenizer import Tokenizer
@@ -288,9 +297,8 @@ class AsrEngine:
                          language=language if self.multilingual else None)
 
     def _decode_group(self, audios: Sequence[np.ndarray], options: Sequence[DecodeOptions]) -> list[AsrResult]:
-        import ctranslate2
-
-        feats, frames = self._features(audios)
+        full = self.settings.window == "full"
+        feats, frames = self._features(audios, full)
         encoder_output = self.model.encode(feats)
         langs: list[tuple[str, float | None]] = []
         need_detect = self.multilingual and any(o.language is None for o in options)
@@ -310,27 +318,24 @@ class AsrEngine:
         beam = self.settings.beam_size if final else 1
         gens = self._generate(encoder_output, prompts, tokenizers[0], beam, 0.0)
         results: list[AsrResult] = []
-        # Encoder output as host memory so single items can be re-decoded or aligned alone.
-        enc_host = None
+        enc_host: np.ndarray | None = None
         for i, (gen, tok, opt) in enumerate(zip(gens, tokenizers, options, strict=True)):
             tokens, avg_logprob, no_speech = gen
             text = tok.decode(tokens).strip()
             ratio = textnorm.compression_ratio(text)
             temperature = 0.0
-            if final and self._needs_fallback(avg_logprob, ratio, no_speech):
-                if enc_host is None:
-                    enc_host = np.array(encoder_output) if self.device == "cpu" else None
-                for t in self._temperatures():
-                    item = (ctranslate2.StorageView.from_array(enc_host[i:i + 1]) if enc_host is not None
-                            else self.model.encode(feats[i:i + 1]))
-                    t_tokens, t_lp, _t_ns = self._generate(item, [prompts[i]], tok, 1, t)[0]
+            item_enc: Any = None  # this item's encoder output when it had to be redone alone
+            if final and self._needs_fallback(avg_logprob, ratio, no_speech, text, fitted=not full):
+                for t, use_full in self._retries(fitted=not full):
+                    item_enc = self.model.encode(self._features([audios[i]], use_full)[0])
+                    t_tokens, t_lp, t_ns = self._generate(item_enc, [prompts[i]], tok, beam if t == 0 else 1, t)[0]
                     t_text = tok.decode(t_tokens).strip()
                     t_ratio = textnorm.compression_ratio(t_text)
-                    better = (t_ratio <= self.settings.compression_ratio_threshold
-                              and (ratio > self.settings.compression_ratio_threshold or t_lp > avg_logprob))
-                    if better:
+                    limit = self.settings.compression_ratio_threshold
+                    if t_ratio <= limit and (ratio > limit or t_lp > avg_logprob or use_full):
                         tokens, avg_logprob, text, ratio, temperature = t_tokens, t_lp, t_text, t_ratio, t
-                    if not self._needs_fallback(avg_logprob, ratio, no_speech):
+                        no_speech = t_ns
+                    if not self._needs_fallback(avg_logprob, ratio, no_speech, text, fitted=False):
                         break
             result = AsrResult(text="", language=langs[i][0], language_probability=langs[i][1],
                                avg_logprob=avg_logprob, no_speech_prob=no_speech, compression_ratio=ratio,
@@ -349,11 +354,11 @@ class AsrEngine:
                 continue
             words: list[Word] = []
             if final and not looped:
-                if enc_host is None:
-                    enc_host = np.array(encoder_output) if self.device == "cpu" else None
-                item = (ctranslate2.StorageView.from_array(enc_host[i:i + 1]) if enc_host is not None
-                        else self.model.encode(feats[i:i + 1]))
-                words = self._words(tok, tokens, item, frames[i], opt.script, langs[i][0])
+                if item_enc is None:
+                    if enc_host is None:
+                        enc_host = self._host(encoder_output, feats)
+                    item_enc = self._item(enc_host, feats, i)
+                words = self._words(tok, tokens, item_enc, frames[i], opt.script, langs[i][0])
             if langs[i][0] in textnorm.CHINESE_LANGUAGES:
                 text = textnorm.to_script(text, opt.script)
             result.text = text
@@ -362,6 +367,23 @@ class AsrEngine:
                                  else float(math.exp(avg_logprob)))
             results.append(result)
         return results
+
+    def _host(self, encoder_output: Any, feats: np.ndarray) -> np.ndarray | None:
+        # On CPU the encoder output converts to numpy without a copy to the host; on a GPU an item
+        # is re-encoded alone instead (rare: alignment of a batched final).
+        return np.array(encoder_output) if self.device == "cpu" else None
+
+    def _item(self, enc_host: np.ndarray | None, feats: np.ndarray, i: int) -> Any:
+        import ctranslate2
+
+        if enc_host is not None:
+            return ctranslate2.StorageView.from_array(np.ascontiguousarray(enc_host[i:i + 1]))
+        return self.model.encode(feats[i:i + 1])
+
+    def _retries(self, fitted: bool) -> list[tuple[float, bool]]:
+        """(temperature, full window) to try in order for a doubtful final."""
+        tries = [(0.0, True)] if fitted else []
+        return tries + [(t, True) for t in self._temperatures()]
 
     def _prompt(self, tok: Any, opt: DecodeOptions) -> list[int]:
         previous = tok.encode(" " + opt.initial_prompt.strip()) if opt.initial_prompt else []
@@ -395,9 +417,11 @@ class AsrEngine:
                 temps.append(min(1.0, max(0.0, float(raw))))
         return temps
 
-    def _needs_fallback(self, avg_logprob: float, ratio: float, no_speech: float) -> bool:
+    def _needs_fallback(self, avg_logprob: float, ratio: float, no_speech: float, text: str, fitted: bool) -> bool:
         if no_speech > self.settings.no_speech_threshold and avg_logprob < self.settings.logprob_threshold:
             return False  # silence: dropped, not retried
+        if fitted and textnorm.is_repeated_whole(text):
+            return True  # the short window's typical failure: the phrase said again
         return ratio > self.settings.compression_ratio_threshold or avg_logprob < self.settings.logprob_threshold
 
     def _drop_reason(self, avg_logprob: float, no_speech: float) -> str | None:

@@ -28,6 +28,7 @@ class StreamSession:
         self.backend = backend
         self.on_event = on_event
         self._tasks: set[asyncio.Task[None]] = set()
+        self._partials: dict[int, tuple[int, asyncio.Task[None]]] = {}
 
     def feed_pcm(self, data: bytes, encoding: str) -> None:
         """Raw PCM in; raises ``AudioError`` for a malformed frame (the stream continues)."""
@@ -51,9 +52,23 @@ class StreamSession:
         for ev in self.core.take_ready():
             self.on_event(ev)
         for req in self.core.take_requests():
+            if req.final:
+                # The utterance is over: a partial of it still waiting for the engine is wasted work.
+                for utterance, task in list(self._partials.values()):
+                    if utterance == req.utterance:
+                        task.cancel()
             task = asyncio.get_running_loop().create_task(self._run(req), name=f"asr-request-{req.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            if not req.final:
+                self._partials[req.id] = (req.utterance, task)
+                task.add_done_callback(self._forget_partial(req.id))
+
+    def _forget_partial(self, request_id: int) -> Callable[[asyncio.Task[None]], None]:
+        def forget(_task: asyncio.Task[None]) -> None:
+            self._partials.pop(request_id, None)
+
+        return forget
 
     async def _run(self, req: DecodeRequest) -> None:
         try:
@@ -74,6 +89,8 @@ class StreamSession:
         self._pump()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        for ev in self.core.take_ready():
+            self.on_event(ev)
 
     async def cancel(self) -> None:
         """Abandon the stream (client gone): outstanding decodes are cancelled."""

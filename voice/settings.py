@@ -25,6 +25,10 @@ class VoiceSettings:
     cpu_threads: int = _s(0, "JINGYUN_ASR_THREADS", "CPU threads for decoding (0: all cores)", lo=0, hi=256)
     max_batch: int = _s(8, "JINGYUN_ASR_MAX_BATCH",
                         "most utterances decoded together in one batch across streams", lo=1, hi=64)
+    window: str = _s("fit", "JINGYUN_ASR_WINDOW",
+                     "encoder window: fit (the utterance plus 3 s, at least 5 s: 3-5x less CPU; a result that "
+                     "looks like a loop is redone with the full window) or full (Whisper's 30 s, as trained)",
+                     choices=("fit", "full"))
     beam_size: int = _s(5, "JINGYUN_ASR_BEAM_SIZE", "beam width for final segments (partials are greedy)",
                         lo=1, hi=10)
     fallback_temperatures: tuple[str, ...] = _s(

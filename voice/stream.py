@@ -134,7 +134,9 @@ class HypothesisBuffer:
             # Keep the committed words exactly as first sent; only append the newly agreed ones.
             self.committed = self.committed + units[n:agree]
         self._previous = keys
-        tail = units[len(self.committed):] if consistent else []
+        # When the new hypothesis rewrites committed words, the committed ones still stand (they were
+        # shown as stable) and the rest of the new hypothesis follows them.
+        tail = units[len(self.committed):]
         return self._join(self.committed), self._join(tail)
 
     @staticmethod

@@ -86,6 +86,16 @@ def collapse_repeats(text: str, max_repeats: int = 3, max_ngram: int = 8) -> tup
     return joined, changed
 
 
+def is_repeated_whole(text: str) -> bool:
+    """The whole text is one phrase said two or more times ("换一首歌换一首歌"): a likely decoding loop."""
+    compact = re.sub(r"[\W_]+", "", text.lower())
+    n = len(compact)
+    for size in range(1, n // 2 + 1):
+        if n % size == 0 and compact[:size] * (n // size) == compact:
+            return True
+    return False
+
+
 def is_empty_text(text: str) -> bool:
     """Nothing but punctuation or whitespace (". . . ." from Whisper on static)."""
     return not text or bool(_PUNCT_ONLY.match(text.replace(" ", "")))

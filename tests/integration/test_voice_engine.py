@@ -77,7 +77,8 @@ async def test_mandarin_cer_no_worse_than_baseline_and_simplified(asr_engine_bas
     text = "".join(r.text for _, _, r in segments)
     assert all(r.language == "zh" for _, _, r in segments), [r.language for _, _, r in segments]
     assert to_script(text, "simplified") == text, f"not in simplified characters: {text}"
-    assert cer(ref, text) <= _baseline_cer(shared_dir, rel) + 1e-9, (text, ref)
+    # BASELINE.md gives three decimals; compare at the same precision.
+    assert round(cer(ref, text), 3) <= _baseline_cer(shared_dir, rel), (text, ref)
 
 
 async def test_traditional_on_request(asr_engine_base: AsrEngine, shared_dir: Path) -> None:

@@ -206,8 +206,8 @@ def test_hypothesis_buffer_commits_agreement_only() -> None:
     assert buf.update("send two units") == ("", "send two units")
     assert buf.update("send two units to") == ("send two units", "to")
     assert buf.update("Send two units, to Main") == ("send two units to", "Main")
-    # A later hypothesis that disagrees with committed words cannot retract them.
-    assert buf.update("and two units") == ("send two units to", "")
+    # A later hypothesis that disagrees with committed words cannot retract them; its rest follows.
+    assert buf.update("and two units to Main Street now") == ("send two units to", "Main Street now")
 
 
 def test_hypothesis_buffer_chinese_by_character() -> None:
