@@ -108,6 +108,7 @@
     for (const [k, v] of Object.entries(sections)) {
       if (["date", "total", "total_incidents", "count", "counts", "generated_at", "brief", "period", "timezone", "baseline"].includes(k)) continue;
       if (k === "response" && v && typeof v === "object") { charts.push(responseTable(v)); continue; }
+      if (k === "by_source" && v && typeof v === "object") { charts.push(bars(k, Object.entries(v).map(([c, n]) => [JY.sourceLabel(c), n]))); continue; }
       if (k === "by_category" && v && typeof v === "object") { charts.push(bars(k, Object.entries(v).map(([c, n]) => [JY.catLabel(c), n]))); continue; }
       if (typeof v === "number") { cards.push(h("div.card", null, h("div.v", { text: Number.isInteger(v) ? String(v) : v.toFixed(2) }), h("div.k", { text: title(k) }))); continue; }
       if (Array.isArray(v) && v.length === 24 && v.every((n) => typeof n === "number")) { charts.push(hours(k, v)); continue; }

@@ -79,6 +79,10 @@
     const k = "cat." + c;
     return JY.t(k) === k ? String(c).replace(/_/g, " ") : JY.t(k);
   };
+  const SOURCES = { zh: { call: "报警电话", radio: "电台", kiosk: "自助报案", phone: "电话接报", dispatcher: "调度员", web: "网页", interview: "询问" },
+    en: { call: "110 call", radio: "radio", kiosk: "kiosk", phone: "phone", dispatcher: "dispatcher", web: "web", interview: "interview" } };
+  /** An intake source id (call, radio, kiosk, ...) in the page language. */
+  JY.sourceLabel = (v) => (v ? (SOURCES[JY.lang] && SOURCES[JY.lang][v]) || String(v) : "");
   JY.applyI18n = function (root) {
     root = root || document;
     document.documentElement.lang = JY.lang === "zh" ? "zh-CN" : "en";

@@ -327,7 +327,7 @@
     else if (d.status) bits.push(stLabel(d.status));
     if (d.unit_id) bits.push(unitName(d.unit_id));
     if (d.state) bits.push(t("os." + d.state));
-    if (d.source) bits.push("(" + d.source + ")");
+    if (d.source) bits.push("(" + JY.sourceLabel(d.source) + ")");
     if (d.text) bits.push("“" + d.text + "”");
     if (d.reason) bits.push(d.reason);
     if (e.message) bits.push(e.message);
@@ -353,7 +353,7 @@
     parts.push(h("dl.facts", null,
       h("dt", { text: t("console.d.where") }), h("dd", { text: [inc.location_text, inc.lat != null ? `(${inc.lat}, ${inc.lon})` : ""].filter(Boolean).join(" ") || "—" }),
       h("dt", { text: t("console.d.created") }), h("dd", { text: JY.dateTime(inc.created_at) + " · " + JY.ago(inc.created_at) }),
-      h("dt", { text: t("console.d.source") }), h("dd", { text: inc.source || "—" })));
+      h("dt", { text: t("console.d.source") }), h("dd", { text: JY.sourceLabel(inc.source) || "—" })));
     if (inc.text) parts.push(h("div.text", { text: inc.text }));
     const rep = inc.report && inc.report.fields;
     if (rep && typeof rep === "object") {
