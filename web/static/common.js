@@ -422,6 +422,14 @@
     }
     async _schedule(ev) {
       this.failures += 1;
+      if (ev && ev.code === 1008) {
+        // Refused by policy (unknown unit, bad config, ...): retrying at once will not help. Say why,
+        // once, and retry slowly in case an operator fixes it.
+        this.failures = Math.max(this.failures, 6);
+        const why = ev.reason || "refused by the server";
+        if (why !== this.lastRefusal) JY.toast(why, "error");
+        this.lastRefusal = why;
+      }
       const delay = Math.min(10000, 500 * 2 ** Math.min(this.failures - 1, 5)) * (0.8 + Math.random() * 0.4);
       this.retryAt = Date.now() + delay;
       this._set("reconnecting");

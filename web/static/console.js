@@ -766,7 +766,8 @@
     // Ages tick every second without re-rendering lists.
     setInterval(() => {
       document.querySelectorAll("[data-ts]").forEach((el) => { if (el.dataset.ts) el.textContent = JY.ago(el.dataset.ts); });
-      $("#sound").hidden = JY.soundReady() || !pendingAlerts().length;
+      // Until the browser allows sound, say so: an alert must be heard.
+      $("#sound").hidden = JY.soundReady();
       invalidate("drafts");
     }, 1000);
     new ResizeObserver(() => invalidate("map")).observe($("#map"));
