@@ -167,6 +167,9 @@ def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text")
 # Characters before a match that are segmented to find a negation cue: enough for the token
 # window (a few words) without segmenting the whole text for every report.
 _LOOKBACK_CJK = 12
+# English verbs after which a negation cue stays inside its own clause ("I don't know him").
+_NOT_NEGATING_NEXT = frozenset({"know", "knew", "remember", "recall", "care", "understand", "mind", "recognise",
+                                "recognize"})
 _LOOKBACK_EN = 48
 
 
@@ -180,8 +183,14 @@ def _negated(text: str, start: int, clause_starts: list[int], rules: RuleSet, la
     tokens = textnorm.tokenize(text[begin:start], lang)
     window = rules.neg_window_cjk if cjk else rules.neg_window_en
     cues = rules.neg_cues_cjk if cjk else rules.neg_cues_en
-    for word, ws, _we in reversed(tokens[-window:]):
+    last = tokens[-window:]
+    for k in range(len(last) - 1, -1, -1):
+        word, ws, _we = last[k]
         low = word.lower()
         if low in cues or (not cjk and low.endswith("n't")):
+            # "a man I don't know punched me": the cue negates "know", not what follows it.
+            nxt = last[k + 1][0].lower() if k + 1 < len(last) else ""
+            if not cjk and nxt in _NOT_NEGATING_NEXT:
+                continue
             return True, begin + ws
     return False, -1
