@@ -133,6 +133,7 @@ class AsrEngine:
         self.busy_seconds = 0.0  # wall time spent decoding, for real-time-factor figures
         self.batched_items = 0
         self.max_batch_seen = 0
+        self.partials_shed = 0
         self._closed = False
 
     # ---- construction ------------------------------------------------------------------
@@ -217,8 +218,15 @@ class AsrEngine:
         # Cancelled waiters (a stream that went away) are skipped, not decoded.
         self._queue = [p for p in self._queue if not p.future.done()]
         finals = [p for p in self._queue if p.options.final]
-        group = finals if finals else self._queue
-        batch = group[: self.settings.max_batch]
+        if finals:
+            # Finals are what is kept; partials are losable. While finals wait, waiting partials are
+            # answered empty at once (their streams ask again a moment later) so load sheds itself.
+            for p in self._queue:
+                if not p.options.final:
+                    p.future.set_result(AsrResult(text="", dropped="skipped: engine busy with finals"))
+                    self.partials_shed += 1
+            self._queue = finals
+        batch = self._queue[: self.settings.max_batch]
         chosen = {id(p) for p in batch}
         self._queue = [p for p in self._queue if id(p) not in chosen]
         return batch

@@ -78,3 +78,13 @@ def test_hub_names_are_never_downloaded(tmp_path: Path, name: str) -> None:
     assert not ok
     assert "local" in fix or "directory" in fix
     assert "does not exist" in detail or "never attempted" in detail
+
+
+def test_cli_model_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from web.cli import main
+
+    assert main(["model", "tiny.en", "--data-dir", str(tmp_path)]) == 0
+    assert "tiny.en (English-only)" in capsys.readouterr().out
+    assert main(["model", str(tmp_path / "nope"), "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "fix:" in err
