@@ -113,7 +113,7 @@ async def _one_stream(engine: Any, model: str, idx: int, seconds: float, stagger
 
 async def _run_n(engine: Any, model: str, n: int, seconds: float) -> dict[str, Any]:
     engine.busy_seconds = 0.0
-    batches0, items0 = engine.batches, engine.batched_items
+    batches0, items0, shed0 = engine.batches, engine.batched_items, engine.partials_shed
     cpu0 = sum(os.times()[:2])
     wall0 = time.perf_counter()
     results = await asyncio.gather(*(_one_stream(engine, model, i, seconds, stagger=i * 0.37) for i in range(n)))
@@ -131,6 +131,7 @@ async def _run_n(engine: Any, model: str, n: int, seconds: float) -> dict[str, A
         "cpu_cores_busy": round(cpu / wall, 2), "finals": len(fin),
         "mean_batch": round((engine.batched_items - items0) / batches, 2) if batches else 0.0,
         "max_backlog_s": round(max(r["max_backlog_s"] for r in results), 2),
+        "partials_shed": engine.partials_shed - shed0,
     }
     per_stream = [f"#{i}: first partial p50 {_fmt(_pct(r['first_partial'], 50))}, final p50 "
                   f"{_fmt(_pct(r['final'], 50))} p95 {_fmt(_pct(r['final'], 95))} ({r['finals']} finals)"

@@ -157,9 +157,14 @@ class AsrEngine:
 
     def describe(self) -> dict[str, Any]:
         """Model facts for /readyz and the stream's ready message."""
-        return {"model": self.info.name, "path": str(self.info.path), "device": self.device,
-                "compute_type": self.compute_type, "multilingual": self.multilingual,
-                "max_batch": self.settings.max_batch}
+        facts: dict[str, Any] = {"model": self.info.name, "path": str(self.info.path), "device": self.device,
+                                 "compute_type": self.compute_type, "multilingual": self.multilingual,
+                                 "languages": len(self.languages), "max_batch": self.settings.max_batch,
+                                 "window": self.settings.window}
+        notes = {code: note for code in ("yue", "zh") if (note := self.resolve_language(code)[1])}
+        if notes:
+            facts["language_notes"] = notes
+        return facts
 
     def resolve_language(self, requested: str | None) -> tuple[str | None, str | None]:
         """(language to decode with, note for the client when the request cannot be honoured)."""

@@ -225,6 +225,8 @@ async def test_cantonese_on_base_says_what_it_will_do(make_client: Any, asr_engi
     assert ready["type"] == "ready" and ready["language"] == "zh" and ready["language_requested"] == "yue"
     assert "Cantonese" in ready["language_note"]
     await ws.close()
+    model = (await (await client.get("/readyz")).json())["components"]["model"]
+    assert model["status"] == "ready" and "Cantonese" in model["language_notes"]["yue"]
 
 
 async def test_voice_disabled_answers_503_and_readyz_says_disabled(client: Any) -> None:
