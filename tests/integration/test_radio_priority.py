@@ -41,12 +41,19 @@ async def test_emergency_channel_jumps_the_queue(make_client, asr_engine, shared
     def tx(seq, audio):
         return make_transmission(seq, None, audio, rate, 0.0, now, "ptt", cfg)
 
+    # The engine is busy (a decode slot held), and routine traffic queues up behind it ...
+    busy = asyncio.Event()
+    holder = asyncio.create_task(svc.gate.run(5, busy.wait, ("load", "")))
+    await _wait(lambda: svc.gate.running == 1)
     low = [asyncio.create_task(svc.process(routine, tx(i, speech))) for i in range(3)]
-    await _wait(lambda: svc.gate.running == 1 and svc.gate.waiting == 2)  # one decoding, two queued
-    high = asyncio.create_task(svc.process(emergency, tx(9, urgent)))
     await _wait(lambda: svc.gate.waiting == 3)
+    # ... when an emergency transmission arrives last.
+    high = asyncio.create_task(svc.process(emergency, tx(9, urgent)))
+    await _wait(lambda: svc.gate.waiting == 4)
+    busy.set()
+    await holder
     results = await asyncio.gather(*low, high)
     order = [label[0] for label in svc.gate.started]
-    assert order == ["routine", "emergency", "routine", "routine"], order
+    assert order == ["load", "emergency", "routine", "routine", "routine"], order
     assert all(r.transmission["state"] == "transcribed" for r in results)
     assert "not breathing" in results[-1].transmission["text"].lower()
