@@ -80,7 +80,8 @@ async def test_new_incident_form_and_tile_map(make_client: Any, dispatch_api: An
     await api.unit("P-101", lat=22.5412, lon=114.0612)
     console = await open_console(browser, client, page_watch)
     # A 1x1 grey PNG stands in for the deployment's tile server (no network here).
-    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==")
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81yt"
+                           "gAAAABJRU5ErkJggg==")
     tiles: list[str] = []
 
     async def serve_tile(route: Any) -> None:

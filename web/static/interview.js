@@ -24,7 +24,7 @@
       "iv.role.recorder": "记录人", "iv.role.suspect": "嫌疑人", "iv.role.complainant": "报案人", "iv.role.other": "其他",
       "iv.store.server": "笔录保存在服务器上（询问笔录服务），签名后锁定。", "iv.store.browser": "询问笔录服务不可用：笔录暂存在本浏览器中。",
       "iv.dl.docx": "下载笔录（.docx）", "iv.verify": "校验笔录", "iv.verify.ok": "校验通过：内容与签名时一致。",
-      "iv.verify.bad": "校验失败：笔录在签名后被改动！", "iv.saving": "保存中…", "iv.notSaved": "未能保存：{msg}",
+      "iv.verify.bad": "校验失败：笔录在签名后被改动！", "iv.saving": "保存中…", "iv.typed": "手动输入一行", "iv.typed.ph": "手动输入（当前发言人）…", "iv.typed.add": "添加", "iv.notSaved": "未能保存：{msg}",
       "iv.edit": "修改", "iv.save": "保存", "iv.cancel": "取消", "iv.edited": "已修改 {n} 次，最后由 {by} 于 {at}",
       "iv.history": "修改记录", "iv.was": "原为：",
       "iv.rec.idle": "未录音", "iv.rec.on": "录音中", "iv.rec.stopping": "正在结束…", "iv.rec.signed": "已签名",
@@ -52,7 +52,7 @@
       "iv.store.server": "The record is kept on the server (interview-record service) and locked when signed.",
       "iv.store.browser": "The interview-record service is not available: the record is kept in this browser for now.",
       "iv.dl.docx": "Download record (.docx)", "iv.verify": "Verify record", "iv.verify.ok": "Verified: the record is as it was signed.",
-      "iv.verify.bad": "Verification FAILED: the record changed after signing!", "iv.saving": "saving…", "iv.notSaved": "Not saved: {msg}",
+      "iv.verify.bad": "Verification FAILED: the record changed after signing!", "iv.saving": "saving…", "iv.typed": "Type a line", "iv.typed.ph": "Type a line for the current speaker…", "iv.typed.add": "Add line", "iv.notSaved": "Not saved: {msg}",
       "iv.edit": "Edit", "iv.save": "Save", "iv.cancel": "Cancel", "iv.edited": "edited {n}×, last by {by} at {at}",
       "iv.history": "Edit history", "iv.was": "was: ",
       "iv.rec.idle": "not recording", "iv.rec.on": "recording", "iv.rec.stopping": "finishing…", "iv.rec.signed": "signed",
@@ -222,6 +222,7 @@
     $("#verify").hidden = !(server && locked);
     $("#store-note").textContent = t(server ? "iv.store.server" : "iv.store.browser");
     $("#sign-confirm").disabled = locked;
+    $("#typed-form").hidden = locked;
     const signed = $("#signed");
     signed.hidden = !locked;
     if (locked) signed.textContent = t("iv.signed", { by: S.rec.signed.by, at: JY.dateTime(S.rec.signed.at), hash: S.rec.signed.sha256 });
@@ -397,6 +398,27 @@
     $("#sign-confirm").focus();
   }
 
+  /** A line typed by the interviewer (what the microphone missed, a gesture, a document shown). */
+  async function addTyped(ev) {
+    ev.preventDefault();
+    const input = $("#typed");
+    const text = input.value.trim();
+    if (!text || !S.rec || S.rec.signed) return;
+    const who = S.rec.participants[S.speaker] || {};
+    const btn = $("#typed-add");
+    btn.disabled = true;
+    try {
+      await store.addLine(S.rec, { at: new Date().toISOString(), role: who.role, speaker: who.name, text, source: "typed" });
+      input.value = "";
+      renderLines();
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+    } finally {
+      btn.disabled = false;
+      input.focus();
+    }
+  }
+
   // ---------------------------------------------------------------- finish, sign, download
   async function sign(ev) {
     ev.preventDefault();
@@ -486,6 +508,7 @@
     $("#rec").addEventListener("click", startRecording);
     $("#stop").addEventListener("click", stopRecording);
     $("#sign-form").addEventListener("submit", sign);
+    $("#typed-form").addEventListener("submit", addTyped);
     $("#dl-txt").addEventListener("click", () => exportAs("txt"));
     $("#dl-json").addEventListener("click", () => exportAs("json"));
     $("#dl-docx").addEventListener("click", () => exportAs("docx"));
