@@ -24,3 +24,12 @@ def test_bad_fields_are_named(body, field):
     with pytest.raises(ChannelError) as info:
         check_channel(body)
     assert info.value.field == field
+
+
+def test_hotwords_may_not_hold_status_phrases():
+    # Measured: base decoding a Mandarin fire report with hotwords "到达现场 已到现场" answered with the hotwords.
+    with pytest.raises(ChannelError) as info:
+        check_channel({"id": "a", "hotwords": "福田 深南大道 到达现场"})
+    assert info.value.field == "hotwords" and "到达现场" in info.value.message
+    with pytest.raises(ChannelError):
+        check_channel({"id": "a", "hotwords": "Futian, 10-8, Shennan"})

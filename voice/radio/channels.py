@@ -83,7 +83,18 @@ def check_channel(data: Any, *, channel_id: str | None = None, current: Channel 
     for fname, val in (("system", system), ("talkgroup", talkgroup)):
         if val is not None and not val.isdigit():
             raise ChannelError(fname, f"{fname} must be the recorder's integer id, got {val!r}")
-    return Channel(cid, name.strip() or cid, system, talkgroup, language, _opt_str(merged, "hotwords", 1000),
+    hotwords = _opt_str(merged, "hotwords", 1000)
+    if hotwords:
+        from analytics.status_phrases import find_statuses
+
+        echoed = find_statuses(hotwords)
+        if echoed:
+            # Whisper repeats its prompt on unclear audio ("到达现场 已到现场" from a fire report, measured
+            # with the base model): a status phrase here would change a unit's status on words nobody said.
+            raise ChannelError("hotwords", "hotwords must not contain status phrases ("
+                               + ", ".join(sorted({m.evidence for m in echoed})) + "): the model can echo "
+                               "hotwords on unclear audio, which would change a unit's status on words nobody said")
+    return Channel(cid, name.strip() or cid, system, talkgroup, language, hotwords,
                    priority, bool(merged.get("auto_created", False)) if current else False)
 
 
