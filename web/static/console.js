@@ -20,7 +20,8 @@
       "console.queue.empty": "当前没有未结束的警情。", "console.reasons": "评级理由", "console.noReasons": "无评级理由",
       "console.dupFlag": "疑似重复",
       "console.detail": "警情详情", "console.detail.none": "请在队列中选择一个警情。",
-      "console.d.text": "内容", "console.d.report": "报案表单", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
+      "console.d.text": "内容", "console.d.report": "报案表单", "console.due": "确认倒计时 {s} 秒", "console.overdue": "已超时 {s} 秒未确认",
+      "console.notDispatched": "超过 60 秒未派警", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
       "console.d.recs": "推荐警力", "console.d.recs.loading": "正在计算推荐…", "console.d.recs.none": "没有可用的警力。",
       "console.d.dispatch": "派警", "console.d.dispatching": "派警中…", "console.d.dispatched": "已向 {u} 派警",
       "console.d.excluded": "不可用：", "console.d.orders": "指令", "console.d.orders.none": "尚未派警。",
@@ -55,7 +56,8 @@
       "console.queue.empty": "No open incidents.", "console.reasons": "Why this priority", "console.noReasons": "No reasons given",
       "console.dupFlag": "possible duplicate",
       "console.detail": "Selected incident", "console.detail.none": "Select an incident in the queue.",
-      "console.d.text": "Report", "console.d.report": "Report form", "console.d.where": "Location", "console.d.created": "Received", "console.d.source": "Source",
+      "console.d.text": "Report", "console.d.report": "Report form", "console.due": "ack due in {s} s", "console.overdue": "ack overdue {s} s",
+      "console.notDispatched": "not dispatched > 60 s", "console.d.where": "Location", "console.d.created": "Received", "console.d.source": "Source",
       "console.d.recs": "Recommended units", "console.d.recs.loading": "Ranking units…", "console.d.recs.none": "No unit is available.",
       "console.d.dispatch": "Dispatch", "console.d.dispatching": "Dispatching…", "console.d.dispatched": "Dispatched {u}",
       "console.d.excluded": "Not available: ", "console.d.orders": "Orders", "console.d.orders.none": "No unit dispatched yet.",
@@ -206,7 +208,8 @@
           visibleDups(inc.id).length ? h("span.badge.dup-flag", { text: t("console.dupFlag") }) : null),
         h("span.where", { text: inc.location_text || (inc.lat != null ? inc.lat.toFixed(4) + ", " + inc.lon.toFixed(4) : "") }),
         " ",
-        h("span.age", { dataset: { ts: inc.created_at || "" }, text: JY.ago(inc.created_at) }));
+        h("span.age", { dataset: { ts: inc.created_at || "" }, text: JY.ago(inc.created_at) }),
+        overdue(inc) ? h("span.badge.overdue", { text: t("console.notDispatched") }) : null);
       const li = h("li" + (S.selected === inc.id ? ".sel" : "") + (OPEN.has(inc.status) ? "" : ".closed"),
         { dataset: { id: inc.id, level: lvl, status: inc.status || "" } }, btn, det);
       ul.append(li);
@@ -400,7 +403,8 @@
     else parts.push(h("ul.plain#orders", null, orders.map((o) => h("li", { dataset: { order: o.id, state: o.state } },
       h("strong", { text: unitName(o.unit_id) }), " — ",
       h("span.order-state", { text: t("os." + o.state) }), " ",
-      h("span.hint", { text: JY.clock(o.acknowledged_at || o.created_at) })))));
+      h("span.hint", { text: JY.clock(o.acknowledged_at || o.created_at) }), " ",
+      o.state === "offered" && o.deadline_at ? h("span.deadline", { dataset: { deadline: o.deadline_at } }, dueText(o.deadline_at)) : null))));
 
     // duplicates
     const dups = visibleDups(inc.id);
@@ -424,6 +428,19 @@
       .map((e) => h("li", null, h("time", { text: JY.clock(e.at || e.created_at) }), h("span", { text: timelineText(e) })))));
     box.replaceChildren(...parts);
     if (keepFocus) { const el = box.querySelector(`[data-key="${CSS.escape(keepFocus)}"]`); if (el) el.focus(); }
+  }
+
+  /** "ack due in 12 s" / "ack overdue 3 s" for an offered order. */
+  function dueText(deadline) {
+    const s = Math.round((JY.parseTime(deadline) - Date.now()) / 1000);
+    return s >= 0 ? t("console.due", { s }) : t("console.overdue", { s: -s });
+  }
+  // NFPA 1225: an urgent call should have a unit within 60 s; an undispatched P1/P2 past that is flagged.
+  const DISPATCH_TARGET_S = 60;
+  function overdue(inc) {
+    const lvl = levelOf(inc);
+    return (lvl === "P1" || lvl === "P2") && (inc.status === "new" || inc.status === "triaged") &&
+      Date.now() - (JY.parseTime(inc.created_at) || Date.now()) > DISPATCH_TARGET_S * 1000;
   }
 
   function renderUnits() {
@@ -766,6 +783,13 @@
     // Ages tick every second without re-rendering lists.
     setInterval(() => {
       document.querySelectorAll("[data-ts]").forEach((el) => { if (el.dataset.ts) el.textContent = JY.ago(el.dataset.ts); });
+      document.querySelectorAll("[data-deadline]").forEach((el) => {
+        el.textContent = dueText(el.dataset.deadline);
+        el.classList.toggle("late", JY.parseTime(el.dataset.deadline) < Date.now());
+      });
+      // Re-render the queue when an incident crosses the dispatch target, so the flag appears.
+      const flagged = [...S.incidents.values()].filter(overdue).length;
+      if (flagged !== S.flagged) { S.flagged = flagged; invalidate("queue"); }
       // Until the browser allows sound, say so: an alert must be heard.
       $("#sound").hidden = JY.soundReady();
       invalidate("drafts");
