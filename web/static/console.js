@@ -524,7 +524,7 @@
       const lvl = levelOf(i);
       const g = el("g", { class: "i" + (S.selected === i.id ? " sel" : ""), "data-id": i.id });
       g.append(el("circle", { cx: px(i.lon), cy: py(i.lat), r: 9, fill: LEVEL_COLOURS[lvl] || "#ccc" }),
-        el("text", { x: px(i.lon) + 12, y: py(i.lat) + 4 }, (i.number || i.id) + (lvl ? " " + lvl : "")),
+        el("text", { x: px(i.lon) + 12, y: py(i.lat) + 14 }, (i.number || i.id) + (lvl ? " " + lvl : "")),
         el("title", {}, `${i.number || i.id} ${i.category || ""} ${i.location_text || ""}`));
       g.addEventListener("click", () => select(i.id));
       svg.append(g);
