@@ -9,7 +9,7 @@ machine: ``created`` is the order's ``created_at`` written by the server.
 The floor is the same hop through bare Redis pub/sub on this machine (publish -> subscriber
 receives), measured with the same number of messages.
 
-Usage: python bench/dispatch_push.py [--units 1000] [--orders 300] [--concurrency 8]
+Usage: python bench/dispatch_push.py [--units 1000] [--orders 300] [--rate 20]
 Last line: one JSON object with units, p50_ms, p95_ms, p99_ms, ack_p99_ms, floor_p99_ms,
 ratio_to_floor, peak_rss_mb.
 """
@@ -30,7 +30,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from redis.asyncio import Redis
@@ -82,8 +81,8 @@ def epoch(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-async def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_ready(url: str, proc: subprocess.Popen[bytes], wait_s: float = 60) -> None:
+    deadline = time.monotonic() + wait_s
     async with aiohttp.ClientSession() as s:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -154,7 +153,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=8, help="dispatch requests in flight")
+    parser.add_argument("--rate", type=float, default=20.0,
+                        help="dispatches started per second (open loop, like calls arriving)")
+    parser.add_argument("--database-url", default="",
+                        help="e.g. postgresql://postgres@127.0.0.1:5432/DB (default: SQLite in a temp dir)")
     args = parser.parse_args()
     limit = raise_nofile(2 * args.units + 200)
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -165,8 +167,10 @@ async def main() -> None:
            "JINGYUN_DATA_DIR": tmp, "JINGYUN_SECRET": SECRET, "JINGYUN_PORT": str(port),
            "JINGYUN_LOG_LEVEL": "WARNING", "JINGYUN_ACK_TIMEOUT": "600", "JINGYUN_LOAD_MODEL": "0",
            "JINGYUN_WS_HEARTBEAT": "600"}
-    env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], cwd=REPO, env=env,
+    env.pop("DATABASE_URL", None)  # SQLite in the temporary data dir unless --database-url
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], cwd=REPO, env=env,  # noqa: ASYNC220
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         await wait_ready(base, proc)
@@ -207,17 +211,20 @@ async def main() -> None:
                         "text": f"Fight outside building {i} on Fuhua Road, two men punching", "source": "call",
                         "lat": 22.53, "lon": 114.05}) as r:
                     incidents.append((await r.json())["id"])
-            dsem = asyncio.Semaphore(args.concurrency)
 
             async def send(i: int) -> None:
-                async with dsem, session.post(f"{base}/api/incidents/{incidents[i]}/dispatch", headers=disp,
-                                              json={"unit_id": phones[i].unit_id}) as r:
+                async with session.post(f"{base}/api/incidents/{incidents[i]}/dispatch", headers=disp,
+                                        json={"unit_id": phones[i].unit_id}) as r:
                     assert r.status == 201, await r.text()
 
             t0 = time.monotonic()
-            await asyncio.gather(*(send(i) for i in range(n)))
+            sends = []
+            for i in range(n):  # paced: dispatch i starts at t0 + i / rate, whatever the replies do
+                await asyncio.sleep(max(0.0, t0 + i / args.rate - time.monotonic()))
+                sends.append(asyncio.create_task(send(i)))
+            await asyncio.gather(*sends)
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and sum(len(p.acked) for p in phones) < n:
+            while time.monotonic() < deadline and sum(len(p.acked) for p in phones) < n:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             elapsed = time.monotonic() - t0
             recv = [(p.received[o] - p.created[o]) * 1000 for p in phones for o in p.received]
@@ -238,14 +245,15 @@ async def main() -> None:
     p50, p95, p99 = pct(recv, 50), pct(recv, 95), pct(recv, 99)
     ack99, f99 = pct(acks, 99), pct(floor_lat, 99)
     print(f"units connected        {args.units}")
-    print(f"orders                 {n} dispatched in {elapsed:.2f}s ({n / elapsed:.0f}/s), "
+    print(f"orders                 {n} dispatched at {args.rate:g}/s in {elapsed:.2f}s, "
           f"{len(recv)} received, {len(acks)} acknowledged")
     print(f"created -> received    p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms  max {max(recv):.1f} ms")
     print(f"created -> acked       p50 {pct(acks, 50):.1f} ms  p99 {ack99:.1f} ms")
     print(f"bare Redis pub/sub     p50 {pct(floor_lat, 50):.2f} ms  p99 {f99:.2f} ms")
     print(f"ratio p99 / floor p99  {p99 / f99:.1f}x")
     print(f"server peak RSS        {rss:.0f} MB")
-    print(json.dumps({"units": args.units, "orders": n, "received": len(recv), "p50_ms": round(p50, 2),
+    print(json.dumps({"units": args.units, "orders": n, "rate_per_s": args.rate, "received": len(recv),
+                      "database": "postgresql" if args.database_url else "sqlite", "p50_ms": round(p50, 2),
                       "p95_ms": round(p95, 2), "p99_ms": round(p99, 2), "ack_p99_ms": round(ack99, 2),
                       "floor_p99_ms": round(f99, 3), "ratio_to_floor": round(p99 / f99, 2),
                       "peak_rss_mb": round(rss, 1)}))

@@ -124,6 +124,11 @@ class DispatchService:
         self._sqlite = engine.dialect.name == "sqlite"
         self._lock = _SQLITE_LOCKS.setdefault(str(engine.url), asyncio.Lock()) if self._sqlite else None
         self.hub: Any = None  # dispatch.live.Hub, set by the web layer when it starts one
+        # Console events that follow a change are built and published off the request path, in order.
+        self._emits: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue(maxsize=10_000)
+        self._emitter_running = False
+        self._pending_emits: set[tuple[str, str, str]] = set()
+        self._spare_tasks: set[asyncio.Task[Any]] = set()
 
     # ---- transactions and the audit log ----------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -179,6 +184,48 @@ class DispatchService:
         except Exception:
             # Consoles resync from the snapshot; a lost live event must not fail the change itself.
             log.exception("could not publish console event %s", event.get("type"))
+
+    def _emit(self, kind: str, obj_id: str, action: str = "updated") -> None:
+        """Queue a console event about an incident, unit or order, built from its state when sent.
+
+        The change is already committed; the console event is losable (consoles resync from the
+        snapshot), so a full queue drops it with a log line rather than slowing dispatch down.
+        """
+        if not self._emitter_running:
+            task = asyncio.get_running_loop().create_task(self._send_emit(kind, obj_id, action))
+            self._spare_tasks.add(task)
+            task.add_done_callback(self._spare_tasks.discard)
+            return
+        if (kind, obj_id, action) in self._pending_emits:
+            return  # one event, built when sent, shows the latest state anyway
+        try:
+            self._emits.put_nowait((kind, obj_id, action))
+            self._pending_emits.add((kind, obj_id, action))
+        except asyncio.QueueFull:
+            log.warning("console event queue full; dropped %s %s event", kind, action)
+
+    async def _send_emit(self, kind: str, obj_id: str, action: str) -> None:
+        try:
+            if kind == "incident":
+                await self.publish_console({"type": "incident", "action": action,
+                                            "incident": await self.get_incident(obj_id)})
+            elif kind == "unit":
+                await self.publish_console({"type": "unit", "action": action, "unit": await self.get_unit(obj_id)})
+            elif kind == "order":
+                await self.publish_console({"type": "order", "action": action, "order": await self.get_order(obj_id)})
+        except Exception:
+            log.exception("could not build the console event for %s %s", kind, obj_id)
+
+    async def run_emitter(self) -> None:
+        """Publish queued console events in order (started by the web layer)."""
+        self._emitter_running = True
+        try:
+            while True:
+                kind, obj_id, action = await self._emits.get()
+                self._pending_emits.discard((kind, obj_id, action))
+                await self._send_emit(kind, obj_id, action)
+        finally:
+            self._emitter_running = False
 
     # ---- triage (the intelligence engineer's scorer) ------------------------------------------------
     async def _score(self, text: str, lang: str | None, source: str,
@@ -301,11 +348,11 @@ class DispatchService:
                      "created_at": as_utc(dt.datetime.fromisoformat(incident["created_at"].replace("Z", "+00:00")))}
         others = [{"id": r.id, "text": r.text, "category": r.category, "lat": r.lat, "lon": r.lon,
                    "created_at": as_utc(r.created_at)} for r in rows]
-        try:
-            matches = self._duplicates(
-                candidate, others, max_minutes=max_minutes,
-                max_meters=float(getattr(intel, "duplicate_max_meters", 500.0)),
-                min_similarity=float(getattr(intel, "duplicate_min_similarity", 0.5)))
+        call = functools.partial(self._duplicates, candidate, others, max_minutes=max_minutes,
+                                 max_meters=float(getattr(intel, "duplicate_max_meters", 500.0)),
+                                 min_similarity=float(getattr(intel, "duplicate_min_similarity", 0.45)))
+        try:  # text similarity over every open incident: off the event loop
+            matches = await asyncio.get_running_loop().run_in_executor(self.executor, call)
         except Exception:
             log.exception("duplicate search failed for incident %s", incident["id"])
             return
@@ -464,8 +511,8 @@ class DispatchService:
                 await self.bus.ack_order(o["unit_id"], o["id"])
                 if o["state"] == "withdrawn":
                     await self.bus.notify_unit(o["unit_id"], "withdrawn", o["id"])
-            await self.publish_console({"type": "order", "action": o["state"], "order": await self.get_order(o["id"])})
-            await self.publish_console({"type": "unit", "unit": await self.get_unit(o["unit_id"])})
+            self._emit("order", o["id"], o["state"])
+            self._emit("unit", o["unit_id"], "status")
 
     async def _incident_row(self, incident_id: str, conn: AsyncConnection | None = None,
                             lock: bool = False) -> dict[str, Any]:
@@ -662,7 +709,7 @@ class DispatchService:
             raise InvalidInput(f"status must be one of {', '.join(UNIT_STATUSES)}, got {status!r}", field="status")
         note = _text_field(note, "note", max_chars=1000, required=False)
         now = utcnow()
-        touched_orders: list[str] = []
+        touched_orders: list[tuple[str, str]] = []
         incident_ids: set[str] = set()
         settled: list[dict[str, Any]] = []
         async with self._tx() as conn:
@@ -676,7 +723,7 @@ class DispatchService:
                 if status in ("en_route", "on_scene") and o.state == "offered":
                     # Moving to the job proves the order arrived: treat it as acknowledged.
                     await self._ack_tx(conn, dict(o._mapping), actor, now, via=f"status {status}")
-                    touched_orders.append(o.id)
+                    touched_orders.append((o.id, o.incident_id))
                 elif status in ("available", "returning", "out_of_service"):
                     state = "completed" if o.state == "acknowledged" and before == "on_scene" else "withdrawn"
                     await conn.execute(orders.update().where(orders.c.id == o.id).values(
@@ -696,15 +743,13 @@ class DispatchService:
                                            "reason": f"unit {unit['callsign']} {status}"}, now)
             await self._audit(conn, actor, "unit.status", f"unit:{unit_id}", {"status": before},
                               {"status": status, "source": source, "note": note})
-        for oid in touched_orders:
-            await self._after_ack(oid)
+        for oid, iid in touched_orders:
+            await self._after_ack(oid, unit_id, iid)
         await self._after_settle(settled)
-        result = await self.get_unit(unit_id)
-        await self.publish_console({"type": "unit", "action": "status", "unit": result})
+        self._emit("unit", unit_id, "status")
         for iid in incident_ids:
-            await self.publish_console({"type": "incident", "action": "updated",
-                                        "incident": await self.get_incident(iid)})
-        return result
+            self._emit("incident", iid)
+        return await self.get_unit(unit_id)
 
     async def update_unit_location(self, unit_id: str, *, lat: Any, lon: Any, actor: str,
                                    at: dt.datetime | None = None) -> dict[str, Any]:
@@ -840,10 +885,9 @@ class DispatchService:
                                "deadline_at": iso(deadline), "note": note})
         order = self._order_json(row)
         await self.bus.push_order(unit_id, self._order_message(order, inc), deadline.timestamp())
-        await self.publish_console({"type": "order", "action": "offered", "order": order})
-        await self.publish_console({"type": "unit", "action": "status", "unit": await self.get_unit(unit_id)})
-        await self.publish_console({"type": "incident", "action": "updated",
-                                    "incident": await self.get_incident(incident_id)})
+        self._emit("order", order_id, "offered")
+        self._emit("unit", unit_id, "status")
+        self._emit("incident", incident_id)
         return order
 
     async def _auto_dispatch(self, incident_id: str) -> None:
@@ -878,12 +922,12 @@ class DispatchService:
                           {"state": "acknowledged", "via": via})
         return True
 
-    async def _after_ack(self, order_id: str) -> None:
-        order = await self._order_row(order_id)
+    async def _after_ack(self, order_id: str, unit_id: str, incident_id: str) -> None:
         with contextlib.suppress(Exception):
             await self.bus.clear_deadline(order_id)
-            await self.bus.ack_order(order["unit_id"], order_id)
-        await self.publish_console({"type": "order", "action": "acknowledged", "order": self._order_json(order)})
+            await self.bus.ack_order(unit_id, order_id)
+        self._emit("order", order_id, "acknowledged")
+        self._emit("incident", incident_id)
 
     async def acknowledge(self, order_id: str, *, unit_id: str | None, actor: str,
                           via: str = "ws") -> dict[str, Any]:
@@ -904,9 +948,7 @@ class DispatchService:
             won = await self._ack_tx(conn, order, actor, utcnow(), via)
         if not won:  # raced with another ack, an expiry or a withdrawal: report what happened
             return await self.acknowledge(order_id, unit_id=unit_id, actor=actor, via=via)
-        await self._after_ack(order_id)
-        incident = await self.get_incident(order["incident_id"])
-        await self.publish_console({"type": "incident", "action": "updated", "incident": incident})
+        await self._after_ack(order_id, order["unit_id"], order["incident_id"])
         return await self.get_order(order_id)
 
     async def mark_delivered(self, order_ids: Sequence[str]) -> None:

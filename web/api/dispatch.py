@@ -449,7 +449,8 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(hub.listen(), name="dispatch-pubsub"),
              loop.create_task(hub.poll(), name="dispatch-redelivery"),
-             loop.create_task(hub.timers(), name="dispatch-timers")]
+             loop.create_task(hub.timers(), name="dispatch-timers"),
+             loop.create_task(service.run_emitter(), name="dispatch-console-events")]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(hub.ready.wait(), 5.0)
     app[appkeys.READINESS].set("dispatch", hub.ready.is_set(),
