@@ -179,10 +179,14 @@ def spikes(today: Mapping[str, int], history: Sequence[Mapping[str, int]],
 def _place_key(inc: Mapping[str, Any], rules: RuleSet) -> str | None:
     text, lat, lon = _loc(inc)
     facts = ((inc.get("facts") or {}).get("location") or {}) if isinstance(inc.get("facts"), dict) else {}
+    # The gazetteer's canonical name first, so "Futian Port" and "福田口岸" count as one place.
+    if facts.get("name") and facts.get("kind") not in ("district", "city"):
+        return str(facts["name"])
+    if text:
+        place = rules.gazetteer.get(text.strip())
+        return place.name if place else text.strip()
     if facts.get("text"):
         return str(facts["text"])
-    if text:
-        return text.strip()
     if lat is not None and lon is not None:
         # ~100 m grid cell when no words name the place
         return f"{round(lat, 3):.3f},{round(lon, 3):.3f}"

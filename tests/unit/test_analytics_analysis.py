@@ -113,3 +113,13 @@ def test_demo_history_is_seeded_and_has_the_promised_spike() -> None:
     assert all(x["created_at"].tzinfo is not None for x in a)
     last_day = [x for x in a if x["created_at"].astimezone(TZ).date() == DAY - dt.timedelta(days=1)]
     assert sum(1 for x in last_day if x["location_text"] == "上沙村") >= 6
+
+
+def test_repeat_locations_merge_names_of_one_place() -> None:
+    when = dt.datetime.combine(DAY, dt.time(10), TZ)
+    incs = [_inc(1, when, "theft", 22.516, 114.0685, "Futian Port"),
+            _inc(2, when - dt.timedelta(days=2), "theft", 22.516, 114.0685, "福田口岸"),
+            _inc(3, when - dt.timedelta(days=5), "public_order", 22.516, 114.0685, "futian port")]
+    brief = analysis.daily_brief(DAY, incs, P)
+    assert brief["repeat_locations"][0]["location"] == "福田口岸"
+    assert brief["repeat_locations"][0]["count"] == 3
