@@ -143,3 +143,27 @@ async def test_gateway_roles_and_bad_input(make_client, asr_engine):
     err = await gw.next("error")
     assert err["code"] == "bad_audio"
     await gw.end()
+
+
+async def test_unsure_status_waits_for_a_dispatcher(make_client, asr_engine, shared_dir, dispatch_api, monkeypatch):
+    monkeypatch.setenv("JINGYUN_RADIO_STATUS_MIN_CONFIDENCE", "0.999")  # nothing is that sure: every change waits
+    client = await make_client(asr_engine=asr_engine)
+    app = client.server.app
+    api = dispatch_api(client)
+    unit = await api.unit("Unit 7")
+    await _channel(client)
+    on_scene, _ = read_wav(shared_dir / "audio/synthetic/en_radio_02.wav")
+    gw = await Gateway.open(client, "patrol-1", 16000, mode="ptt")
+    await gw.transmit("Unit 7", on_scene)
+    upd = (await gw.next("transmission"))["status_update"]
+    await gw.end()
+    assert upd["state"] == "unconfirmed" and upd["to"] == "on_scene" and 0 < upd["confidence"] < 0.999
+    assert "confirm" in upd["reason"]
+    assert (await api.call("GET", f"/api/units/{unit['id']}"))["status"] == "available"
+    disp = headers(app, Role.DISPATCHER)
+    resp = await client.post(f"/api/radio/status-updates/{upd['id']}/confirm", headers=disp)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["state"] == "applied"
+    assert (await api.call("GET", f"/api/units/{unit['id']}"))["status"] == "on_scene"
+    resp = await client.post(f"/api/radio/status-updates/{upd['id']}/confirm", headers=disp)
+    assert resp.status == 409

@@ -70,3 +70,15 @@ def test_table_errors_name_the_entry(tmp_path: Path):
     table = load_table(good)
     assert match_status("unit 9 code six", table=table).status == "on_scene"  # type: ignore[union-attr]
     assert match_status("unit 9 on scene", table=table) is None
+
+
+def test_phrase_confidence_uses_the_words_that_spell_it():
+    from voice.radio.service import phrase_confidence
+
+    words = [{"word": "We", "probability": 0.9}, {"word": "are", "probability": 0.8},
+             {"word": "on", "probability": 0.4}, {"word": "scene.", "probability": 0.6}]
+    assert phrase_confidence("on scene", words, 0.99) == pytest.approx(0.5)
+    zh = [{"word": "七号", "probability": 0.9}, {"word": "已到", "probability": 0.3},
+          {"word": "现场", "probability": 0.7}]
+    assert phrase_confidence("已到现场", zh, None) == pytest.approx(0.5)
+    assert phrase_confidence("10-8", words, 0.42) == 0.42  # not spelled by the words: the transcript's own

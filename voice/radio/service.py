@@ -82,6 +82,27 @@ def _parse_iso(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def _squash(text: str) -> str:
+    from analytics.status_phrases import normalize
+
+    return "".join(ch for ch in normalize(text) if ch.isalnum())
+
+
+def phrase_confidence(evidence: str, words: list[dict[str, Any]], fallback: float | None) -> float | None:
+    """Mean probability of the words that spell ``evidence``; the transcript's confidence if not found."""
+    target = _squash(evidence)
+    pieces = [(_squash(str(w.get("word", ""))), float(w.get("probability", 0.0))) for w in words]
+    joined, owners = "", []
+    for i, (text, _p) in enumerate(pieces):
+        joined += text
+        owners += [i] * len(text)
+    at = joined.find(target) if target else -1
+    if at < 0:
+        return fallback
+    covered = sorted(set(owners[at:at + len(target)]))
+    return sum(pieces[i][1] for i in covered) / len(covered)
+
+
 def transmission_json(row: Any) -> dict[str, Any]:
     return {"id": row.id, "channel_id": row.channel_id, "system": row.system, "talkgroup": row.talkgroup,
             "unit_label": row.unit_label, "unit_id": row.unit_id, "trigger": row.trigger,
@@ -94,8 +115,8 @@ def transmission_json(row: Any) -> dict[str, Any]:
 def status_update_json(row: Any) -> dict[str, Any]:
     return {"id": row.id, "transmission_id": row.transmission_id, "unit_id": row.unit_id,
             "from": row.from_status, "to": row.to_status, "phrase": row.phrase, "evidence": row.evidence,
-            "state": row.state, "reason": row.reason, "source": "radio", "created_at": iso(row.created_at),
-            "undone_at": iso(row.undone_at), "undone_by": row.undone_by}
+            "confidence": row.confidence, "state": row.state, "reason": row.reason, "source": "radio",
+            "created_at": iso(row.created_at), "undone_at": iso(row.undone_at), "undone_by": row.undone_by}
 
 
 def suggestion_json(row: Any) -> dict[str, Any]:
@@ -309,8 +330,14 @@ class RadioService:
         state, reason = "applied", None
         last_change = await self._last_status_change(unit_id)
         spoken_at = _parse_iso(tx["start_utc"])
+        confidence = phrase_confidence(match.evidence, tx.get("words") or [], tx.get("confidence"))
         if before == match.status:
             state, reason = "unchanged", f"unit was already {before}"
+        elif confidence is not None and confidence < self.settings.status_min_confidence:
+            # The model was unsure of exactly the words that would move a unit: a dispatcher confirms.
+            state, reason = "unconfirmed", (f"the model's confidence in “{match.evidence}” is "
+                                            f"{confidence:.2f}, below {self.settings.status_min_confidence:g}; "
+                                            "confirm it to apply")
         elif last_change is not None and spoken_at is not None and last_change > spoken_at:
             # A late upload or a slow decode must not overwrite a newer status set by anyone.
             state, reason = "refused", (f"stale: the unit's status was changed by a message from "
@@ -325,7 +352,8 @@ class RadioService:
                     log.exception("radio status update failed for unit %s", unit_id)
                 state, reason = "refused", getattr(exc, "message", None) or "internal error"
         row = {"id": upd_id, "transmission_id": tx["id"], "unit_id": unit_id, "from_status": before,
-               "to_status": match.status, "phrase": match.phrase, "evidence": match.evidence, "state": state,
+               "to_status": match.status, "phrase": match.phrase, "evidence": match.evidence,
+               "confidence": None if confidence is None else round(confidence, 4), "state": state,
                "reason": reason, "created_at": dt.datetime.now(dt.UTC)}
         async with self.db.begin() as conn:
             await conn.execute(status_updates.insert().values(**row))
@@ -373,6 +401,36 @@ class RadioService:
             q = q.where(status_updates.c.unit_id == unit_id)
         async with self.db.connect() as conn:
             return [status_update_json(r) for r in (await conn.execute(q)).all()]
+
+    async def confirm_status(self, upd_id: str, *, actor: str) -> dict[str, Any]:
+        """Apply a status update the model was unsure of, now that a dispatcher has listened to it."""
+        upd = await self.get_status_update(upd_id)
+        if upd is None:
+            raise RadioError(404, "not_found", f"no radio status update with id {upd_id!r}")
+        if upd["state"] != "unconfirmed":
+            raise RadioError(409, "conflict", f"this status update is {upd['state']}; only an unconfirmed update "
+                                              "can be confirmed", state=upd["state"])
+        unit = await self.dispatch.get_unit(upd["unit_id"])
+        if unit["status"] != upd["from"]:
+            raise RadioError(409, "conflict", f"unit {unit.get('callsign')} is now {unit['status']!r}, not "
+                                              f"{upd['from']!r} as when this was said; set its status directly",
+                             current=unit["status"])
+        try:
+            await self.dispatch.set_unit_status(upd["unit_id"], upd["to"], actor=actor, source="radio",
+                                                note=f"confirmed radio status update {upd_id} "
+                                                     f"(“{upd['evidence']}”)")
+        except Exception as exc:
+            if not hasattr(exc, "message"):
+                raise
+            raise RadioError(409, "illegal_transition", exc.message,  # type: ignore[attr-defined]
+                             **getattr(exc, "details", {})) from None
+        async with self.db.begin() as conn:
+            await conn.execute(status_updates.update().where(status_updates.c.id == upd_id)
+                               .values(state="applied", reason=f"confirmed by {actor}"))
+        result = await self.get_status_update(upd_id)
+        assert result is not None
+        await self._publish({"type": "radio_status", "action": "applied", "update": result})
+        return result
 
     async def undo_status(self, upd_id: str, *, actor: str) -> dict[str, Any]:
         """Put the unit back to its status before the radio update, unless it moved on since."""

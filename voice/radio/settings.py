@@ -26,6 +26,9 @@ class RadioSettings:
                                  "channel-priority order", lo=1, hi=64)
     status_from_radio: bool = _s(True, "JINGYUN_RADIO_STATUS_UPDATES",
                                  "apply spoken status phrases (on scene, 10-8, 到达现场) to the speaking unit")
+    status_min_confidence: float = _s(0.5, "JINGYUN_RADIO_STATUS_MIN_CONFIDENCE",
+                                      "mean word probability of a spoken status phrase below which the change "
+                                      "waits for a dispatcher to confirm it", lo=0.0, hi=1.0)
     suggest_incidents: bool = _s(True, "JINGYUN_RADIO_SUGGEST_INCIDENTS",
                                  "propose an incident when a transmission describes one (a dispatcher "
                                  "accepts or dismisses it)")

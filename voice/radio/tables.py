@@ -63,7 +63,8 @@ status_updates = sa.Table(
     sa.Column("to_status", sa.String(32), nullable=False),
     sa.Column("phrase", sa.String(200), nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # applied | refused | undone
+    sa.Column("confidence", sa.Float, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),  # applied | unchanged | refused | unconfirmed | undone
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),

@@ -214,6 +214,13 @@ async def undo_status(request: web.Request) -> web.Response:
     return web.json_response(await radio(request).undo_status(request.match_info["id"], actor=who.subject))
 
 
+@requires(*ACT_ROLES)
+@handles_errors
+async def confirm_status(request: web.Request) -> web.Response:
+    who = principal(request)
+    return web.json_response(await radio(request).confirm_status(request.match_info["id"], actor=who.subject))
+
+
 @requires(*READ_ROLES)
 async def list_suggestions(request: web.Request) -> web.Response:
     state = request.query.get("state")
@@ -494,6 +501,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/radio/transmissions/{id}/audio", transmission_audio)
     r.add_get("/api/radio/status-updates", list_status_updates)
     r.add_post("/api/radio/status-updates/{id}/undo", undo_status)
+    r.add_post("/api/radio/status-updates/{id}/confirm", confirm_status)
     r.add_get("/api/radio/suggestions", list_suggestions)
     r.add_post("/api/radio/suggestions/{id}/accept", accept_suggestion)
     r.add_post("/api/radio/suggestions/{id}/dismiss", dismiss_suggestion)

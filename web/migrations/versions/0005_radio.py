@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("to_status", sa.String(32), nullable=False),
         sa.Column("phrase", sa.String(200), nullable=False),
         sa.Column("evidence", sa.Text, nullable=False),
+        sa.Column("confidence", sa.Float, nullable=True),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
