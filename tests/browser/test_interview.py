@@ -129,3 +129,55 @@ async def test_console_shows_live_radio_transcript(make_client: Any, asr_engine:
     await shot(console, "radio")
     await ws.close()
     page_watch.check()
+
+
+async def test_console_radio_status_undo_and_suggestion_accept(make_client: Any, asr_engine: Any, shared_dir: Path,
+                                                               dispatch_api: Any, browser: Any, page_watch: Any,
+                                                               shot: Any) -> None:
+    """Radio through the gateway: the console shows each transmission with its unit, a spoken status
+    change "from radio" with Undo, and a suggested incident that the dispatcher accepts."""
+    from tests.browser.test_console_unit import open_console
+    from tests.fixtures_radio import Gateway, headers, read_wav
+
+    client = await make_client(asr_engine=asr_engine)
+    api = dispatch_api(client)
+    unit = await api.unit("Unit 7")
+    resp = await client.post("/api/radio/channels", json={"id": "patrol-1", "name": "Patrol 1", "language": "en",
+                                                          "priority": 5},
+                             headers=headers(client.server.app, Role.DISPATCHER))
+    assert resp.status == 201, await resp.text()
+    console = await open_console(browser, client, page_watch)
+
+    gw = await Gateway.open(client, "patrol-1", 16000, mode="ptt")
+    on_scene, _ = read_wav(shared_dir / "audio/synthetic/en_radio_02.wav")  # "... unit seven. We are on scene ..."
+    fire, _ = read_wav(shared_dir / "audio/synthetic/en_radio_04.wav")  # "... a house fire at number forty two ..."
+    await gw.transmit("Unit 7", on_scene)
+    await gw.transmit(None, fire)
+    await gw.next("transmission")
+    await gw.next("transmission")
+    await gw.end()
+
+    channel = console.locator('#channels .channel[data-channel="patrol-1"]')
+    await expect(channel.locator("li.final")).to_have_count(2, timeout=30_000)
+    await expect(channel.locator("li.final").first).to_contain_text("Unit 7")
+    await expect(channel.locator("li.final").first).to_contain_text(re.compile("on scene", re.I))
+
+    status = console.locator("#radio-status li").first
+    await expect(status).to_contain_text("Unit 7")
+    await expect(status).to_contain_text("on scene")
+    await expect(status).to_contain_text("from radio")
+    await expect(console.locator(f'#units tr[data-unit="{unit["id"]}"]')).to_have_attribute("data-status", "on_scene")
+
+    suggestion = console.locator("#suggestions li.suggestion").first
+    await expect(suggestion).to_contain_text(re.compile("fire", re.I))
+    await shot(console, "radio-status-suggestion")
+
+    await status.get_by_role("button", name="Undo").click()
+    await expect(status).to_have_attribute("data-state", "undone")
+    await expect(console.locator(f'#units tr[data-unit="{unit["id"]}"]')).to_have_attribute("data-status", "available")
+
+    await suggestion.get_by_role("button", name="Create incident").click()
+    await expect(console.locator("#suggestions li.suggestion")).to_have_count(0)
+    await expect(console.locator("#queue li[data-id]")).to_have_count(1)
+    await expect(console.locator("#detail")).to_contain_text(re.compile("fire", re.I))
+    page_watch.check()

@@ -21,7 +21,13 @@
       "console.dupFlag": "疑似重复",
       "console.detail": "警情详情", "console.detail.none": "请在队列中选择一个警情。",
       "console.d.text": "内容", "console.d.report": "报案表单", "console.due": "确认倒计时 {s} 秒", "console.overdue": "已超时 {s} 秒未确认",
-      "console.notDispatched": "超过 60 秒未派警", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
+      "console.notDispatched": "超过 60 秒未派警",
+      "console.radio.noSpeech": "（无语音）", "console.radio.play": "播放录音",
+      "console.sug.title": "电台建议警情", "console.sug.accept": "立为警情", "console.sug.dismiss": "忽略",
+      "console.sug.accepted": "已立为警情", "console.sug.dismissed": "已忽略",
+      "console.rs.title": "电台状态更新", "console.rs.fromRadio": "来自电台", "console.rs.undo": "撤销", "console.rs.undone": "已撤销",
+      "console.rs.confirm": "确认", "console.rs.applied": "已应用", "console.rs.unconfirmed": "待确认", "console.rs.refused": "未应用",
+      "console.rs.unchanged": "无变化", "console.rs.undone.state": "已撤销", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
       "console.d.recs": "推荐警力", "console.d.recs.loading": "正在计算推荐…", "console.d.recs.none": "没有可用的警力。",
       "console.d.dispatch": "派警", "console.d.dispatching": "派警中…", "console.d.dispatched": "已向 {u} 派警",
       "console.d.excluded": "不可用：", "console.d.orders": "指令", "console.d.orders.none": "尚未派警。",
@@ -57,7 +63,13 @@
       "console.dupFlag": "possible duplicate",
       "console.detail": "Selected incident", "console.detail.none": "Select an incident in the queue.",
       "console.d.text": "Report", "console.d.report": "Report form", "console.due": "ack due in {s} s", "console.overdue": "ack overdue {s} s",
-      "console.notDispatched": "not dispatched > 60 s", "console.d.where": "Location", "console.d.created": "Received", "console.d.source": "Source",
+      "console.notDispatched": "not dispatched > 60 s",
+      "console.radio.noSpeech": "(no speech)", "console.radio.play": "Play the recording",
+      "console.sug.title": "Suggested from radio", "console.sug.accept": "Create incident", "console.sug.dismiss": "Dismiss",
+      "console.sug.accepted": "Incident created", "console.sug.dismissed": "Dismissed",
+      "console.rs.title": "Status from radio", "console.rs.fromRadio": "from radio", "console.rs.undo": "Undo", "console.rs.undone": "Undone",
+      "console.rs.confirm": "Confirm", "console.rs.applied": "applied", "console.rs.unconfirmed": "to confirm", "console.rs.refused": "not applied",
+      "console.rs.unchanged": "unchanged", "console.d.where": "Location", "console.d.created": "Received", "console.d.source": "Source",
       "console.d.recs": "Recommended units", "console.d.recs.loading": "Ranking units…", "console.d.recs.none": "No unit is available.",
       "console.d.dispatch": "Dispatch", "console.d.dispatching": "Dispatching…", "console.d.dispatched": "Dispatched {u}",
       "console.d.excluded": "Not available: ", "console.d.orders": "Orders", "console.d.orders.none": "No unit dispatched yet.",
@@ -87,7 +99,7 @@
   const S = {
     incidents: new Map(), units: new Map(), orders: new Map(), alerts: [], dups: new Map(),
     channels: new Map(), drafts: new Map(), selected: null, timeline: new Map(), recs: null,
-    expanded: new Set(), dismissed: new Set(), templates: new Map(), config: { map_tile_url: "" },
+    expanded: new Set(), dismissed: new Set(), templates: new Map(), suggestions: new Map(), radioStatus: new Map(), config: { map_tile_url: "" },
   };
 
   // ---------------------------------------------------------------- field helpers (tolerant of shapes)
@@ -559,14 +571,99 @@
     }
     if (tr.incident_id) addTimeline(String(tr.incident_id), { at: tr.start_utc || new Date().toISOString(), kind: "transcript", data: { text: tr.text } });
   }
+  /** A filed radio transmission (docs/radio.md): a final line on its channel, with the unit that keyed up. */
+  function putTransmission(ev) {
+    const tx = pick(ev, "transmission");
+    if (!tx || tx.state === "failed") return;
+    const ch = String(tx.channel_id || tx.talkgroup || "radio");
+    let c = S.channels.get(ch);
+    if (!c) { c = { lines: [], partials: new Map() }; S.channels.set(ch, c); }
+    if (c.lines.some((l) => l.id === tx.id)) return;
+    c.lines.push({ id: tx.id, at: tx.start_utc, who: tx.unit_id ? unitName(tx.unit_id) : tx.unit_label || "",
+      text: tx.state === "dropped" ? t("console.radio.noSpeech") : tx.text || "", audio: tx.recording_id ? tx.id : null });
+    if (c.lines.length > 200) c.lines.splice(0, c.lines.length - 200);
+  }
+
+  async function playTransmission(id, btn) {
+    btn.disabled = true;
+    try {
+      const resp = await JY.api("GET", `/api/radio/transmissions/${encodeURIComponent(id)}/audio`, undefined, { raw: true });
+      const url = URL.createObjectURL(await resp.blob());
+      const audio = new Audio(url);
+      audio.addEventListener("ended", () => URL.revokeObjectURL(url));
+      await audio.play();
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  async function radioAction(path, body, btn, okText) {
+    btn.disabled = true;
+    try {
+      await JY.api("POST", path, body);
+      JY.toast(okText, "ok");
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+      btn.disabled = false;
+    }
+  }
+
+  function renderSuggestions() {
+    const box = $("#suggestions");
+    const open = [...S.suggestions.values()].filter((x) => x.state === "suggested");
+    if (!open.length) { box.replaceChildren(); return; }
+    box.replaceChildren(h("h3", { text: t("console.sug.title") }), h("ul.plain.suggestions", null, open.map((x) =>
+      h("li.suggestion", { dataset: { suggestion: x.id } },
+        h("div.row", null, x.level ? h("span.badge.lvl-" + x.level, { text: x.level + (x.priority != null ? " · " + x.priority : "") }) : null,
+          h("span", { text: JY.catLabel(x.category) }), h("span.hint", { text: `${t("console.radio.channel", { c: x.channel_id || "" })} · ${JY.clock(x.created_at)}` })),
+        h("div.text", { text: x.text || "" }),
+        h("div.row", null,
+          h("button.primary", { type: "button", text: t("console.sug.accept"),
+            onclick: (ev) => radioAction(`/api/radio/suggestions/${encodeURIComponent(x.id)}/accept`, {}, ev.currentTarget, t("console.sug.accepted")) }),
+          h("button", { type: "button", text: t("console.sug.dismiss"),
+            onclick: (ev) => radioAction(`/api/radio/suggestions/${encodeURIComponent(x.id)}/dismiss`, { reason: "dismissed on the console" }, ev.currentTarget, t("console.sug.dismissed")) }))))));
+  }
+
+  function renderRadioStatus() {
+    const box = $("#radio-status");
+    const list = [...S.radioStatus.values()].sort((a, b) => String(b.created_at).localeCompare(String(a.created_at))).slice(0, 8);
+    if (!list.length) { box.replaceChildren(); return; }
+    box.replaceChildren(h("h3", { text: t("console.rs.title") }), h("ul.plain.radio-status", null, list.map((u) =>
+      h("li.row", { dataset: { update: u.id, state: u.state } },
+        h("span.grow", null, h("strong", { text: u.callsign || unitName(u.unit_id) }), " ",
+          `${stLabel(u.from || "")} → ${stLabel(u.to || "")} `, h("q", { text: u.evidence || u.phrase || "" }), " ",
+          h("span.hint", { text: `${t("console.rs.fromRadio")} · ${t("console.rs." + u.state) === "console.rs." + u.state ? u.state : t("console.rs." + u.state)} · ${JY.clock(u.created_at)}` })),
+        u.state === "applied" ? h("button", { type: "button", text: t("console.rs.undo"),
+          onclick: (ev) => radioAction(`/api/radio/status-updates/${encodeURIComponent(u.id)}/undo`, {}, ev.currentTarget, t("console.rs.undone")) }) : null,
+        u.state === "unconfirmed" ? h("button.primary", { type: "button", text: t("console.rs.confirm"),
+          onclick: (ev) => radioAction(`/api/radio/status-updates/${encodeURIComponent(u.id)}/confirm`, {}, ev.currentTarget, t("console.rs.applied")) }) : null))));
+  }
+
+  async function loadRadio() {
+    // The radio sub-system is optional: without it (404) the panel shows transcripts only.
+    try {
+      const [sug, st] = await Promise.all([JY.api("GET", "/api/radio/suggestions?state=suggested"), JY.api("GET", "/api/radio/status-updates?limit=20")]);
+      for (const x of sug.suggestions || []) S.suggestions.set(String(x.id), x);
+      for (const u of st.status_updates || st.updates || []) S.radioStatus.set(String(u.id), u);
+      invalidate("radio");
+    } catch (e) {
+      if (e.status !== 404) console.warn("radio lists unavailable", e);
+    }
+  }
+
   function renderRadio() {
+    renderSuggestions();
+    renderRadioStatus();
     const box = $("#channels");
     if (!S.channels.size) { box.replaceChildren(h("p.empty", { text: t("console.radio.none") })); return; }
     const atBottom = box.parentElement.scrollHeight - box.parentElement.scrollTop - box.parentElement.clientHeight < 30;
     box.replaceChildren(...[...S.channels.entries()].map(([ch, c]) => h("div.channel", { dataset: { channel: ch } },
       h("h3", { text: t("console.radio.channel", { c: ch }) }),
       h("ul.tlines", { "aria-live": "polite" },
-        c.lines.slice(-40).map((l) => h("li.final", null, h("time", { text: JY.clock(l.at) }), l.who ? h("span.who", { text: l.who }) : null, l.text)),
+        c.lines.slice(-40).map((l) => h("li.final", null, h("time", { text: JY.clock(l.at) }), l.who ? h("span.who", { text: l.who }) : null, l.text,
+          l.audio ? [" ", h("button.play", { type: "button", "aria-label": t("console.radio.play"), text: "▶", onclick: (ev) => playTransmission(l.audio, ev.currentTarget) })] : null)),
         [...c.partials.values()].map((p) => h("li.partial", null, h("time", { text: "…" }), p.who ? h("span.who", { text: p.who }) : null, p.text))))));
     if (atBottom) box.parentElement.scrollTop = box.parentElement.scrollHeight;
   }
@@ -665,6 +762,22 @@
         break;
       }
       case "kiosk_draft": putDraft(ev); invalidate("drafts"); break;
+      case "radio": putTransmission(ev); invalidate("radio"); break;
+      case "radio_status": {
+        const u = pick(ev, "update");
+        if (u && u.id != null) S.radioStatus.set(String(u.id), u);
+        invalidate("radio");
+        break;
+      }
+      case "radio_suggestion": {
+        const x = pick(ev, "suggestion");
+        if (x && x.id != null) S.suggestions.set(String(x.id), x);
+        // An urgent suggestion is announced with a short tone (no banner: nothing is decided yet).
+        if (ev.action === "suggested" && (x.level === "P1" || x.level === "P2")) JY.beep([[740, 150], [0, 80], [740, 150]]);
+        if (ev.action === "accepted" && x.incident_id) select(String(x.incident_id));
+        invalidate("radio");
+        break;
+      }
       case "snapshot": applySnapshot(ev.snapshot || ev); break;
       case "resync": resync(); break;
       default: break;
@@ -809,6 +922,7 @@
       invalidate("drafts");
     }, (e) => console.warn("kiosk templates unavailable", e));
     invalidate("queue", "units", "map", "radio", "drafts");
+    loadRadio();
     // The socket sends a snapshot first; if none arrives soon, fetch one over REST.
     const onOpen = () => { S.gotSnapshot = false; setTimeout(() => { if (!S.gotSnapshot && sock.isOpen) resync(); }, 4000); };
     const sock = new JY.Socket("/ws/console", { pill: $("#conn"), onOpen, onMessage: onEvent });
