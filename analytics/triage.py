@@ -69,7 +69,11 @@ def triage(text: str, *, lang: str | None = None, source: str = "call", fields: 
     rs = rules or rules_mod.current()
     text = text if isinstance(text, str) else str(text)
     norm = textnorm.normalize(text)
-    lang = lang if lang in ("zh", "yue", "en") else textnorm.detect_lang(norm)
+    detected = textnorm.detect_lang(norm)
+    # A caller's language hint (often the UI language) must not hide the script actually written:
+    # Chinese text under an "en" hint would otherwise be read with English patterns only.
+    if lang not in ("zh", "yue", "en") or (lang == "en") != (detected == "en"):
+        lang = detected
 
     found = _Found()
     for m in extract.find_concepts(norm, lang, rs):

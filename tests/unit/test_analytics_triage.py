@@ -173,3 +173,11 @@ def test_result_is_json_ready() -> None:
     round_trip = json.loads(json.dumps(data, ensure_ascii=False))
     assert round_trip["level"] == "P3"
     assert {"factor", "evidence", "start", "end", "weight"} <= set(round_trip["reasons"][0])
+
+
+def test_language_hint_does_not_hide_the_script_written() -> None:
+    # A kiosk showing its English screen, a citizen typing Chinese: the text decides.
+    result = triage("有人拿刀在门口砍人", lang="en")
+    assert result.lang == "zh" and result.level == "P1"
+    assert triage("A man is stabbing people at the gate", lang="zh").level == "P1"
+    assert triage("佢揸住把刀喺度追人", lang="zh").lang == "zh"  # yue and zh share the Chinese patterns

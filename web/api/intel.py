@@ -210,11 +210,13 @@ async def kiosk_report(request: web.Request) -> web.Response:
             lat, lon = loc["lat"], loc["lon"]
     # The text scored is the citizen's description (kiosk form answers travel as fields).
     text = templates_mod.report_text(template, cleaned)
+    # ``lang`` from the kiosk is the language of its screen, kept with the report; the scorer reads
+    # the language from the text itself.
     report = {"template": template["id"], "fields": {**cleaned, "template": template["id"]},
-              "draft_id": draft_id, "kiosk": who.subject}
+              "draft_id": draft_id, "kiosk": who.subject, "ui_lang": lang}
     try:
         incident = await _dispatch(request).create_incident(
-            text=text, source="kiosk", actor=who.subject, lang=lang, location_text=place or None,
+            text=text, source="kiosk", actor=who.subject, lang=None, location_text=place or None,
             lat=lat, lon=lon, report=report)
     except Exception as exc:
         if skey:
