@@ -43,6 +43,7 @@ log = logging.getLogger("jingyun.voice")
 STREAM_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.SERVICE, Role.INTERVIEWER)
 WHISPERLIVE_END = b"END_OF_AUDIO"
 WHISPERLIVE_SEGMENTS = 10
+STORE_ATTEMPTS = 4
 
 
 @dataclass
@@ -146,16 +147,33 @@ class _Persister:
             if item is None:
                 return
             kind, ev = item
-            try:
-                if kind == "final":
-                    row_id = await save_final(db, self.meta, ev)
-                    self.stored += 1
+            if kind == "final":
+                row_id = await self._store(db, ev)
+                try:
                     await redis.publish(channel, encode(final_message(self.meta, ev, row_id)))
-                else:
+                except Exception:
+                    log.exception("could not publish a final of stream %s", self.meta.stream_id)
+            else:
+                try:
                     await redis.publish(channel, encode(partial_message(self.meta, ev)))
+                except Exception:  # partials are losable by design
+                    log.warning("could not publish a partial of stream %s", self.meta.stream_id)
+
+    async def _store(self, db: Any, final: Final) -> int | None:
+        # A final must not be lost to a brief database hiccup: retry (the insert is idempotent per
+        # stream and utterance), then log it whole so an operator can recover the text.
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                row_id = await save_final(db, self.meta, final)
+                self.stored += 1
+                return row_id
             except Exception:
-                # The client already has the text; the log keeps the failure for the operator.
-                log.exception("could not store/publish a %s transcript of stream %s", kind, self.meta.stream_id)
+                if attempt == STORE_ATTEMPTS - 1:
+                    log.exception("could not store a final of stream %s: %s", self.meta.stream_id,
+                                  encode(final_message(self.meta, final)))
+                    return None
+                await asyncio.sleep(0.2 * 2 ** attempt)
+        return None
 
     async def close(self) -> None:
         self.queue.put_nowait(None)
