@@ -55,6 +55,8 @@ async def test_interview_streams_microphone_and_signs_record(make_client: Any, a
     await page.get_by_role("button", name="Stop recording").click()
     await expect(page.locator("#rec-state")).to_have_text("not recording", timeout=30_000)
     await expect(page.locator("#conn")).to_have_attribute("data-state", "idle")
+    # The audio itself is kept with the record, and covered by the signature below.
+    await expect(page.locator("#audio-state")).to_contain_text("Audio kept with the record", timeout=20_000)
 
     # Correct a line: the edit is kept with who and when.
     await first.locator("button[data-edit]").click()
@@ -92,6 +94,7 @@ async def test_interview_streams_microphone_and_signs_record(make_client: Any, a
     assert record["state"] == "signed"
     assert record["lines"][0]["speaker_role"] == "interviewee" and record["lines"][0]["source"] == "asr"
     assert record["lines"][0]["version"] == 2
+    assert len(record["signature"]["audio"]) == 1
     await page.get_by_role("button", name="Verify record").click()
     await expect(page.locator("#verify-result")).to_contain_text("Verified")
     await shot(page, "2-signed")

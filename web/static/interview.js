@@ -24,7 +24,7 @@
       "iv.role.recorder": "记录人", "iv.role.suspect": "嫌疑人", "iv.role.complainant": "报案人", "iv.role.other": "其他",
       "iv.store.server": "笔录保存在服务器上（询问笔录服务），签名后锁定。", "iv.store.browser": "询问笔录服务不可用：笔录暂存在本浏览器中。",
       "iv.dl.docx": "下载笔录（.docx）", "iv.verify": "校验笔录", "iv.verify.ok": "校验通过：内容与签名时一致。",
-      "iv.verify.bad": "校验失败：笔录在签名后被改动！", "iv.saving": "保存中…", "iv.typed": "手动输入一行", "iv.typed.ph": "手动输入（当前发言人）…", "iv.typed.add": "添加", "iv.notSaved": "未能保存：{msg}",
+      "iv.verify.bad": "校验失败：笔录在签名后被改动！", "iv.saving": "保存中…", "iv.typed": "手动输入一行", "iv.typed.ph": "手动输入（当前发言人）…", "iv.typed.add": "添加", "iv.audio.kept": "录音已保存 {s} 秒（随笔录签名）", "iv.audio.failed": "录音未能保存：{msg}", "iv.notSaved": "未能保存：{msg}",
       "iv.edit": "修改", "iv.save": "保存", "iv.cancel": "取消", "iv.edited": "已修改 {n} 次，最后由 {by} 于 {at}",
       "iv.history": "修改记录", "iv.was": "原为：",
       "iv.rec.idle": "未录音", "iv.rec.on": "录音中", "iv.rec.stopping": "正在结束…", "iv.rec.signed": "已签名",
@@ -52,7 +52,7 @@
       "iv.store.server": "The record is kept on the server (interview-record service) and locked when signed.",
       "iv.store.browser": "The interview-record service is not available: the record is kept in this browser for now.",
       "iv.dl.docx": "Download record (.docx)", "iv.verify": "Verify record", "iv.verify.ok": "Verified: the record is as it was signed.",
-      "iv.verify.bad": "Verification FAILED: the record changed after signing!", "iv.saving": "saving…", "iv.typed": "Type a line", "iv.typed.ph": "Type a line for the current speaker…", "iv.typed.add": "Add line", "iv.notSaved": "Not saved: {msg}",
+      "iv.verify.bad": "Verification FAILED: the record changed after signing!", "iv.saving": "saving…", "iv.typed": "Type a line", "iv.typed.ph": "Type a line for the current speaker…", "iv.typed.add": "Add line", "iv.audio.kept": "Audio kept with the record: {s} s (covered by the signature)", "iv.audio.failed": "The audio could not be kept: {msg}", "iv.notSaved": "Not saved: {msg}",
       "iv.edit": "Edit", "iv.save": "Save", "iv.cancel": "Cancel", "iv.edited": "edited {n}×, last by {by} at {at}",
       "iv.history": "Edit history", "iv.was": "was: ",
       "iv.rec.idle": "not recording", "iv.rec.on": "recording", "iv.rec.stopping": "finishing…", "iv.rec.signed": "signed",
@@ -69,9 +69,11 @@
   const ROLES = ["interviewer", "interviewee", "interpreter", "witness", "victim", "lawyer", "guardian", "recorder"];
   const MAX_BUFFER_CHUNKS = 300; // 30 s of 100 ms chunks held while the socket is down
   let store = new R.LocalRecordStore(); // replaced by the server store when the API answers
+  let storeReady = Promise.resolve();
   const S = {
     rec: null, speaker: 0, sock: null, ready: false, recording: false, stopping: false,
     audio: null, buffer: [], dropped: 0, partial: "", uttSpeaker: null, editing: null, recStart: 0, pending: [],
+    kept: [], keptSamples: 0, keptFrom: 0, uploads: Promise.resolve(), uploaded: 0, uploadTimer: 0,
   };
   const roleLabel = (r) => t("iv.role." + r);
 
@@ -114,6 +116,7 @@
     $("#people-err").textContent = peopleOk ? "" : t("iv.err.people");
     if (!peopleOk && ok) { ok = false; const empty = [...document.querySelectorAll("#people input")].find((i) => !i.value.trim()); (empty || $("#add-person")).focus(); }
     if (!ok || !peopleOk) return;
+    await storeReady;
     let rec;
     try {
       rec = await store.create({ case_number: cn, participants: people, language: $("#lang").value, created_by: JY.who.subject });
@@ -132,6 +135,8 @@
     $("#case-label").textContent = rec.case_number;
     $("#signer").value = store.storage === "server" ? JY.who.subject : $("#signer").value || JY.who.subject;
     S.pending = [];
+    S.kept = []; S.keptSamples = 0; S.uploaded = 0;
+    $("#audio-state").textContent = "";
     renderSpeakers();
     renderLines();
     renderState();
@@ -333,7 +338,12 @@
       const mute = ctx.createGain();
       mute.gain.value = 0;
       src.connect(node).connect(mute).connect(ctx.destination);
-      node.port.onmessage = (e) => { $("#level").value = e.data.level; if (S.recording) sendPcm(e.data.pcm); };
+      node.port.onmessage = (e) => {
+        $("#level").value = e.data.level;
+        if (!S.recording) return;
+        sendPcm(e.data.pcm);
+        keepAudio(e.data.pcm);
+      };
       await ctx.resume();
       S.audio = { stream, ctx, node };
       $("#mic-state").textContent = t("iv.mic.on", { rate: ctx.sampleRate });
@@ -359,6 +369,8 @@
       onMessage: onServer,
     });
     S.sock.start();
+    clearInterval(S.uploadTimer);
+    S.uploadTimer = setInterval(uploadAudio, UPLOAD_EVERY_MS);
     renderState();
     $("#stop").focus();
   }
@@ -369,11 +381,66 @@
     S.stopping = true;
     renderState();
     stopMic();
+    clearInterval(S.uploadTimer);
+    uploadAudio();
     if (S.sock && S.sock.isOpen && S.ready) S.sock.send({ type: "end" });
     else if (!S.sock || !S.sock.isOpen) { finishStop(); return; }
     // The server answers "closed" after its last final; do not wait for ever.
     S.stopTimer = setTimeout(finishStop, 20000);
   }
+  // ---------------------------------------------------------------- the interview's audio
+  // On the server store the audio itself is kept with the record (Opus, hashed into the signature):
+  // uploaded as WAV every few minutes and at stop, so no request grows past the body limit.
+  const UPLOAD_EVERY_MS = 4 * 60 * 1000;
+  function keepAudio(buf) {
+    if (store.storage !== "server") return;
+    if (!S.kept.length) S.keptFrom = (Date.now() - S.recStart) / 1000;
+    S.kept.push(buf);
+    S.keptSamples += buf.byteLength / 2;
+  }
+  function wavBlob(chunks, samples) {
+    const header = new DataView(new ArrayBuffer(44));
+    const str = (o, t) => { for (let i = 0; i < t.length; i++) header.setUint8(o + i, t.charCodeAt(i)); };
+    str(0, "RIFF"); header.setUint32(4, 36 + samples * 2, true); str(8, "WAVE"); str(12, "fmt ");
+    header.setUint32(16, 16, true); header.setUint16(20, 1, true); header.setUint16(22, 1, true);
+    header.setUint32(24, 16000, true); header.setUint32(28, 32000, true); header.setUint16(32, 2, true);
+    header.setUint16(34, 16, true); str(36, "data"); header.setUint32(40, samples * 2, true);
+    return new Blob([header.buffer, ...chunks], { type: "audio/wav" });
+  }
+  function uploadAudio() {
+    if (!S.kept.length || !S.rec || store.storage !== "server") return S.uploads;
+    const chunks = S.kept.splice(0);
+    const samples = S.keptSamples;
+    S.keptSamples = 0;
+    const rec = S.rec;
+    const send = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const resp = await fetch(`/api/interviews/${encodeURIComponent(rec.id)}/audio`, {
+            method: "POST", headers: { Authorization: "Bearer " + JY.token(), "Content-Type": "audio/wav" }, body: wavBlob(chunks, samples) });
+          if (!resp.ok) {
+            const body = await resp.json().catch(() => ({}));
+            const err = new Error((body.error && body.error.message) || resp.statusText);
+            err.status = resp.status;
+            throw err;
+          }
+          S.uploaded += samples / 16000;
+          $("#audio-state").textContent = t("iv.audio.kept", { s: Math.round(S.uploaded) });
+          return;
+        } catch (e) {
+          // Network trouble: retry a few times; a refusal (4xx) is reported at once.
+          if (attempt >= 3 || (e.status && e.status < 500)) {
+            JY.toast(t("iv.audio.failed", { msg: JY.errorText(e) }), "error");
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 2000 * attempt));
+        }
+      }
+    };
+    S.uploads = S.uploads.then(send);
+    return S.uploads;
+  }
+
   function stopMic() {
     if (!S.audio) return;
     S.audio.stream.getTracks().forEach((tr) => tr.stop());
@@ -427,6 +494,7 @@
     $("#sign-err").textContent = ok ? "" : t("iv.err.signer");
     if (!ok) { (by ? $("#sign-confirm") : $("#signer")).focus(); return; }
     try {
+      await S.uploads; // the audio is part of what is signed
       await store.sign(S.rec, by);
     } catch (e) {
       $("#sign-err").textContent = JY.errorText(e);
@@ -495,12 +563,13 @@
   async function main() {
     JY.initPage();
     await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["interviewer", "admin"] });
-    try {
-      store = await R.chooseStore();
-    } catch (e) {
-      JY.toast(JY.errorText(e), "error");
-    }
-    $("#setup-store-note").textContent = t(store.storage === "server" ? "iv.store.server" : "iv.store.browser");
+    // Listeners first (a click while the store is being chosen must not submit the form natively);
+    // starting an interview waits for the choice.
+    storeReady = R.chooseStore().then((chosen) => { store = chosen; }, (e) => JY.toast(JY.errorText(e), "error"))
+      .then(() => {
+        $("#setup-store-note").textContent = t(store.storage === "server" ? "iv.store.server" : "iv.store.browser");
+        renderSaved();
+      });
     resetPeople();
     let next = 2;
     $("#add-person").addEventListener("click", () => { const li = personRow({ name: "", role: "interpreter" }, next++); $("#people").append(li); li.querySelector("input").focus(); });
@@ -533,7 +602,6 @@
       $("#people").replaceChildren(...people.map((p, i) => personRow(p, i)));
       $("#setup-store-note").textContent = t(store.storage === "server" ? "iv.store.server" : "iv.store.browser");
     });
-    renderSaved();
     idlePill();
     JY.onLang(() => { if (!S.sock) idlePill(); });
     JY.interviewState = S;
