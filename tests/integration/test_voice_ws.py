@@ -262,3 +262,22 @@ async def test_stream_roles(make_client: Any, asr_engine: AsrEngine) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as err:
         await _open(client, role="kiosk")
     assert err.value.status == 403
+
+
+async def test_flush_finalises_at_push_to_talk_release(make_client: Any, asr_engine: AsrEngine,
+                                                       shared_dir: Path) -> None:
+    client = await make_client(asr_engine=asr_engine)
+    ws = await _open(client)
+    await ws.send_json({"type": "config", "language": "en", "partials": False})
+    assert (await ws.receive_json(timeout=10))["type"] == "ready"
+    samples, _ = load_wav(shared_dir / "audio" / "real" / "en_jfk.wav")
+    data = samples[: 16000 * 3].tobytes()  # "And so my fellow Americans", then the key is released
+    for off in range(0, len(data), 3200):
+        await ws.send_bytes(data[off:off + 3200])
+    await ws.send_json({"type": "flush"})
+    final = await ws.receive_json(timeout=20)
+    assert final["type"] == "final" and final["end"] == pytest.approx(3.0, abs=0.05)
+    assert "fellow" in final["text"].lower()
+    await ws.send_json({"type": "end"})
+    closed = await _collect(ws)
+    assert closed[-1]["type"] == "closed" and closed[-1]["segments"] == 1
