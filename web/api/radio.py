@@ -17,7 +17,8 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
+from aiohttp.web_request import FileField
 
 from voice.audio import AudioError, decode_file, pcm_to_float
 from voice.radio import keys as radio_keys
@@ -268,24 +269,21 @@ async def call_upload(request: web.Request) -> web.StreamResponse:
     if not request.content_type.startswith("multipart/"):
         raise bad_request("send the rdio-scanner upload as multipart/form-data with an 'audio' file part and "
                           "the fields dateTime, system, talkgroup (and source, frequency, talkgroupLabel, ...)")
-    fields: dict[str, str] = {}
+    # request.post() parses once and caches the form, so the auth middleware may read the 'key'
+    # field first (rdio-scanner's way of sending its key) without consuming the body.
+    form = await request.post()
+    fields: dict[str, str] = {k: v[:10_000] for k, v in form.items() if isinstance(v, str)}
     audio: bytes | None = None
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or not part.name:
-            continue
-        if part.name == "audio":
-            data = bytearray()
-            while chunk := await part.read_chunk(65536):
-                data.extend(chunk)
-                if len(data) > rs.max_upload_bytes:
-                    raise ApiError(413, "too_large", f"the audio file is larger than the limit of "
-                                                     f"{rs.max_upload_bytes} bytes (JINGYUN_RADIO_MAX_UPLOAD_BYTES)")
-            audio = bytes(data)
-            if part.filename and "audioName" not in fields:
-                fields["audioName"] = part.filename
-        else:
-            fields[part.name] = (await part.text())[:10_000]
+    part = form.get("audio")
+    if isinstance(part, FileField):
+        # aiohttp spools file parts to a temporary file: read it off the event loop.
+        audio = await asyncio.get_running_loop().run_in_executor(app[appkeys.EXECUTOR], part.file.read,
+                                                                 rs.max_upload_bytes + 1)
+        if len(audio) > rs.max_upload_bytes:
+            raise ApiError(413, "too_large", f"the audio file is larger than the limit of {rs.max_upload_bytes} "
+                                             "bytes (JINGYUN_RADIO_MAX_UPLOAD_BYTES)")
+        if part.filename and "audioName" not in fields:
+            fields["audioName"] = part.filename
     meta = parse_call_form(fields)
     if not audio:
         raise bad_request("the 'audio' file part is missing or empty; accepted: WAV, MP3, M4A/AAC, OGG/Opus, FLAC",
