@@ -63,6 +63,8 @@ async def test_possible_duplicate_is_shown_and_merged(make_client: Any, dispatch
     dup = console.locator(f'#detail li[data-dup="{b["id"]}"]')
     await expect(dup).to_contain_text(b["number"])
     await shot(console, "duplicate")
+    # Merging asks first; the dispatcher confirms.
+    console.once("dialog", lambda dialog: dialog.accept())
     await dup.get_by_role("button", name=re.compile("Merge")).click()
     # The merged incident leaves the open queue; the kept one records the merge in its timeline.
     await expect(item_b).to_have_count(0)

@@ -102,6 +102,11 @@ async def test_dispatch_ack_on_scene_seen_on_console(make_client: Any, dispatch_
     await expect(console.locator("#map svg g.u")).to_have_count(2)
     await shot(console, "3-console-on-scene")
     await shot(officer, "4-unit-on-scene")
+    # The dispatcher closes the job (after confirming); it leaves the open queue.
+    console.once("dialog", lambda dialog: dialog.accept())
+    await console.get_by_role("button", name="Close incident").click()
+    await expect(console.locator("#detail-status")).to_have_text("closed")
+    await expect(item).to_have_count(0)
     page_watch.check()
 
 

@@ -20,7 +20,8 @@
       "console.queue.empty": "当前没有未结束的警情。", "console.reasons": "评级理由", "console.noReasons": "无评级理由",
       "console.dupFlag": "疑似重复",
       "console.detail": "警情详情", "console.detail.none": "请在队列中选择一个警情。",
-      "console.d.text": "内容", "console.d.report": "报案表单", "console.due": "确认倒计时 {s} 秒", "console.overdue": "已超时 {s} 秒未确认",
+      "console.d.text": "内容", "console.d.report": "报案表单", "console.d.closeConfirm": "结束警情 {n}？其未完成的指令将被撤回。",
+      "console.d.mergeConfirm": "将 {a} 合并到 {b}？{a} 将被标记为已合并。", "console.due": "确认倒计时 {s} 秒", "console.overdue": "已超时 {s} 秒未确认",
       "console.notDispatched": "超过 60 秒未派警",
       "console.radio.noSpeech": "（无语音）", "console.radio.play": "播放录音",
       "console.sug.title": "电台建议警情", "console.sug.accept": "立为警情", "console.sug.dismiss": "忽略",
@@ -62,7 +63,8 @@
       "console.queue.empty": "No open incidents.", "console.reasons": "Why this priority", "console.noReasons": "No reasons given",
       "console.dupFlag": "possible duplicate",
       "console.detail": "Selected incident", "console.detail.none": "Select an incident in the queue.",
-      "console.d.text": "Report", "console.d.report": "Report form", "console.due": "ack due in {s} s", "console.overdue": "ack overdue {s} s",
+      "console.d.text": "Report", "console.d.report": "Report form", "console.d.closeConfirm": "Close incident {n}? Its open orders will be withdrawn.",
+      "console.d.mergeConfirm": "Merge {a} into {b}? {a} will be marked as merged.", "console.due": "ack due in {s} s", "console.overdue": "ack overdue {s} s",
       "console.notDispatched": "not dispatched > 60 s",
       "console.radio.noSpeech": "(no speech)", "console.radio.play": "Play the recording",
       "console.sug.title": "Suggested from radio", "console.sug.accept": "Create incident", "console.sug.dismiss": "Dismiss",
@@ -300,6 +302,7 @@
   }
 
   async function dupAction(incId, other, action, btn) {
+    if (action === "merge" && !window.confirm(t("console.d.mergeConfirm", { a: incName(other), b: incName(incId) }))) return;
     btn.disabled = true;
     try {
       if (action === "merge") {
@@ -322,6 +325,8 @@
   }
 
   async function closeIncident(incId, btn) {
+    // Closing settles every open order of the incident: ask once, so a slip of the mouse cannot do it.
+    if (!window.confirm(t("console.d.closeConfirm", { n: incName(incId) }))) return;
     btn.disabled = true;
     try {
       const r = await JY.api("POST", `/api/incidents/${encodeURIComponent(incId)}/status`, { status: "closed" });
