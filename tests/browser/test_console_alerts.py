@@ -115,4 +115,12 @@ async def test_new_incident_form_and_tile_map(make_client: Any, dispatch_api: An
     await expect(console.locator("#queue li[data-id]")).to_have_count(1)
     await expect(console.locator("#map svg g.i")).to_have_count(1)
     await shot(console, "tiles-new-incident")
+    # The dispatcher knows better (the caller saw a toy knife): the priority is set by hand, with a reason.
+    await console.fill("#prio-value", "2")
+    await console.get_by_role("button", name="Set", exact=True).click()
+    await expect(console.locator("#prio-error")).to_have_text("Say why you change it.")
+    await console.fill("#prio-reason", "caller confirms it was a toy knife")
+    await console.get_by_role("button", name="Set", exact=True).click()
+    await expect(console.locator("#queue li[data-id]").first).to_have_attribute("data-level", "P4")
+    await expect(console.locator("#override")).to_contain_text("toy knife")
     page_watch.check()

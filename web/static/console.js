@@ -20,7 +20,9 @@
       "console.queue.empty": "当前没有未结束的警情。", "console.reasons": "评级理由", "console.noReasons": "无评级理由",
       "console.dupFlag": "疑似重复",
       "console.detail": "警情详情", "console.detail.none": "请在队列中选择一个警情。",
-      "console.d.text": "内容", "console.d.report": "报案表单", "console.d.closeConfirm": "结束警情 {n}？其未完成的指令将被撤回。",
+      "console.d.text": "内容", "console.d.report": "报案表单", "console.d.prio": "调整优先级", "console.d.prioReason": "理由（必填）", "console.d.prioSet": "设定",
+      "console.d.prioBad": "优先级应为 0 到 10 的整数。", "console.d.prioWhy": "请写明调整理由。", "console.d.prioDone": "优先级已设为 {p}",
+      "console.d.overridden": "调度员已将优先级设为 {p}（原为 {was}），{by}：{r}", "console.d.closeConfirm": "结束警情 {n}？其未完成的指令将被撤回。",
       "console.d.mergeConfirm": "将 {a} 合并到 {b}？{a} 将被标记为已合并。", "console.due": "确认倒计时 {s} 秒", "console.overdue": "已超时 {s} 秒未确认",
       "console.notDispatched": "超过 60 秒未派警",
       "console.radio.noSpeech": "（无语音）", "console.radio.play": "播放录音",
@@ -63,7 +65,9 @@
       "console.queue.empty": "No open incidents.", "console.reasons": "Why this priority", "console.noReasons": "No reasons given",
       "console.dupFlag": "possible duplicate",
       "console.detail": "Selected incident", "console.detail.none": "Select an incident in the queue.",
-      "console.d.text": "Report", "console.d.report": "Report form", "console.d.closeConfirm": "Close incident {n}? Its open orders will be withdrawn.",
+      "console.d.text": "Report", "console.d.report": "Report form", "console.d.prio": "Set priority", "console.d.prioReason": "Reason (required)", "console.d.prioSet": "Set",
+      "console.d.prioBad": "Priority must be a whole number from 0 to 10.", "console.d.prioWhy": "Say why you change it.", "console.d.prioDone": "Priority set to {p}",
+      "console.d.overridden": "Priority set to {p} by a dispatcher (was {was}), {by}: {r}", "console.d.closeConfirm": "Close incident {n}? Its open orders will be withdrawn.",
       "console.d.mergeConfirm": "Merge {a} into {b}? {a} will be marked as merged.", "console.due": "ack due in {s} s", "console.overdue": "ack overdue {s} s",
       "console.notDispatched": "not dispatched > 60 s",
       "console.radio.noSpeech": "(no speech)", "console.radio.play": "Play the recording",
@@ -360,6 +364,11 @@
     const inc = S.selected && S.incidents.get(S.selected);
     if (!inc) { box.replaceChildren(h("p.empty", { text: t("console.detail.none") })); return; }
     const keepFocus = document.activeElement && box.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    // Live updates re-render the detail: what the dispatcher is typing there must survive it.
+    const typed = new Map();
+    if (box.dataset.incident === inc.id) {
+      box.querySelectorAll("input[data-key], textarea[data-key]").forEach((el) => typed.set(el.dataset.key, el.value));
+    }
     const lvl = levelOf(inc);
     const parts = [];
     parts.push(h("div.row", null,
@@ -387,6 +396,9 @@
     const reasons = reasonsOf(inc);
     parts.push(h("h3", { text: t("console.reasons") }),
       reasons.length ? h("ul.reasons", null, reasons.map(reasonItem)) : h("p.hint", { text: t("console.noReasons") }));
+    const ov = inc.priority_override;
+    if (ov) parts.push(h("p.hint#override", { text: t("console.d.overridden", { p: ov.priority, by: ov.by, r: ov.reason, was: ov.previous ? ov.previous.priority : "—" }) }));
+    if (OPEN.has(inc.status)) parts.push(priorityForm(inc));
 
     // recommendations
     parts.push(h("h3", { text: t("console.d.recs") }));
@@ -444,6 +456,8 @@
     else parts.push(h("ol.timeline#timeline", null, tl.slice().sort((a, b) => (JY.parseTime(a.at || a.created_at) || 0) - (JY.parseTime(b.at || b.created_at) || 0))
       .map((e) => h("li", null, h("time", { text: JY.clock(e.at || e.created_at) }), h("span", { text: timelineText(e) })))));
     box.replaceChildren(...parts);
+    box.dataset.incident = inc.id;
+    typed.forEach((v, k) => { const el = box.querySelector(`[data-key="${CSS.escape(k)}"]`); if (el) el.value = v; });
     if (keepFocus) { const el = box.querySelector(`[data-key="${CSS.escape(keepFocus)}"]`); if (el) el.focus(); }
   }
 
@@ -458,6 +472,34 @@
     const lvl = levelOf(inc);
     return (lvl === "P1" || lvl === "P2") && (inc.status === "new" || inc.status === "triaged") &&
       Date.now() - (JY.parseTime(inc.created_at) || Date.now()) > DISPATCH_TARGET_S * 1000;
+  }
+
+  /** The dispatcher's own judgement: set the priority (0-10) with a reason; later re-scoring keeps it. */
+  function priorityForm(inc) {
+    const num = h("input#prio-value", { type: "number", min: 0, max: 10, step: 1, value: inc.priority ?? "", size: 3,
+      "aria-label": t("console.d.prio"), dataset: { key: "prio-value" } });
+    const reason = h("input#prio-reason", { type: "text", maxlength: 1000, placeholder: t("console.d.prioReason"),
+      "aria-label": t("console.d.prioReason"), dataset: { key: "prio-reason" } });
+    const err = h("span.error-text#prio-error", { role: "alert" });
+    const form = h("form.row.prio-form", { novalidate: true },
+      h("label.inline", { for: "prio-value", text: t("console.d.prio") }), num, reason,
+      h("button", { type: "submit", text: t("console.d.prioSet"), dataset: { key: "prio-set" } }), err);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const p = Number(num.value);
+      if (num.value === "" || !Number.isInteger(p) || p < 0 || p > 10) { err.textContent = t("console.d.prioBad"); num.focus(); return; }
+      if (!reason.value.trim()) { err.textContent = t("console.d.prioWhy"); reason.focus(); return; }
+      try {
+        const r = await JY.api("POST", `/api/incidents/${encodeURIComponent(inc.id)}/priority`, { priority: p, reason: reason.value.trim() });
+        putIncident(r.incident || r);
+        reason.value = "";
+        JY.toast(t("console.d.prioDone", { p }), "ok");
+        invalidate("queue", "detail", "map");
+      } catch (ex) {
+        err.textContent = JY.errorText(ex);
+      }
+    });
+    return form;
   }
 
   function renderUnits() {
