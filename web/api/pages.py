@@ -57,23 +57,24 @@ async def brief_page(request: web.Request) -> web.FileResponse:
     return _page("brief")
 
 
-def map_tile_url(request: web.Request) -> str:
-    """Tile URL template (``https://tiles.example/{z}/{x}/{y}.png``); empty means the plain coordinate view.
+def _setting(request: web.Request, name: str, env: str) -> str:
+    """A page setting: from ``Settings`` once the foundation declares it there, else from the environment.
 
-    Read from settings when the foundation exposes ``map_tile_url``, else from ``JINGYUN_MAP_TILE_URL``.
+    ``map_tile_url`` (``JINGYUN_MAP_TILE_URL``): an XYZ tile URL template such as
+    ``https://tiles.example/{z}/{x}/{y}.png``; empty means the plain coordinate view (works offline).
+    ``map_attribution`` (``JINGYUN_MAP_ATTRIBUTION``): the credit line the tile provider requires.
     """
-    settings = request.app[appkeys.SETTINGS]
-    value = getattr(settings, "map_tile_url", None)
+    value = getattr(request.app[appkeys.SETTINGS], name, None)
     if value is None:
-        value = os.environ.get("JINGYUN_MAP_TILE_URL", "")
+        value = os.environ.get(env, "")
     return str(value or "")
 
 
 @public
 async def ui_config(request: web.Request) -> web.Response:
     """Deployment choices the pages need; nothing secret, so no token."""
-    return web.json_response({"map_tile_url": map_tile_url(request),
-                              "map_attribution": os.environ.get("JINGYUN_MAP_ATTRIBUTION", "")},
+    return web.json_response({"map_tile_url": _setting(request, "map_tile_url", "JINGYUN_MAP_TILE_URL"),
+                              "map_attribution": _setting(request, "map_attribution", "JINGYUN_MAP_ATTRIBUTION")},
                              headers=NO_CACHE)
 
 
