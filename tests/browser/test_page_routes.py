@@ -1,0 +1,38 @@
+"""The page routes without a browser: each page and asset is served without a token, never cached
+stale, and the pages' config carries nothing secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.redis]
+
+PAGES = ("/", "/console", "/unit", "/interview", "/kiosk", "/brief")
+ASSETS = ("common.js", "common.css", "console.js", "unit.js", "interview.js", "interview-record.js",
+          "pcm-worklet.js", "kiosk.js", "brief.js")
+
+
+async def test_pages_and_assets_are_public(client: Any) -> None:
+    for path in PAGES:
+        resp = await client.get(path)
+        assert resp.status == 200, path
+        assert resp.content_type == "text/html"
+        assert resp.headers["Cache-Control"] == "no-cache"
+        body = await resp.text()
+        assert "<script" in body or path == "/"
+    for name in ASSETS:
+        resp = await client.get(f"/static/{name}")
+        assert resp.status == 200, name
+    # The APIs behind the pages still need a token.
+    assert (await client.get("/api/snapshot")).status == 401
+
+
+async def test_ui_config(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = await make_client()
+    assert await (await client.get("/ui-config.json")).json() == {"map_tile_url": "", "map_attribution": ""}
+    monkeypatch.setenv("JINGYUN_MAP_TILE_URL", "https://tiles.example/{z}/{x}/{y}.png")
+    monkeypatch.setenv("JINGYUN_MAP_ATTRIBUTION", "© Example tiles")
+    body = await (await client.get("/ui-config.json")).json()
+    assert body == {"map_tile_url": "https://tiles.example/{z}/{x}/{y}.png", "map_attribution": "© Example tiles"}
