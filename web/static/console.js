@@ -30,7 +30,7 @@
       "console.sug.accepted": "已立为警情", "console.sug.dismissed": "已忽略",
       "console.rs.title": "电台状态更新", "console.rs.fromRadio": "来自电台", "console.rs.undo": "撤销", "console.rs.undone": "已撤销",
       "console.rs.confirm": "确认", "console.rs.applied": "已应用", "console.rs.unconfirmed": "待确认", "console.rs.refused": "未应用",
-      "console.rs.unchanged": "无变化", "console.rs.undone.state": "已撤销", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
+      "console.rs.unchanged": "无变化", "console.d.where": "地点", "console.d.created": "接报时间", "console.d.source": "来源",
       "console.d.recs": "推荐警力", "console.d.recs.loading": "正在计算推荐…", "console.d.recs.none": "没有可用的警力。",
       "console.d.dispatch": "派警", "console.d.dispatching": "派警中…", "console.d.dispatched": "已向 {u} 派警",
       "console.d.excluded": "不可用：", "console.d.orders": "指令", "console.d.orders.none": "尚未派警。",

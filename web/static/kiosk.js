@@ -247,7 +247,7 @@
 
   async function main() {
     JY.initPage();
-    await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["kiosk", "admin"] });
+    await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["kiosk"] });
     $("#report").addEventListener("submit", submit);
     $("#new-report").addEventListener("click", reset);
     JY.onLang(() => {
