@@ -6,9 +6,9 @@ them. A bad value stops start-up with a :class:`SettingsError` that names the va
 value and what is accepted.
 
 The core packages keep their own sections (``voice.settings``, ``dispatch.settings``,
-``analytics.settings``): plain dataclasses whose fields carry ``metadata={"env": ..., "doc": ...,
-"lo": ..., "hi": ..., "choices": ...}``. They are composed here so there is one object to pass
-around, and only ``web.envparse`` reads the environment.
+``analytics.settings``, ``voice.radio.settings``): plain dataclasses whose fields carry
+``metadata={"env": ..., "doc": ..., "lo": ..., "hi": ..., "choices": ...}``. They are composed
+here so there is one object to pass around, and only ``web.envparse`` reads the environment.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 from analytics.settings import IntelSettings
 from dispatch.settings import DispatchSettings
+from voice.radio.settings import RadioSettings
 from voice.settings import VoiceSettings
 from web.envparse import SettingsError, describe_settings, load_settings, setting
 
@@ -74,6 +75,7 @@ class Settings:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     intel: IntelSettings = field(default_factory=IntelSettings)
+    radio: RadioSettings = field(default_factory=RadioSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -82,12 +84,14 @@ class Settings:
         Raises :class:`SettingsError` on the first bad value.
         """
         env = os.environ if env is None else env
-        sections = {name: overrides.pop(name) for name in ("voice", "dispatch", "intel") if name in overrides}
+        sections = {name: overrides.pop(name) for name in ("voice", "dispatch", "intel", "radio")
+                    if name in overrides}
         base = load_settings(cls, env, overrides)
         values: dict[str, Any] = {
             "voice": sections.get("voice") or load_settings(VoiceSettings, env),
             "dispatch": sections.get("dispatch") or load_settings(DispatchSettings, env),
             "intel": sections.get("intel") or load_settings(IntelSettings, env),
+            "radio": sections.get("radio") or load_settings(RadioSettings, env),
             "data_dir": Path(base.data_dir).expanduser().resolve(),
         }
         settings = dataclasses.replace(base, **values)
@@ -147,6 +151,6 @@ class Settings:
 def settings_table() -> list[tuple[str, str, str]]:
     """Every setting as (variable, default, meaning), for ``jingyun settings`` and the README."""
     rows = describe_settings(Settings)
-    for section in (VoiceSettings, DispatchSettings, IntelSettings):
+    for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings):
         rows.extend(describe_settings(section))
     return rows

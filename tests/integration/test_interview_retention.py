@@ -15,11 +15,10 @@ from web.auth import Role
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 
-async def test_expired_audio_deleted_audited_and_signature_still_checks(make_client, stack, monkeypatch):
+async def test_expired_audio_deleted_audited_and_signature_still_checks(make_client, stack):
     # ~0.35 s of retention, and no background sweep during the test: the sweep is triggered by hand.
-    monkeypatch.setenv("JINGYUN_INTERVIEW_AUDIO_RETENTION_DAYS", "0.000004")
-    monkeypatch.setenv("JINGYUN_RETENTION_SWEEP_SECONDS", "86400")
-    client = await make_client(env=stack)
+    client = await make_client(env={**stack, "JINGYUN_INTERVIEW_AUDIO_RETENTION_DAYS": "0.000004",
+                                    "JINGYUN_RETENTION_SWEEP_SECONDS": "86400"})
     app = client.server.app
     h = headers(app, Role.INTERVIEWER)
     body = {"case_number": "LH-77", "participants": [{"name": "Chen", "role": "interviewer"},

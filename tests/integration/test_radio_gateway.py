@@ -145,9 +145,9 @@ async def test_gateway_roles_and_bad_input(make_client, asr_engine):
     await gw.end()
 
 
-async def test_unsure_status_waits_for_a_dispatcher(make_client, asr_engine, shared_dir, dispatch_api, monkeypatch):
-    monkeypatch.setenv("JINGYUN_RADIO_STATUS_MIN_CONFIDENCE", "0.999")  # nothing is that sure: every change waits
-    client = await make_client(asr_engine=asr_engine)
+async def test_unsure_status_waits_for_a_dispatcher(make_client, asr_engine, shared_dir, dispatch_api):
+    # Nothing is that sure: every change waits for a dispatcher.
+    client = await make_client(env={"JINGYUN_RADIO_STATUS_MIN_CONFIDENCE": "0.999"}, asr_engine=asr_engine)
     app = client.server.app
     api = dispatch_api(client)
     unit = await api.unit("Unit 7")

@@ -23,9 +23,8 @@ async def _wait(cond, within: float = 20.0) -> None:
         await asyncio.sleep(0.005)
 
 
-async def test_emergency_channel_jumps_the_queue(make_client, asr_engine, shared_dir, monkeypatch):
-    monkeypatch.setenv("JINGYUN_RADIO_DECODE_CONCURRENCY", "1")
-    client = await make_client(asr_engine=asr_engine)
+async def test_emergency_channel_jumps_the_queue(make_client, asr_engine, shared_dir):
+    client = await make_client(env={"JINGYUN_RADIO_DECODE_CONCURRENCY": "1"}, asr_engine=asr_engine)
     app = client.server.app
     for cid, prio in (("routine", 2), ("emergency", 10)):
         resp = await client.post("/api/radio/channels", json={"id": cid, "language": "en", "priority": prio},

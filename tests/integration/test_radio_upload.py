@@ -7,7 +7,7 @@ import hashlib
 import aiohttp
 import pytest
 
-from tests.conftest import auth
+from tests.conftest import auth, token_for
 from tests.fixtures_radio import headers
 from web.auth import Role
 
@@ -47,7 +47,9 @@ async def test_call_upload_files_once_and_suggests_incident(make_client, stack, 
     assert resp.headers["X-Duplicate"] == "false"
 
     # The same call again (trunk-recorder retries; here with the RFC 3339 form of the same time): filed once.
-    resp = await client.post("/api/call-upload", data=call_form(audio, dateTime="2024-05-01T12:00:00Z"), headers=svc)
+    # This time as trunk-recorder sends it: no Authorization header, the service token in the 'key' field.
+    key = token_for(app, Role.SERVICE)
+    resp = await client.post("/api/call-upload", data=call_form(audio, dateTime="2024-05-01T12:00:00Z", key=key))
     assert resp.status == 200 and await resp.text() == "Call imported successfully."
     assert resp.headers["X-Transmission-Id"] == tx_id and resp.headers["X-Duplicate"] == "true"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -21,11 +20,9 @@ from voice.interview import export
 from voice.interview.model import InterviewError, check_role
 from voice.interview.store import InterviewStore
 from voice.radio.recording import encode_opus, recordings_of
-from voice.radio.settings import RadioSettings
 from web import appkeys
 from web.api.radio import RADIO_SETTINGS, audio_response
 from web.auth import Role, principal, requires
-from web.envparse import load_settings
 from web.errors import ApiError, bad_request
 
 INTERVIEWS: web.AppKey[InterviewStore] = web.AppKey("interviews", InterviewStore)
@@ -252,7 +249,7 @@ async def get_audio(request: web.Request) -> web.Response:
 
 async def interview_ctx(app: web.Application) -> AsyncIterator[None]:
     if RADIO_SETTINGS not in app:
-        app[RADIO_SETTINGS] = load_settings(RadioSettings, os.environ)
+        app[RADIO_SETTINGS] = app[appkeys.SETTINGS].radio
     dispatch = app.get(appkeys.DISPATCH)
     app[INTERVIEWS] = InterviewStore(app[appkeys.DB], getattr(dispatch, "audit", None))
     yield

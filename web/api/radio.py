@@ -29,8 +29,7 @@ from voice.radio.recording import recording_bytes, sweep_expired
 from voice.radio.service import RadioError, RadioService
 from voice.radio.settings import RadioSettings
 from web import appkeys
-from web.auth import Role, principal, requires
-from web.envparse import load_settings
+from web.auth import Role, principal, requires, token_in_form
 from web.errors import NOT_FOUND, ApiError, bad_request
 from web.ws import CLOSE_POLICY, Connection
 
@@ -260,6 +259,7 @@ async def retention_sweep(request: web.Request) -> web.Response:
 
 
 # ---- rdio-scanner upload ----------------------------------------------------------------------------
+@token_in_form("key")  # rdio-scanner sends its key as a form field
 @requires(Role.SERVICE, Role.ADMIN)
 @handles_errors
 async def call_upload(request: web.Request) -> web.StreamResponse:
@@ -467,7 +467,7 @@ async def _retention_loop(app: web.Application) -> None:
 
 
 async def radio_ctx(app: web.Application) -> AsyncIterator[None]:
-    rs = load_settings(RadioSettings, os.environ)  # until web/settings.py composes RadioSettings
+    rs = app[appkeys.SETTINGS].radio
     app[RADIO_SETTINGS] = rs
 
     def engine() -> Any:
