@@ -34,5 +34,6 @@ async def test_ui_config(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> N
     assert await (await client.get("/ui-config.json")).json() == {"map_tile_url": "", "map_attribution": ""}
     monkeypatch.setenv("JINGYUN_MAP_TILE_URL", "https://tiles.example/{z}/{x}/{y}.png")
     monkeypatch.setenv("JINGYUN_MAP_ATTRIBUTION", "© Example tiles")
+    client = await make_client()
     body = await (await client.get("/ui-config.json")).json()
     assert body == {"map_tile_url": "https://tiles.example/{z}/{x}/{y}.png", "map_attribution": "© Example tiles"}

@@ -8,12 +8,14 @@ deployment choices they need (the map tile URL); it holds nothing secret.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
 from web import appkeys
 from web.auth import public
+from web.envparse import load_settings, setting
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -57,28 +59,33 @@ async def brief_page(request: web.Request) -> web.FileResponse:
     return _page("brief")
 
 
-def _setting(request: web.Request, name: str, env: str) -> str:
-    """A page setting: from ``Settings`` once the foundation declares it there, else from the environment.
+@dataclass(frozen=True)
+class PageSettings:
+    """What the pages need from the deployment (read through ``web.envparse`` like every setting)."""
 
-    ``map_tile_url`` (``JINGYUN_MAP_TILE_URL``): an XYZ tile URL template such as
-    ``https://tiles.example/{z}/{x}/{y}.png``; empty means the plain coordinate view (works offline).
-    ``map_attribution`` (``JINGYUN_MAP_ATTRIBUTION``): the credit line the tile provider requires.
-    """
-    value = getattr(request.app[appkeys.SETTINGS], name, None)
-    if value is None:
-        value = os.environ.get(env, "")
-    return str(value or "")
+    map_tile_url: str = setting("", "JINGYUN_MAP_TILE_URL",
+                                "XYZ map tile URL template for the console map, e.g. "
+                                "https://tiles.example/{z}/{x}/{y}.png; empty: plain coordinate view (offline)")
+    map_attribution: str = setting("", "JINGYUN_MAP_ATTRIBUTION",
+                                   "credit line the tile provider requires, shown on the map")
+
+
+PAGE_SETTINGS: web.AppKey[PageSettings] = web.AppKey("page_settings", PageSettings)
 
 
 @public
 async def ui_config(request: web.Request) -> web.Response:
     """Deployment choices the pages need; nothing secret, so no token."""
-    return web.json_response({"map_tile_url": _setting(request, "map_tile_url", "JINGYUN_MAP_TILE_URL"),
-                              "map_attribution": _setting(request, "map_attribution", "JINGYUN_MAP_ATTRIBUTION")},
+    ps = request.app[PAGE_SETTINGS]
+    return web.json_response({"map_tile_url": ps.map_tile_url, "map_attribution": ps.map_attribution},
                              headers=NO_CACHE)
 
 
 def setup(app: web.Application) -> None:
+    # A Settings section of its own would be the tidier home; until the foundation composes one,
+    # the pages read theirs here, once, through envparse (a bad value stops start-up with its name).
+    settings = app[appkeys.SETTINGS]
+    app[PAGE_SETTINGS] = getattr(settings, "pages", None) or load_settings(PageSettings, os.environ)
     app.router.add_get("/", index)
     app.router.add_get("/console", console_page)
     app.router.add_get("/unit", unit_page)
