@@ -3,6 +3,8 @@ stale, and the pages' config carries nothing secret."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -29,11 +31,16 @@ async def test_pages_and_assets_are_public(client: Any) -> None:
     assert (await client.get("/api/snapshot")).status == 401
 
 
-async def test_ui_config(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_page_config_is_written_into_the_pages(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     client = await make_client()
-    assert await (await client.get("/ui-config.json")).json() == {"map_tile_url": "", "map_attribution": ""}
+    body = await (await client.get("/console")).text()
+    assert '<script id="jy-config" type="application/json">{"map_tile_url": "", "map_attribution": ""}' in body
     monkeypatch.setenv("JINGYUN_MAP_TILE_URL", "https://tiles.example/{z}/{x}/{y}.png")
-    monkeypatch.setenv("JINGYUN_MAP_ATTRIBUTION", "© Example tiles")
+    monkeypatch.setenv("JINGYUN_MAP_ATTRIBUTION", "</script><b>© Example tiles")
     client = await make_client()
-    body = await (await client.get("/ui-config.json")).json()
-    assert body == {"map_tile_url": "https://tiles.example/{z}/{x}/{y}.png", "map_attribution": "© Example tiles"}
+    body = await (await client.get("/console")).text()
+    match = re.search(r'<script id="jy-config" type="application/json">(.*?)</script>', body)
+    assert match is not None
+    # A "</script>" in a value cannot break out of the element.
+    assert json.loads(match.group(1)) == {"map_tile_url": "https://tiles.example/{z}/{x}/{y}.png",
+                                          "map_attribution": "</script><b>© Example tiles"}

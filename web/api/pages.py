@@ -1,12 +1,14 @@
 """Static pages (console, unit, interview, kiosk, brief): served without a token; their APIs need one.
 
 The pages carry no data. Each asks for a token (pasted, or ``?token=`` once, then kept in the tab's
-sessionStorage) and calls the protected APIs with it. ``/ui-config.json`` tells the pages the few
-deployment choices they need (the map tile URL); it holds nothing secret.
+sessionStorage) and calls the protected APIs with it. The few deployment choices the pages need (the
+map tile URL) are written into each page as ``<script id="jy-config" type="application/json">``;
+nothing secret.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,38 +27,55 @@ PAGES = ("console", "unit", "interview", "kiosk", "brief")
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
-def _page(name: str) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / f"{name}.html", headers=NO_CACHE)
+CONFIG_MARK = "<!--jy-config-->"
+
+
+def render_pages(ps: PageSettings) -> dict[str, str]:
+    """Every page's HTML with the deployment config in place of its ``<!--jy-config-->`` mark.
+
+    Done once at start-up, so a request never reads a file on the event loop.
+    """
+    config = json.dumps({"map_tile_url": ps.map_tile_url, "map_attribution": ps.map_attribution})
+    # "</" cannot end the script element early: JSON allows "<\/".
+    config = config.replace("</", "<\\/")
+    tag = f'<script id="jy-config" type="application/json">{config}</script>'
+    return {name: (STATIC_DIR / f"{name}.html").read_text(encoding="utf-8").replace(CONFIG_MARK, tag, 1)
+            for name in ("index", *PAGES)}
+
+
+def _page(request: web.Request, name: str) -> web.Response:
+    return web.Response(text=request.app[PAGE_HTML][name], content_type="text/html", charset="utf-8",
+                         headers=NO_CACHE)
 
 
 @public
-async def index(request: web.Request) -> web.FileResponse:
-    return _page("index")
+async def index(request: web.Request) -> web.Response:
+    return _page(request, "index")
 
 
 @public
-async def console_page(request: web.Request) -> web.FileResponse:
-    return _page("console")
+async def console_page(request: web.Request) -> web.Response:
+    return _page(request, "console")
 
 
 @public
-async def unit_page(request: web.Request) -> web.FileResponse:
-    return _page("unit")
+async def unit_page(request: web.Request) -> web.Response:
+    return _page(request, "unit")
 
 
 @public
-async def interview_page(request: web.Request) -> web.FileResponse:
-    return _page("interview")
+async def interview_page(request: web.Request) -> web.Response:
+    return _page(request, "interview")
 
 
 @public
-async def kiosk_page(request: web.Request) -> web.FileResponse:
-    return _page("kiosk")
+async def kiosk_page(request: web.Request) -> web.Response:
+    return _page(request, "kiosk")
 
 
 @public
-async def brief_page(request: web.Request) -> web.FileResponse:
-    return _page("brief")
+async def brief_page(request: web.Request) -> web.Response:
+    return _page(request, "brief")
 
 
 @dataclass(frozen=True)
@@ -71,14 +90,7 @@ class PageSettings:
 
 
 PAGE_SETTINGS: web.AppKey[PageSettings] = web.AppKey("page_settings", PageSettings)
-
-
-@public
-async def ui_config(request: web.Request) -> web.Response:
-    """Deployment choices the pages need; nothing secret, so no token."""
-    ps = request.app[PAGE_SETTINGS]
-    return web.json_response({"map_tile_url": ps.map_tile_url, "map_attribution": ps.map_attribution},
-                             headers=NO_CACHE)
+PAGE_HTML: web.AppKey[dict[str, str]] = web.AppKey("page_html", dict)
 
 
 def setup(app: web.Application) -> None:
@@ -86,11 +98,11 @@ def setup(app: web.Application) -> None:
     # the pages read theirs here, once, through envparse (a bad value stops start-up with its name).
     settings = app[appkeys.SETTINGS]
     app[PAGE_SETTINGS] = getattr(settings, "pages", None) or load_settings(PageSettings, os.environ)
+    app[PAGE_HTML] = render_pages(app[PAGE_SETTINGS])
     app.router.add_get("/", index)
     app.router.add_get("/console", console_page)
     app.router.add_get("/unit", unit_page)
     app.router.add_get("/interview", interview_page)
     app.router.add_get("/kiosk", kiosk_page)
     app.router.add_get("/brief", brief_page)
-    app.router.add_get("/ui-config.json", ui_config)
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)

@@ -100,6 +100,12 @@
   };
   JY.onLang = function (f) { langListeners.push(f); };
 
+  /** Deployment choices written into the page by the server (map tile URL); {} if absent. */
+  JY.config = (() => {
+    const el = document.getElementById("jy-config");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  })();
+
   // ---------------------------------------------------------------- small DOM helpers
   /** h("div.cls#id", {attrs}, children...) — text children are escaped by construction. */
   JY.h = function (sel, attrs, ...kids) {

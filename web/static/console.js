@@ -962,7 +962,7 @@
     JY.initPage();
     await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["dispatcher", "admin"] });
     wire();
-    try { S.config = await JY.api("GET", "/ui-config.json"); } catch (e) { /* plain coordinate view */ }
+    S.config = Object.assign({ map_tile_url: "" }, JY.config);
     // Kiosk template labels for the live drafts panel (optional: ids are shown without them).
     JY.api("GET", "/api/kiosk/templates").then((r) => {
       for (const tp of r.templates || []) S.templates.set(String(tp.id), tp);
