@@ -91,3 +91,24 @@ async def test_language_switch_and_layouts(make_client: Any, dispatch_api: Any, 
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"] + 1, f"{name} is {width}px wide at phone width"
     page_watch.check()
+
+
+async def test_expired_sign_in_brings_back_the_sign_in_box(make_client: Any, dispatch_api: Any, browser: Any,
+                                                           page_watch: Any) -> None:
+    client = await make_client()
+    api = dispatch_api(client)
+    incident = await api.incident("Noise complaint on Jintian Road, loud music after midnight")
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = page_watch.attach(await context.new_page(), "expiry")
+    token = token_for(client.server.app, Role.DISPATCHER, ttl=3)
+    await page.goto(server_url(client, f"/console?lang=en&token={token}"))
+    await expect(page.locator(f'#queue li[data-id="{incident["id"]}"]')).to_be_visible()
+    await page.wait_for_timeout(3500)
+    # The next call is refused: the page says why and asks for a new token instead of failing quietly.
+    await page.locator(f'#queue li[data-id="{incident["id"]}"] .inc-btn').click()
+    await expect(page.locator("#jy-token-error")).to_contain_text("Your sign-in has expired")
+    await page.fill("#jy-token-input", token_for(client.server.app, Role.DISPATCHER))
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#content")).to_be_visible()
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    page_watch.check()
