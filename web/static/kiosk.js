@@ -10,7 +10,7 @@
       "kiosk.title": "自助报案", "kiosk.emergency": "紧急情况请立即拨打 110。", "kiosk.choose": "您要报告什么？",
       "kiosk.required": "带 * 的为必填项。", "kiosk.submit": "提交报案", "kiosk.submitting": "正在提交…",
       "kiosk.back": "返回", "kiosk.thanks": "您的报案已受理", "kiosk.receipt": "您的回执编号：",
-      "kiosk.receipt.hint": "请记下此编号。值班民警已收到您的报案。", "kiosk.new": "开始新的报案",
+      "kiosk.receipt.hint": "请记下此编号。值班民警已收到您的报案。", "kiosk.new": "开始新的报案", "kiosk.print": "打印回执",
       "kiosk.reset": "{n} 秒后返回首页。", "kiosk.none": "暂无可用的报案类型，请联系值班民警。",
       "kiosk.err.required": "请填写此项。", "kiosk.err.pattern": "格式不正确。", "kiosk.err.min": "至少 {n} 个字。",
       "kiosk.err.max": "最多 {n} 个字。", "kiosk.err.num": "请输入数字。", "kiosk.err.lo": "不能小于 {n}。", "kiosk.err.hi": "不能大于 {n}。",
@@ -21,7 +21,7 @@
       "kiosk.title": "Self-service report", "kiosk.emergency": "In an emergency, call 110 now.", "kiosk.choose": "What do you want to report?",
       "kiosk.required": "Fields marked * are required.", "kiosk.submit": "Submit report", "kiosk.submitting": "Submitting…",
       "kiosk.back": "Back", "kiosk.thanks": "Your report has been received", "kiosk.receipt": "Your receipt number:",
-      "kiosk.receipt.hint": "Keep this number. An officer on duty has your report now.", "kiosk.new": "Start a new report",
+      "kiosk.receipt.hint": "Keep this number. An officer on duty has your report now.", "kiosk.new": "Start a new report", "kiosk.print": "Print receipt",
       "kiosk.reset": "Returning to the start in {n} s.", "kiosk.none": "No report types are available; please ask the officer on duty.",
       "kiosk.err.required": "This field is required.", "kiosk.err.pattern": "This is not in the expected format.",
       "kiosk.err.min": "At least {n} characters.", "kiosk.err.max": "At most {n} characters.", "kiosk.err.num": "Enter a number.",
@@ -250,6 +250,7 @@
     await JY.signIn({ mount: $("#signin-mount"), content: $("#content"), roles: ["kiosk"] });
     $("#report").addEventListener("submit", submit);
     $("#new-report").addEventListener("click", reset);
+    $("#print-receipt").addEventListener("click", () => window.print());
     JY.onLang(() => {
       renderTemplates();
       if (S.tpl && !$("#step-form").hidden) { const v = values(); renderForm(v); }
