@@ -139,7 +139,7 @@ class Hub:
                 backoff = min(backoff * 2, 5.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await asyncio.wait_for(asyncio.shield(pubsub.aclose()), 2.0)
 
     def _on_unit_notice(self, text: str) -> None:
         try:
@@ -195,7 +195,7 @@ class Hub:
         finally:
             if holding:
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(svc.bus.release_lease(svc.instance))
+                    await asyncio.wait_for(asyncio.shield(svc.bus.release_lease(svc.instance)), 2.0)
 
 
 _TASKS: set[asyncio.Task[Any]] = set()

@@ -216,6 +216,14 @@ class DispatchService:
         except Exception:
             log.exception("could not build the console event for %s %s", kind, obj_id)
 
+    async def close(self) -> None:
+        """Stop console events still in flight (shutdown); the changes themselves are committed."""
+        tasks = list(self._spare_tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+
     async def run_emitter(self) -> None:
         """Publish queued console events in order (started by the web layer)."""
         self._emitter_running = True

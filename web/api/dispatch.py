@@ -460,9 +460,11 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # Bounded: a stuck Redis connection must not stop the server from shutting down.
+        _done, stuck = await asyncio.wait(tasks, timeout=5.0)
+        for task in stuck:
+            log.warning("dispatch task %s did not stop within 5 s", task.get_name())
+        await service.close()
 
 
 def setup(app: web.Application) -> None:
