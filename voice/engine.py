@@ -40,6 +40,8 @@ SAMPLE_RATE = 16000
 MAX_AUDIO_SECONDS = 30.0
 FIT_PAD_FRAMES = 300  # 3 s of 10 ms frames
 FIT_MIN_FRAMES = 500
+PARTIAL_BATCH = 2  # partials decoded together at most (bounds how long a final can wait behind them)
+PARTIAL_MAX_WAIT_S = 1.5  # a partial queued longer than this is answered empty; its stream asks again
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,18 @@ class AsrEngine:
                     p.future.set_result(AsrResult(text="", dropped="skipped: engine busy with finals"))
                     self.partials_shed += 1
             self._queue = finals
-        batch = self._queue[: self.settings.max_batch]
+            batch = self._queue[: self.settings.max_batch]
+        else:
+            # A partial that waited long is out of date (its stream has more audio by now), and a
+            # big partial batch would hold back finals arriving meanwhile: shed the stale ones and
+            # take few at a time, oldest first.
+            now = time.perf_counter()
+            for p in self._queue:
+                if now - p.queued_at > PARTIAL_MAX_WAIT_S:
+                    p.future.set_result(AsrResult(text="", dropped="skipped: partial out of date"))
+                    self.partials_shed += 1
+            self._queue = [p for p in self._queue if not p.future.done()]
+            batch = self._queue[: min(self.settings.max_batch, PARTIAL_BATCH)]
         chosen = {id(p) for p in batch}
         self._queue = [p for p in self._queue if id(p) not in chosen]
         return batch

@@ -33,8 +33,8 @@ async def test_whisperlive_client_streams_a_wav_and_writes_srt(make_client: Any,
         tc = client_mod.TranscriptionClient("127.0.0.1", f"{client.server.port}/ws/whisperlive?token={token}",
                                             lang="en", model="tiny.en", use_vad=True, mute_audio_playback=True,
                                             log_transcription=False, output_transcription_path=str(srt))
-        # Its default is to wait 15 s of silence from the server before hanging up; 3 s is plenty here.
-        tc.client.disconnect_if_no_response_for = 3
+        # Its default is to wait 15 s of silence from the server before hanging up; 8 s is plenty here.
+        tc.client.disconnect_if_no_response_for = 8
         tc(str(shared_dir / "audio" / "real" / "en_jfk.wav"))
         return tc
 
