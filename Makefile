@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 TESTDEPS := $(VENV)/.test-installed
-# Debian packages the tests need: a real browser, test speech, and PortAudio headers for whisper-live's client.
-SYSPKGS := chromium espeak-ng sox portaudio19-dev
+# Debian packages the tests need: a real browser (and a CJK font for its screenshots), test speech,
+# and PortAudio headers for whisper-live's client.
+SYSPKGS := chromium espeak-ng sox portaudio19-dev fonts-wqy-microhei
 
 .PHONY: run test lint typecheck pytest install sysdeps clean
 

@@ -26,6 +26,7 @@ from dispatch.settings import DispatchSettings
 from voice.radio.settings import RadioSettings
 from voice.settings import VoiceSettings
 from web.envparse import SettingsError, describe_settings, load_settings, setting
+from web.page_settings import PageSettings
 
 __all__ = ["Settings", "SettingsError", "settings_table"]
 
@@ -76,6 +77,7 @@ class Settings:
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     intel: IntelSettings = field(default_factory=IntelSettings)
     radio: RadioSettings = field(default_factory=RadioSettings)
+    pages: PageSettings = field(default_factory=PageSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -84,7 +86,7 @@ class Settings:
         Raises :class:`SettingsError` on the first bad value.
         """
         env = os.environ if env is None else env
-        sections = {name: overrides.pop(name) for name in ("voice", "dispatch", "intel", "radio")
+        sections = {name: overrides.pop(name) for name in ("voice", "dispatch", "intel", "radio", "pages")
                     if name in overrides}
         base = load_settings(cls, env, overrides)
         values: dict[str, Any] = {
@@ -92,6 +94,7 @@ class Settings:
             "dispatch": sections.get("dispatch") or load_settings(DispatchSettings, env),
             "intel": sections.get("intel") or load_settings(IntelSettings, env),
             "radio": sections.get("radio") or load_settings(RadioSettings, env),
+            "pages": sections.get("pages") or load_settings(PageSettings, env),
             "data_dir": Path(base.data_dir).expanduser().resolve(),
         }
         settings = dataclasses.replace(base, **values)
@@ -151,6 +154,6 @@ class Settings:
 def settings_table() -> list[tuple[str, str, str]]:
     """Every setting as (variable, default, meaning), for ``jingyun settings`` and the README."""
     rows = describe_settings(Settings)
-    for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings):
+    for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings, PageSettings):
         rows.extend(describe_settings(section))
     return rows

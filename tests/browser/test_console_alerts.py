@@ -75,12 +75,11 @@ async def test_possible_duplicate_is_shown_and_merged(make_client: Any, dispatch
 
 
 async def test_new_incident_form_and_tile_map(make_client: Any, dispatch_api: Any, browser: Any, page_watch: Any,
-                                              shot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+                                              shot: Any) -> None:
     """A dispatcher types in a call; with a tile server configured the map draws tiles under the points."""
     import base64
 
-    monkeypatch.setenv("JINGYUN_MAP_TILE_URL", "https://tiles.test/{z}/{x}/{y}.png")
-    client = await make_client()
+    client = await make_client(env={"JINGYUN_MAP_TILE_URL": "https://tiles.test/{z}/{x}/{y}.png"})
     api = dispatch_api(client)
     await api.unit("P-101", lat=22.5412, lon=114.0612)
     console = await open_console(browser, client, page_watch)

@@ -31,13 +31,12 @@ async def test_pages_and_assets_are_public(client: Any) -> None:
     assert (await client.get("/api/snapshot")).status == 401
 
 
-async def test_page_config_is_written_into_the_pages(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_page_config_is_written_into_the_pages(make_client: Any) -> None:
     client = await make_client()
     body = await (await client.get("/console")).text()
     assert '<script id="jy-config" type="application/json">{"map_tile_url": "", "map_attribution": ""}' in body
-    monkeypatch.setenv("JINGYUN_MAP_TILE_URL", "https://tiles.example/{z}/{x}/{y}.png")
-    monkeypatch.setenv("JINGYUN_MAP_ATTRIBUTION", "</script><b>© Example tiles")
-    client = await make_client()
+    client = await make_client(env={"JINGYUN_MAP_TILE_URL": "https://tiles.example/{z}/{x}/{y}.png",
+                                    "JINGYUN_MAP_ATTRIBUTION": "</script><b>© Example tiles"})
     body = await (await client.get("/console")).text()
     match = re.search(r'<script id="jy-config" type="application/json">(.*?)</script>', body)
     assert match is not None

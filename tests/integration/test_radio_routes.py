@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from tests.conftest import auth
 from web.auth import Role, route_roles
 
 
 async def test_routes_documented_with_roles(client):
     app = client.server.app
-    doc = await (await client.get("/api/openapi.json")).json()
+    doc = await (await client.get("/api/openapi.json", headers=auth(app, "service"))).json()
     mine = [r for r in app.router.routes() if r.method != "HEAD" and r.resource is not None and
             r.resource.canonical.startswith(("/api/radio", "/api/call-upload", "/ws/radio", "/api/interviews"))]
     assert len(mine) >= 30

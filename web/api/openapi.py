@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from web.auth import public
+from web.auth import Role, requires
 
 SPECS_DIR = Path(__file__).with_name("specs")
 OPENAPI = web.AppKey("openapi_document", dict)
@@ -71,9 +71,9 @@ def build_document(specs_dir: Path = SPECS_DIR) -> dict[str, Any]:
     return doc
 
 
-@public
+@requires(*Role)
 async def openapi_json(request: web.Request) -> web.Response:
-    """The API description (public: it holds no data, and clients fetch it before they have a token)."""
+    """The API description, for any signed-in client: the route map is not published to strangers."""
     return web.json_response(request.app[OPENAPI])
 
 

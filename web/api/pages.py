@@ -9,15 +9,13 @@ nothing secret.
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
 from web import appkeys
 from web.auth import public
-from web.envparse import load_settings, setting
+from web.page_settings import PageSettings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -78,26 +76,12 @@ async def brief_page(request: web.Request) -> web.Response:
     return _page(request, "brief")
 
 
-@dataclass(frozen=True)
-class PageSettings:
-    """What the pages need from the deployment (read through ``web.envparse`` like every setting)."""
-
-    map_tile_url: str = setting("", "JINGYUN_MAP_TILE_URL",
-                                "XYZ map tile URL template for the console map, e.g. "
-                                "https://tiles.example/{z}/{x}/{y}.png; empty: plain coordinate view (offline)")
-    map_attribution: str = setting("", "JINGYUN_MAP_ATTRIBUTION",
-                                   "credit line the tile provider requires, shown on the map")
-
-
 PAGE_SETTINGS: web.AppKey[PageSettings] = web.AppKey("page_settings", PageSettings)
 PAGE_HTML: web.AppKey[dict[str, str]] = web.AppKey("page_html", dict)
 
 
 def setup(app: web.Application) -> None:
-    # A Settings section of its own would be the tidier home; until the foundation composes one,
-    # the pages read theirs here, once, through envparse (a bad value stops start-up with its name).
-    settings = app[appkeys.SETTINGS]
-    app[PAGE_SETTINGS] = getattr(settings, "pages", None) or load_settings(PageSettings, os.environ)
+    app[PAGE_SETTINGS] = app[appkeys.SETTINGS].pages
     app[PAGE_HTML] = render_pages(app[PAGE_SETTINGS])
     app.router.add_get("/", index)
     app.router.add_get("/console", console_page)
