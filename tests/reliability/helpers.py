@@ -159,10 +159,10 @@ class ServerProcess:
                                      stderr=subprocess.STDOUT)
         log.close()
 
-    async def wait_ready(self, timeout: float = 60.0, need: tuple[str, ...] = ("redis", "database")) -> None:
+    async def wait_ready(self, within: float = 60.0, need: tuple[str, ...] = ("redis", "database")) -> None:
         import aiohttp
 
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 assert self.proc is not None
@@ -175,7 +175,7 @@ class ServerProcess:
                         if all(comps.get(n, {}).get("status") == "ready" for n in need):
                             return
                 await asyncio.sleep(0.2)
-        raise RuntimeError(f"server not ready in {timeout}s: {self.tail()}")
+        raise RuntimeError(f"server not ready in {within}s: {self.tail()}")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:
