@@ -122,6 +122,7 @@ def locate(text: str, rules: RuleSet) -> dict[str, Any] | None:
 
 # ---- concepts with negation -----------------------------------------------------------------
 _LATIN = re.compile(r"[a-z0-9]")
+_SELF_NEGATED = re.compile(r"(?:没|沒|无|無|冇|未|唔|不|no\b|not\b|isn't|isnt|wasn't|can't|won't|hasn't|stopped)")
 
 
 def _clause_starts(text: str, pattern: re.Pattern[str]) -> list[int]:
@@ -156,7 +157,9 @@ def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text")
     out = []
     for cid, negatable, s, e in found:
         negated, cue_start = False, -1
-        if negatable:
+        # A pattern that carries its own negation ("没有呼吸", "not breathing") asserts danger; a cue just
+        # before it ("叫了没反应，没有生命体征") does not turn it back into a negated fact.
+        if negatable and not _SELF_NEGATED.match(low, s):
             if clause_starts is None:
                 clause_starts = _clause_starts(text, breaks)
             negated, cue_start = _negated(text, s, clause_starts, rules, lang)

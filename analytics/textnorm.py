@@ -17,7 +17,15 @@ import jieba
 
 _FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
-_TABLE = str.maketrans(_FULLWIDTH)
+# Traditional characters (Hong Kong written Cantonese, some ASR engines) to the simplified ones the
+# rules are written in: one character for one, so offsets still hold. Only the characters that the
+# incident vocabulary uses; an unlisted traditional character simply stays as it is.
+_TRAD = (
+    "鎗槍斬劍搶劫傷殺樓燒煙報車電單錢銀門竊騙詐係暈醫護災彈綁質婦兒個這裡裏後來們發開動應氣體無沒見麼說話時現還過邊緊對幫會聽鄰亂鐵錘鋼頭腳擊毆鬥爭鬧癲飲駕駛禍輛險難聯蹤務證記錄區問請幾點嗎從間樣聲響滅撲陽臺簾鎖賊盜帶針藥農輕極認識擄媽爺親員監視頻號碼轉帳賬戶額騷擾廁殘斷傳訊遺購買賣貨價錯隨據處場歲為給讓進當經嘔燙腦癡跡屍衝撞墜窗嚇脅搵攞揸倆樁橋塊灣華東廣漢圍繞",
+    "枪枪斩剑抢劫伤杀楼烧烟报车电单钱银门窃骗诈系晕医护灾弹绑质妇儿个这里里后来们发开动应气体无没见么说话时现还过边紧对帮会听邻乱铁锤钢头脚击殴斗争闹癫饮驾驶祸辆险难联踪务证记录区问请几点吗从间样声响灭扑阳台帘锁贼盗带针药农轻极认识掳妈爷亲员监视频号码转帐账户额骚扰厕残断传讯遗购买卖货价错随据处场岁为给让进当经呕烫脑痴迹尸冲撞坠窗吓胁搵攞揸俩桩桥块湾华东广汉围绕",
+)
+assert len(_TRAD[0]) == len(_TRAD[1])
+_TABLE = str.maketrans({**_FULLWIDTH, **{ord(a): ord(b) for a, b in zip(_TRAD[0], _TRAD[1], strict=True) if a != b}})
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Characters that occur in written Cantonese and almost never in Mandarin prose.
@@ -31,7 +39,7 @@ Token = tuple[str, int, int]
 
 
 def normalize(text: str) -> str:
-    """Full-width ASCII to half-width; the result has exactly the length of ``text``."""
+    """Full-width ASCII to half-width and traditional to simplified; the result has exactly the length of ``text``."""
     return text.translate(_TABLE)
 
 
