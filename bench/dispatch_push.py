@@ -180,10 +180,11 @@ async def main() -> None:
         async with aiohttp.ClientSession(connector=conn) as session:
             t0 = time.monotonic()
             sem = asyncio.Semaphore(16)
+            run = uuid.uuid4().hex[:6]  # callsigns are unique per database; a reused PostgreSQL keeps old ones
 
             async def make_unit(i: int) -> str:
                 async with sem, session.post(f"{base}/api/units", headers=disp, json={
-                        "callsign": f"B-{i:04d}", "unit_type": "patrol_car", "capabilities": ["patrol", "armed"],
+                        "callsign": f"B-{run}-{i:04d}", "unit_type": "patrol_car", "capabilities": ["patrol", "armed"],
                         "lat": 22.50 + (i % 40) * 0.002, "lon": 114.00 + (i // 40) * 0.002}) as r:
                     body = await r.json()
                     assert r.status == 201, body
@@ -209,7 +210,8 @@ async def main() -> None:
             for i in range(n):
                 async with session.post(f"{base}/api/incidents", headers=disp, json={
                         "text": f"Fight outside building {i} on Fuhua Road, two men punching", "source": "call",
-                        "lat": 22.53, "lon": 114.05}) as r:
+                        # ~1 km apart so they are not linked as duplicates of each other
+                        "lat": 22.40 + (i % 30) * 0.01, "lon": 113.90 + (i // 30) * 0.01}) as r:
                     incidents.append((await r.json())["id"])
 
             async def send(i: int) -> None:
