@@ -125,15 +125,15 @@ async def test_console_socket_survives_bad_messages(client: Any) -> None:
 
 
 async def _app_with_guard(make_settings: Any) -> Any:
-    """The production app plus ``web.guards.deep_json`` where the lead has not wired it in yet."""
+    """The production app plus ``web.guards.malformed_input`` where the lead has not wired it in yet."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from web import guards
+    from web import guards, middleware
     from web.app import create_app
 
     app = create_app(make_settings())
-    if guards.deep_json not in app.middlewares:
-        app.middlewares.append(guards.deep_json)  # the one line docs/reliability.md asks for in web/app.py
+    if guards.malformed_input not in app.middlewares:  # the one line docs/reliability.md asks for in web/app.py
+        app.middlewares.insert(app.middlewares.index(middleware.authenticate), guards.malformed_input)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return client
@@ -166,12 +166,12 @@ async def test_deeply_nested_json_bodies_get_400_not_500(make_settings: Any) -> 
         await client.close()
 
 
-@pytest.mark.xfail(strict=True, reason="web/app.py does not list web.guards.deep_json yet (one line, lead's file)")
+@pytest.mark.xfail(strict=True, reason="web/app.py does not list web.guards.malformed_input yet")
 def test_deep_json_guard_is_wired(make_settings: Any) -> None:
     from web import guards
     from web.app import create_app
 
-    assert guards.deep_json in create_app(make_settings()).middlewares
+    assert guards.malformed_input in create_app(make_settings()).middlewares
 
 
 async def test_oversize_http_bodies_get_413(make_client: Any) -> None:
