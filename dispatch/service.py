@@ -375,6 +375,33 @@ class DispatchService:
             await self.publish_console({"type": "duplicate", "incident_id": incident["id"],
                                         "duplicate_of": other, **data})
 
+    async def unlink_duplicate(self, incident_id: str, other_id: str, *, actor: str,
+                               reason: str = "") -> dict[str, Any]:
+        """A dispatcher says two incidents linked as possible duplicates are not: drop the link on both.
+
+        The history keeps the link and its removal (events and audit), only the live view forgets it.
+        """
+        if not isinstance(reason, str) or len(reason) > 500:
+            raise InvalidInput("reason must be a string of at most 500 characters", field="reason")
+        current = await self.get_incident(incident_id)
+        await self._incident_row(other_id)  # 404 for an unknown id
+        link = next((d for d in current.get("duplicates", []) if d["incident_id"] == other_id), None)
+        if link is None:
+            raise NotFound(f"incident {current['number']} is not linked to {other_id} as a possible duplicate")
+        if link.get("merged"):
+            raise Conflict(f"incident {current['number']} was merged with {other_id}; a merge is not undone here",
+                           current="merged")
+        data = {"unlinked": True, "reason": reason}
+        async with self._tx() as conn:
+            await self._event(conn, incident_id, "duplicate", actor, {"incident_id": other_id, **data})
+            await self._event(conn, other_id, "duplicate", actor, {"incident_id": incident_id, **data})
+            await self._audit(conn, actor, "incident.unlink_duplicate", f"incident:{incident_id}",
+                              {"duplicate_of": other_id, "score": link.get("score")}, {"duplicate_of": None,
+                                                                                       "reason": reason})
+        await self.publish_console({"type": "duplicate", "incident_id": incident_id, "duplicate_of": other_id,
+                                    "unlinked": True, "actor": actor})
+        return await self.get_incident(incident_id)
+
     async def add_text(self, incident_id: str, *, text: str, source: str, actor: str) -> dict[str, Any]:
         """Append text (a later call, a radio update, a transcript) and score the whole text again."""
         text = _text_field(text, "text", max_chars=self.settings.max_text_chars)
@@ -389,7 +416,10 @@ class DispatchService:
         if len(full) > self.settings.max_text_chars:
             raise InvalidInput(f"the incident text would grow to {len(full)} characters; at most "
                                f"{self.settings.max_text_chars} are accepted", field="text")
-        scored = await self._score(full, current["lang"], current["source"], None)
+        # A kiosk report's form fields (time, place, amount) stay evidence when text is added later.
+        report = current.get("report")
+        fields = report.get("fields") if isinstance(report, dict) and isinstance(report.get("fields"), dict) else None
+        scored = await self._score(full, current["lang"], current["source"], fields)
         values: dict[str, Any] = {"text": full, "updated_at": utcnow()}
         if scored:
             values.update(triage=scored, category=scored["category"])
@@ -577,6 +607,9 @@ class DispatchService:
             for e in events:
                 if e["kind"] == "duplicate":
                     d = e["data"]
+                    if d.get("unlinked"):  # a dispatcher said "not a duplicate": the link is gone
+                        dups.pop(d["incident_id"], None)
+                        continue
                     dups[d["incident_id"]] = {"incident_id": d["incident_id"], "score": d.get("score"),
                                               "evidence": d.get("evidence", []), "merged": d.get("merged", False)}
             out["duplicates"] = list(dups.values())

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import auth
 from tests.fixtures_dispatch import FAST_TIMERS, DispatchApi
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -258,3 +259,39 @@ async def test_bad_input_gets_clear_errors(make_client: Any) -> None:
     await sock.send({"type": "ping"})
     await sock.next("pong")  # still serving after bad input
     await sock.close()
+
+
+async def test_possible_duplicate_can_be_unlinked(make_client: Any, stack: dict[str, str]) -> None:
+    """Two calls about the same fight are linked; a dispatcher who knows better removes the link (audited)."""
+    api = DispatchApi(await make_client(env=stack))
+    first = await api.incident("Two men fighting outside the Futian metro station exit B, punching each other")
+    second = await api.incident("Fight at Futian metro station exit B, two guys punching")
+    linked = await api.call("GET", f"/api/incidents/{second['id']}")
+    assert [d["incident_id"] for d in linked["duplicates"]] == [first["id"]], linked["duplicates"]
+    assert linked["duplicates"][0]["evidence"]
+
+    after = await api.call("POST", f"/api/incidents/{second['id']}/duplicates/{first['id']}/unlink",
+                           json={"reason": "different exits, caller confirmed two separate groups"})
+    assert after["duplicates"] == []
+    other_side = await api.call("GET", f"/api/incidents/{first['id']}")
+    assert other_side["duplicates"] == []
+    # Unlinking twice, or an unlinked pair, is a clear 404; the audit chain still verifies.
+    err = await api.call("POST", f"/api/incidents/{second['id']}/duplicates/{first['id']}/unlink", 404)
+    assert "not linked" in err["error"]["message"]
+    await api.call("POST", f"/api/incidents/{second['id']}/duplicates/nope/unlink", 404)
+    report = await api.call("GET", "/api/audit/verify", headers=auth(api.client.server.app, "admin"))
+    assert report["ok"] is True
+
+
+async def test_kiosk_fields_stay_evidence_when_text_is_added(make_client: Any) -> None:
+    """Re-scoring after new text still sees the citizen's form fields, as the first scoring did."""
+    api = DispatchApi(await make_client())
+    report = {"template": "pickpocketing", "fields": {"time": "刚刚", "description": "小偷还在站台上"}}
+    inc = await api.call("POST", "/api/incidents", 201, json={
+        "text": "钱包被偷了", "source": "kiosk", "lang": "zh", "report": report})
+    assert inc["level"] == "P2"  # just now, thief still on the platform: only the form says so
+    again = await api.call("POST", f"/api/incidents/{inc['id']}/text", json={"text": "钱包是黑色的"})
+    assert (again["level"], again["category"]) == (inc["level"], inc["category"])
+    from_fields = [r for r in inc["reasons"] if r.get("start") == -1]
+    assert from_fields, inc["reasons"]
+    assert [r for r in again["reasons"] if r.get("start") == -1] == from_fields

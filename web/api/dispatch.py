@@ -172,6 +172,19 @@ async def incident_status(request: web.Request) -> web.Response:
 
 @requires(*DISPATCH_ROLES)
 @handles_errors
+async def unlink_duplicate(request: web.Request) -> web.Response:
+    """"Not a duplicate": remove the possible-duplicate link between two incidents."""
+    data = await body(request) if request.can_read_body else {}
+    reason = data.get("reason", "")
+    if not isinstance(reason, str):
+        raise ApiError(400, BAD_REQUEST, "reason must be a string")
+    incident = await svc(request).unlink_duplicate(request.match_info["id"], request.match_info["other"],
+                                                   actor=actor_of(principal(request)), reason=reason)
+    return web.json_response(incident)
+
+
+@requires(*DISPATCH_ROLES)
+@handles_errors
 async def recommendations(request: web.Request) -> web.Response:
     return web.json_response(await svc(request).recommend(request.match_info["id"]))
 
@@ -478,6 +491,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/incidents/{id}/transcripts", link_transcript)
     r.add_post("/api/incidents/{id}/priority", override_priority)
     r.add_post("/api/incidents/{id}/status", incident_status)
+    r.add_post("/api/incidents/{id}/duplicates/{other}/unlink", unlink_duplicate)
     r.add_get("/api/incidents/{id}/recommendations", recommendations)
     r.add_post("/api/incidents/{id}/dispatch", dispatch_unit)
     r.add_get("/api/incidents/{id}/eido", eido)
