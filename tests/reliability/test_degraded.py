@@ -1,0 +1,144 @@
+"""Degraded modes: what still works, and what /readyz says, when a dependency is gone.
+
+* The ASR model failed to load: /readyz says why (503), every voice endpoint answers 503 with the
+  reason and the fix, and dispatch works end to end.
+* Redis unreachable (a private redis-server killed under a real server process): /readyz names
+  Redis as not ready; orders given meanwhile are kept in the database and reach the officer's phone
+  when Redis is back; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import auth, token_for
+from tests.fixtures_dispatch import DispatchApi
+from tests.reliability.helpers import RedisProcess, ServerProcess
+from web.auth import issue_token
+
+pytestmark = pytest.mark.redis
+
+
+async def test_model_failed_to_load_voice_says_503_dispatch_works(make_client: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model"
+    client = await make_client(env={"JINGYUN_LOAD_MODEL": "1", "JINGYUN_MODEL": str(missing)})
+    app = client.server.app
+    ready: dict[str, Any] = {}
+    async with asyncio.timeout(30):
+        while True:
+            resp = await client.get("/readyz")
+            ready = await resp.json()
+            model = ready["components"]["model"]
+            if model["status"] == "not_ready" and "loading" not in model["detail"]:
+                break
+            await asyncio.sleep(0.2)
+    assert resp.status == 503 and not ready["ready"]
+    assert "fix" in model["detail"], model
+    assert ready["components"]["redis"]["status"] == "ready" and ready["components"]["database"]["status"] == "ready"
+    # Voice endpoints: 503 with the reason.
+    try:
+        ws = await client.ws_connect(f"/ws/transcribe?token={token_for(app, 'dispatcher')}")
+    except aiohttp.WSServerHandshakeError as exc:
+        assert exc.status == 503
+    else:
+        first = await ws.receive(timeout=10)
+        await ws.close()
+        raise AssertionError(f"/ws/transcribe opened without a model: {first}")
+    form = aiohttp.FormData()
+    form.add_field("file", b"RIFF....WAVE", filename="a.wav", content_type="audio/wav")
+    form.add_field("model", "whisper-1")
+    resp = await client.post("/v1/audio/transcriptions", data=form, headers=auth(app, "service"))
+    assert resp.status == 503
+    body = await resp.json()
+    assert "failed to load" in body["error"]["message"], body
+    # Dispatch is untouched.
+    api = DispatchApi(client)
+    unit = (await api.unit("Degraded 1"))["id"]
+    sock = await api.unit_ws(unit)
+    incident = (await api.incident())["id"]
+    order = await api.dispatch(incident, unit)
+    got = await sock.orders(1)
+    assert got[0]["id"] == order["id"]
+    await sock.send({"type": "ack", "order_id": order["id"]})
+    assert (await sock.next("acked"))["order_id"] == order["id"]
+    await sock.close()
+
+
+SECRET = "degraded-secret-" + "d" * 30
+
+
+async def _readyz(http: aiohttp.ClientSession, base: str) -> tuple[int, dict[str, Any]]:
+    async with http.get(base + "/readyz") as resp:
+        return resp.status, await resp.json()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="a dispatch while Redis is down answers 500 and the order is not queued "
+                                       "(dispatch/service.py takes a Redis lock first)")
+async def test_redis_unreachable_orders_wait_in_the_database(tmp_path: Path) -> None:
+    redis = RedisProcess(tmp_path / "redis")
+    redis.start()
+    server = ServerProcess({"REDIS_URL": redis.url, "JINGYUN_SECRET": SECRET, "JINGYUN_REDIS_PREFIX": "jydeg:",
+                            "JINGYUN_DATA_DIR": str(tmp_path / "data"), "JINGYUN_ORDER_REDELIVERY": "1",
+                            "JINGYUN_ACK_TIMEOUT": "600", "JINGYUN_DISPATCH_SWEEP_INTERVAL": "0.2"},
+                           tmp_path / "server.log")
+    server.start()
+    dispatcher = {"Authorization": f"Bearer {issue_token(SECRET, 'dispatcher')}"}
+    received: list[str] = []
+    try:
+        await server.wait_ready()
+        async with aiohttp.ClientSession(server.base) as http:
+            async def post(path: str, body: dict[str, Any], expect: int = 201) -> dict[str, Any]:
+                async with http.post(path, json=body, headers=dispatcher) as resp:
+                    text = await resp.text()
+                    assert resp.status == expect, f"{path}: {resp.status} {text}"
+                    data: dict[str, Any] = json.loads(text)
+                    return data
+
+            units = [(await post("/api/units", {"callsign": f"Deg {i}", "unit_type": "patrol_car",
+                                                "capabilities": ["patrol"], "lat": 22.5, "lon": 114.0}))["id"]
+                     for i in range(3)]
+            stop = asyncio.Event()
+
+            async def phone(unit: str) -> None:
+                tok = issue_token(SECRET, "officer", unit_id=unit)
+                while not stop.is_set():
+                    with contextlib.suppress(aiohttp.ClientError, OSError):
+                        async with http.ws_connect(f"/ws/unit?token={tok}", heartbeat=2) as ws:
+                            async for msg in ws:
+                                if msg.type is not aiohttp.WSMsgType.TEXT:
+                                    break
+                                data = json.loads(msg.data)
+                                if data["type"] == "order" and data["order"]["id"] not in received:
+                                    received.append(data["order"]["id"])
+                    await asyncio.sleep(0.2)
+
+            phones = [asyncio.ensure_future(phone(u)) for u in units]
+            redis.stop(signal.SIGKILL)
+            status, ready = await _readyz(http, server.base)
+            assert status == 503 and ready["components"]["redis"]["status"] == "not_ready", ready
+            created = []
+            for unit in units:
+                inc = await post("/api/incidents", {"text": "Robbery at the bank on Shennan Road", "source": "call"})
+                created.append((await post(f"/api/incidents/{inc['id']}/dispatch", {"unit_id": unit}))["id"])
+            redis.start()
+            async with asyncio.timeout(30):
+                while not set(created) <= set(received):  # noqa: ASYNC110 (filled by other tasks)
+                    await asyncio.sleep(0.2)
+            stop.set()
+            for p in phones:
+                p.cancel()
+            status, ready = await _readyz(http, server.base)
+            assert ready["components"]["redis"]["status"] == "ready"
+    finally:
+        server.kill(signal.SIGTERM)
+        redis.stop()
+    assert set(created) <= set(received)
