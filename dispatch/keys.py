@@ -48,3 +48,18 @@ def dispatch_lock(prefix: str, incident_id: str, unit_id: str) -> str:
 def audit_head(prefix: str) -> str:
     """The last audit entry's ``seq:hash``, kept outside the database so truncation is detected."""
     return f"{prefix}audit-head"
+
+
+def retention_lease(prefix: str) -> str:
+    """Lease held by the one process that runs the audio retention sweep for a period."""
+    return f"{prefix}lease:audio-retention"
+
+
+def kiosk_rate(prefix: str, bucket: str, client: str, minute: int) -> str:
+    """Fixed one-minute window counter of kiosk requests per client address."""
+    return f"{prefix}ratelimit:kiosk:{bucket}:{client}:{minute}"
+
+
+def kiosk_submission(prefix: str, draft_id: str) -> str:
+    """A kiosk draft's submission: makes a double-tapped Submit create one incident."""
+    return f"{prefix}kiosk:submitted:{draft_id}"

@@ -25,6 +25,7 @@ from analytics import brief as brief_mod
 from analytics import rules as rules_mod
 from analytics import templates as templates_mod
 from analytics.triage import triage
+from dispatch import keys
 from web import appkeys
 from web.auth import Role, principal, requires
 from web.errors import RATE_LIMITED, UNAVAILABLE, ApiError, bad_request
@@ -47,16 +48,6 @@ class IntelState:
 
 # Redis keys of this sub-system. dispatch/keys.py is the home of every key; these follow its
 # scheme (prefix first) and are listed in the issue report for the move there.
-def rate_key(prefix: str, bucket: str, client: str, minute: int) -> str:
-    """Fixed one-minute window counter of kiosk requests per client address."""
-    return f"{prefix}ratelimit:kiosk:{bucket}:{client}:{minute}"
-
-
-def submission_key(prefix: str, draft_id: str) -> str:
-    """A kiosk draft's submission: makes a double-tapped Submit create one incident."""
-    return f"{prefix}kiosk:submitted:{draft_id}"
-
-
 def _state(request: web.Request) -> IntelState:
     state = request.app.get(appkeys.INTEL)
     if not isinstance(state, IntelState):
@@ -86,7 +77,7 @@ async def _rate_limit(request: web.Request, bucket: str, per_min: int) -> None:
     settings = request.app[appkeys.SETTINGS]
     now = time.time()
     minute = int(now // 60)
-    key = rate_key(settings.redis_prefix, bucket, request.remote or "unknown", minute)
+    key = keys.kiosk_rate(settings.redis_prefix, bucket, request.remote or "unknown", minute)
     redis = request.app[appkeys.REDIS]
     try:
         async with redis.pipeline(transaction=True) as pipe:
@@ -192,7 +183,7 @@ async def kiosk_report(request: web.Request) -> web.Response:
     if lang is not None and lang not in ("zh", "en", "yue"):
         raise bad_request(f"lang must be zh, en or yue, got {lang!r}", field="lang")
     redis = request.app[appkeys.REDIS]
-    skey = submission_key(settings.redis_prefix, draft_id) if draft_id else None
+    skey = keys.kiosk_submission(settings.redis_prefix, draft_id) if draft_id else None
     if skey:
         claimed = await redis.set(skey, b"pending", nx=True, ex=SUBMISSION_TTL_S)
         if not claimed:
