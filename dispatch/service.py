@@ -743,6 +743,29 @@ class DispatchService:
         await conn.execute(unit_events.insert().values(unit_id=unit_id, at=now, from_status=current,
                                                        to_status=status, actor=actor, source=source, note=note))
 
+    async def correct_unit_status(self, unit_id: str, status: str, *, actor: str, note: str) -> dict[str, Any]:
+        """Undo a wrong status (e.g. a mis-heard radio "on scene"): set it without the forward-only check.
+
+        Live changes go through :meth:`set_unit_status`; a correction moves no order or incident (a
+        dispatcher adjusts those) and is recorded as its own event (source ``correction``) and audit entry.
+        """
+        if status not in UNIT_STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(UNIT_STATUSES)}, got {status!r}", field="status")
+        note = _text_field(note, "note", max_chars=1000, required=False)
+        now = utcnow()
+        async with self._tx() as conn:
+            unit = await self._unit_row(unit_id, conn, lock=True)
+            before = unit["status"]
+            await conn.execute(units.update().where(units.c.id == unit_id).values(status=status, updated_at=now))
+            await conn.execute(unit_events.insert().values(unit_id=unit_id, at=now, from_status=before,
+                                                           to_status=status, actor=actor, source="correction",
+                                                           note=note))
+            await self._audit(conn, actor, "unit.status.correct", f"unit:{unit_id}", {"status": before},
+                              {"status": status, "source": "correction", "note": note})
+        unit_now = await self.get_unit(unit_id)
+        await self.publish_console({"type": "unit", "action": "status", "unit": unit_now})
+        return unit_now
+
     async def set_unit_status(self, unit_id: str, status: str, *, actor: str, source: str = "officer",
                               note: str = "") -> dict[str, Any]:
         """Change a unit's status (validated, timestamped) and move its order and incident along."""
