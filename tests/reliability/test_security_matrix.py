@@ -205,3 +205,24 @@ async def test_default_origin_is_own_host_only(client: Any) -> None:
     for bad in ("http://evil.example", f"http://{client.server.host}:{client.server.port + 1}", "null",
                 f"{host}.evil.example"):
         assert (await _ws(client, "/ws/unit", token, origin=bad))[0] == 403, bad
+
+
+async def test_kiosk_requests_are_rate_limited_per_address(make_client: Any) -> None:
+    """A kiosk (a public terminal) cannot hammer the server: past the per-minute limit it gets 429."""
+    client = await make_client(env={"JINGYUN_RATE_LIMIT_PER_MIN": "5"})
+    app = client.server.app
+    kiosk = Caller("kiosk", Role.KIOSK).token(app)
+    statuses = []
+    for _ in range(8):
+        resp = await client.get("/api/kiosk/templates", headers={"Authorization": f"Bearer {kiosk}"})
+        statuses.append(resp.status)
+        if resp.status == 429:
+            body = await resp.json()
+            assert body["error"]["code"] == "rate_limited" and "retry" in body["error"]["message"]
+    # Requests counted within one clock minute: a boundary may reset the count once.
+    assert statuses.count(429) >= 2, statuses
+    assert statuses[:5].count(200) >= 4, statuses
+    # Staff on the same address are not limited by the kiosk's bucket.
+    dispatcher = Caller("d", Role.DISPATCHER).token(app)
+    resp = await client.get("/api/kiosk/templates", headers={"Authorization": f"Bearer {dispatcher}"})
+    assert resp.status == 200
