@@ -314,6 +314,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             start = time.monotonic()
             n = 0
             rss_peak = rss_start
+            samples: list[float] = []
+            next_sample = start
             while (now := time.monotonic()) < start + args.duration:
                 target = int((now - start) * args.rate)
                 while n < target and not free.empty():
@@ -325,6 +327,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     stats.errors["no_free_unit"] += 1
                     n = target
                 rss_peak = max(rss_peak, rss_mb(pid))
+                if now >= next_sample:  # a trend, to tell warm-up from growth
+                    samples.append(round(rss_mb(pid), 1))
+                    next_sample += args.duration / 10
                 await asyncio.sleep(0.05)
             elapsed = time.monotonic() - start
             with contextlib.suppress(TimeoutError):
@@ -337,6 +342,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             for t in tasks:
                 with contextlib.suppress(BaseException):
                     await t
+        mid = samples[len(samples) // 2] if samples else 0.0
         deliver = [1000 * (stats.received_at[o] - t) for o, t in stats.sent_at.items() if o in stats.received_at]
         ack = [1000 * (stats.acked_at[o] - t) for o, t in stats.sent_at.items() if o in stats.acked_at]
         created = len(stats.sent_at)
@@ -356,6 +362,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "errors": dict(stats.errors), "error_count": sum(stats.errors.values()) + sum(stats.audio_errors.values()),
             "rss_start_mb": round(rss_start, 1), "rss_end_mb": round(rss_end, 1), "rss_peak_mb": round(rss_peak, 1),
             "rss_growth_pct": round(100 * (rss_end - rss_start) / rss_start, 1) if rss_start else None,
+            "rss_samples_mb": samples,
+            "rss_growth_second_half_pct": round(100 * (rss_end - mid) / mid, 1) if mid else None,
             "setup_s": round(setup_s, 1), "fd_limit": fd_limit,
             "database": "postgresql" if args.database_url else "sqlite", "model": args.model if args.audio else None,
         }
