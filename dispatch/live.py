@@ -53,7 +53,7 @@ class Hub:
         """Register an officer connection and send it every order it has not acknowledged."""
         self.units[unit_id].add(conn)
         await self.service.bus.ensure_group(unit_id)
-        await self.deliver(unit_id, pending=True)
+        await self.deliver(unit_id, pending=True, replay=True)
 
     def remove_unit(self, unit_id: str, conn: Sender) -> None:
         conns = self.units.get(unit_id)
@@ -64,11 +64,12 @@ class Hub:
                 self._unit_locks.pop(unit_id, None)
 
     # ---- delivery ------------------------------------------------------------------------------------
-    async def deliver(self, unit_id: str, *, pending: bool = False) -> int:
+    async def deliver(self, unit_id: str, *, pending: bool = False, replay: bool = False) -> int:
         """Read the unit's Stream and send what is open to its local connections; returns orders sent.
 
         ``pending`` also re-sends entries delivered before but not acknowledged (reconnect, redelivery);
         those are checked against the database so an expired or withdrawn order is not shown again.
+        ``replay`` marks the orders as sent on (re)connection: they arrived while the phone was away.
         """
         conns = [c for c in self.units.get(unit_id, ()) if not c.closed]
         if not conns:
@@ -88,8 +89,11 @@ class Hub:
             else:
                 entries = read
             for _entry_id, order in entries:
+                msg: dict[str, Any] = {"type": "order", "order": order}
+                if replay:
+                    msg["replay"] = True
                 for conn in conns:
-                    conn.send({"type": "order", "order": order})
+                    conn.send(msg)
         self._delivered.update(o["id"] for _e, o in entries)
         return len(entries)
 

@@ -266,15 +266,16 @@ async def test_possible_duplicate_can_be_unlinked(make_client: Any, stack: dict[
     api = DispatchApi(await make_client(env=stack))
     first = await api.incident("Two men fighting outside the Futian metro station exit B, punching each other")
     second = await api.incident("Fight at Futian metro station exit B, two guys punching")
+    # (On PostgreSQL the database is shared by the session's tests: other fights may be linked too.)
     linked = await api.call("GET", f"/api/incidents/{second['id']}")
-    assert [d["incident_id"] for d in linked["duplicates"]] == [first["id"]], linked["duplicates"]
-    assert linked["duplicates"][0]["evidence"]
+    link = next(d for d in linked["duplicates"] if d["incident_id"] == first["id"])
+    assert link["evidence"]
 
     after = await api.call("POST", f"/api/incidents/{second['id']}/duplicates/{first['id']}/unlink",
                            json={"reason": "different exits, caller confirmed two separate groups"})
-    assert after["duplicates"] == []
+    assert first["id"] not in [d["incident_id"] for d in after["duplicates"]]
     other_side = await api.call("GET", f"/api/incidents/{first['id']}")
-    assert other_side["duplicates"] == []
+    assert second["id"] not in [d["incident_id"] for d in other_side["duplicates"]]
     # Unlinking twice, or an unlinked pair, is a clear 404; the audit chain still verifies.
     err = await api.call("POST", f"/api/incidents/{second['id']}/duplicates/{first['id']}/unlink", 404)
     assert "not linked" in err["error"]["message"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import json
 import logging
@@ -402,7 +403,8 @@ async def ws_unit(request: web.Request) -> web.StreamResponse:
         await conn.close(CLOSE_POLICY, "unknown unit")
         return conn.ws
     hub = request.app[HUB]
-    conn.send({"type": "hello", "unit": unit})
+    # The server's clock lets the phone judge order ages without trusting its own.
+    conn.send({"type": "hello", "unit": unit, "server_time": dt.datetime.now(dt.UTC).isoformat()})
     try:
         await hub.add_unit(unit_id, conn)
         async for raw in conn.messages():
