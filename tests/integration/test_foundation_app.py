@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -112,3 +113,32 @@ async def test_token_in_form_field_only_where_declared(make_settings: Any) -> No
         # Routes without the marker never read a token from the body.
         resp = await client.post("/api/whoami", data=FormData({"key": token}))
         assert resp.status in (401, 405)
+
+
+async def test_shutdown_closes_websockets_with_going_away(make_settings: Any) -> None:
+    """Graceful shutdown: every open WebSocket is closed with 1001 so clients reconnect elsewhere."""
+    from aiohttp import WSMsgType
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from web import appkeys
+    from web.app import create_app
+
+    app = create_app(make_settings())
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        token = issue_token(app[appkeys.SECRET], "dispatcher")
+        ws = await client.ws_connect(f"/ws/console?token={token}")
+        first = await ws.receive_json(timeout=10)
+        assert first["type"]
+        assert len(app[appkeys.WEBSOCKETS]) == 1
+        # Shut down (on_shutdown, then the cleanup contexts) while the client keeps reading, as real ones do.
+        stopping = asyncio.ensure_future(client.server.close())
+        msg = await ws.receive(timeout=10)
+        while msg.type is WSMsgType.TEXT:  # live events queued before the close
+            msg = await ws.receive(timeout=10)
+        assert msg.type is WSMsgType.CLOSE and msg.extra == "server shutting down"
+        assert ws.close_code == 1001
+        await stopping
+    finally:
+        await client.close()
