@@ -6,6 +6,8 @@ import importlib.metadata
 import shutil
 from dataclasses import dataclass
 
+from sqlalchemy import text
+
 from web.settings import Settings
 
 
@@ -55,7 +57,10 @@ async def check_database(settings: Settings) -> Finding:
     try:
         pending = await pending_migrations(engine)
         kind = settings.database_kind
-        detail = f"{kind} at {settings.sqlalchemy_url.split('@')[-1]}"
+        query = "SELECT sqlite_version()" if kind == "sqlite" else "SHOW server_version"
+        async with engine.connect() as conn:
+            version = (await conn.execute(text(query))).scalar()
+        detail = f"{kind} {version} at {settings.sqlalchemy_url.split('@')[-1]}"
         if pending:
             return Finding("database", True, f"{detail}; migrations pending: {', '.join(pending)}",
                            "they are applied at start-up, or run `jingyun migrate`")
