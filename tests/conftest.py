@@ -23,11 +23,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from tests.fixtures_dispatch import dispatch_api  # noqa: F401
+from tests.fixtures_voice import *  # noqa
 from web.app import create_app
 from web.auth import Role, issue_token
 from web.settings import Settings
-from tests.fixtures_dispatch import dispatch_api  # noqa: F401
-from tests.fixtures_voice import *  # noqa
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("JINGYUN_SHARED_DIR", REPO.parent / "shared")).resolve()
