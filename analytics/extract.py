@@ -174,6 +174,8 @@ _LOOKBACK_CJK = 12
 _NOT_NEGATING_NEXT = frozenset({"know", "knew", "remember", "recall", "care", "understand", "mind", "recognise",
                                 "recognize"})
 _LOOKBACK_EN = 48
+# Chinese verbs a cue negates by itself: "趁我不注意拿走了", "不小心摔倒", "不认识的人打了我".
+_NOT_NEGATING_NEXT_CJK = frozenset({"注意", "留意", "为意", "小心", "认识", "识", "记得", "在意"})
 
 
 def _negated(text: str, start: int, clause_starts: list[int], rules: RuleSet, lang: str) -> tuple[bool, int]:
@@ -193,7 +195,7 @@ def _negated(text: str, start: int, clause_starts: list[int], rules: RuleSet, la
         if low in cues or (not cjk and low.endswith("n't")):
             # "a man I don't know punched me": the cue negates "know", not what follows it.
             nxt = last[k + 1][0].lower() if k + 1 < len(last) else ""
-            if not cjk and nxt in _NOT_NEGATING_NEXT:
+            if nxt in (_NOT_NEGATING_NEXT_CJK if cjk else _NOT_NEGATING_NEXT):
                 continue
             return True, begin + ws
     return False, -1
