@@ -142,3 +142,58 @@ async def test_redis_unreachable_orders_wait_in_the_database(tmp_path: Path) -> 
         server.kill(signal.SIGTERM)
         redis.stop()
     assert set(created) <= set(received)
+
+
+def _wav(seconds: float = 1.0) -> bytes:
+    import io
+    import wave
+
+    import numpy as np
+
+    t = np.arange(int(16000 * seconds)) / 16000
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+INTERVIEW = {"case_number": "FT-DISK-1", "title": "disk test", "language": "zh",
+             "participants": [{"name": "王警官", "role": "interviewer"}, {"name": "李明", "role": "witness"}]}
+
+
+@pytest.mark.xfail(strict=True, reason="no free-space check before storing audio yet")
+async def test_disk_nearly_full_refuses_audio_not_dispatch(make_client: Any) -> None:
+    """A reserve larger than the disk stands in for a full disk: the real free-space check decides."""
+    client = await make_client(env={"JINGYUN_AUDIO_MIN_FREE_MB": str(10**9)})
+    app = client.server.app
+    headers = auth(app, "interviewer")
+    session = await (await client.post("/api/interviews", json=INTERVIEW, headers=headers)).json()
+    resp = await client.post(f"/api/interviews/{session['id']}/audio", data=_wav(),
+                             headers={**headers, "Content-Type": "audio/wav"})
+    assert resp.status == 507, await resp.text()
+    body = await resp.json()
+    assert body["error"]["code"] == "insufficient_storage" and "disk is nearly full" in body["error"]["message"]
+    ready = await (await client.get("/readyz")).json()
+    assert ready["components"]["disk"]["status"] == "not_ready", ready
+    # Typed lines (small rows) and dispatch still work.
+    line = await client.post(f"/api/interviews/{session['id']}/lines", headers=headers,
+                             json={"speaker_role": "interviewer", "text": "请说明情况。"})
+    assert line.status == 201, await line.text()
+    api = DispatchApi(client)
+    unit = (await api.unit("Disk 1"))["id"]
+    await api.dispatch((await api.incident())["id"], unit)
+
+
+async def test_disk_with_room_keeps_audio(make_client: Any) -> None:
+    client = await make_client(env={"JINGYUN_AUDIO_MIN_FREE_MB": "1"})
+    app = client.server.app
+    headers = auth(app, "interviewer")
+    session = await (await client.post("/api/interviews", json=INTERVIEW, headers=headers)).json()
+    resp = await client.post(f"/api/interviews/{session['id']}/audio", data=_wav(),
+                             headers={**headers, "Content-Type": "audio/wav"})
+    assert resp.status == 201, await resp.text()
+    ready = await (await client.get("/readyz")).json()
+    assert ready["components"].get("disk", {"status": "ready"})["status"] == "ready"
