@@ -357,11 +357,16 @@ class Run:
 
 
 # ---- faults -------------------------------------------------------------------------------------------
-def redis_restart(down_s: float = 1.5) -> Fault:
-    """Kill the private Redis (SIGKILL: no goodbye) and start it again on the same port with its AOF."""
+def redis_restart(down_s: float = 1.5, lose_data: bool = False) -> Fault:
+    """Kill the private Redis (SIGKILL: no goodbye) and start it again on the same port with its AOF,
+    or (``lose_data``) empty, as a replacement server without persistence would come back."""
 
     async def fault(run: Run) -> None:
         run.cluster.redis.stop(signal.SIGKILL)
+        if lose_data:
+            import shutil
+
+            shutil.rmtree(run.cluster.redis.dir / "appendonlydir", ignore_errors=True)
         await asyncio.sleep(down_s)
         run.cluster.redis.start()
 

@@ -72,6 +72,14 @@ async def test_redis_killed_and_restarted_mid_dispatch(cluster: fk.Cluster) -> N
     _assert_nothing_lost(counts)
 
 
+@pytest.mark.xfail(reason="orders on the lost Streams are never pushed again (dispatch/service.py)", strict=False)
+async def test_redis_restarted_empty_mid_dispatch(cluster: fk.Cluster) -> None:
+    """Redis comes back without its data (no persistence): the database is the truth and refills it."""
+    counts = await _run(cluster, fk.redis_restart(down_s=1.0, lose_data=True))
+    _report("redis_restart_empty", counts)
+    _assert_nothing_lost(counts)
+
+
 async def test_server_sigkilled_mid_dispatch_and_restarted(cluster: fk.Cluster) -> None:
     counts = await _run(cluster, fk.server_sigkill())
     _report("server_sigkill", counts)
