@@ -180,9 +180,25 @@ def _suppressed(rs: RuleSet, found: _Found, flags: frozenset[str], best_num: int
     return out
 
 
+# Factors of the rules above each level, per rule set: the same for every text, so built once.
+_HIGHER: dict[int, tuple[RuleSet, dict[int, frozenset[str]]]] = {}
+
+
+def _higher_factors(rs: RuleSet, best_num: int) -> frozenset[str]:
+    cached = _HIGHER.get(id(rs))
+    if cached is None or cached[0] is not rs:
+        table = {n: frozenset(f for r in rs.level_rules if _LEVEL_NUM[r.level] < n for f in r.when.factors)
+                 for n in range(1, 6)}
+        _HIGHER.clear()
+        _HIGHER[id(rs)] = cached = (rs, table)
+    return cached[1][best_num]
+
+
 def _negations(rs: RuleSet, found: _Found, best_num: int, text: str) -> list[Reason]:
     """Negated danger words that would have raised the level had they been asserted."""
-    higher = {f for r in rs.level_rules if _LEVEL_NUM[r.level] < best_num for f in r.when.factors}
+    if not found.negated:
+        return []
+    higher = _higher_factors(rs, best_num)
     out = []
     for concept, matches in found.negated.items():
         if concept in higher and concept not in found.asserted:
