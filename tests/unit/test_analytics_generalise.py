@@ -55,3 +55,12 @@ def test_asr_homophones() -> None:
 def test_towed_car_is_not_an_abduction() -> None:
     result = triage("我的车被拖走了，请问去哪里取")
     assert result.level == "P4"
+
+
+def test_explanations_do_not_hide_a_real_emergency() -> None:
+    assert triage("是小孩在玩水的时候掉下去了，现在看不到人").level == "P1"
+    assert triage("到场查看后发现是一名男子持刀，正在和保安对峙").level == "P1"
+    assert triage("I was watching TV when I heard gunshots next door, someone is screaming").level == "P1"
+    assert triage("原来是烧烤引起的火灾，楼上还有人被困").level == "P1"
+    assert triage("My baby was sleeping and now she isn't breathing").level == "P1"
+    assert triage("核实为持刀伤人，伤者大量出血").level == "P1"
