@@ -64,3 +64,7 @@ def test_explanations_do_not_hide_a_real_emergency() -> None:
     assert triage("原来是烧烤引起的火灾，楼上还有人被困").level == "P1"
     assert triage("My baby was sleeping and now she isn't breathing").level == "P1"
     assert triage("核实为持刀伤人，伤者大量出血").level == "P1"
+
+
+def test_movement_towards_is_not_experiential_past() -> None:
+    assert triage("有个人拿刀砍过来了，快来").level == "P1"
