@@ -44,9 +44,9 @@ def report(app: web.Application, min_free_mb: float) -> bool:
 def require_room(app: web.Application, min_free_mb: float, incoming: int, what: str = "audio") -> None:
     """Raise 507 (and mark /readyz) when storing ``incoming`` bytes would eat the reserve."""
     ok, free = room_for(app[appkeys.SETTINGS].data_dir, min_free_mb, incoming)
+    report(app, min_free_mb)  # /readyz follows the disk both ways
     if ok:
         return
-    report(app, min_free_mb)
     raise ApiError(507, INSUFFICIENT_STORAGE,
                    f"the server's disk is nearly full ({free // (1024 * 1024)} MB free, "
                    f"{min_free_mb:g} MB are kept for the database): new {what} is refused; "

@@ -51,6 +51,7 @@ class Counts:
     receipts: int = 0
     reconnects: int = 0
     dispatch_retries: int = 0
+    queued: int = 0
     seconds: float = 0.0
     lost_ids: list[str] = field(default_factory=list)
 
@@ -204,6 +205,7 @@ class Driver:
         self.headers = {"Authorization": f"Bearer {token('dispatcher')}"}
         self.retries = 0
         self.created_ids: set[str] = set()
+        self.queued = 0
         self._rr = 0
         self.run_tag = uuid.uuid4().hex[:6]
 
@@ -245,6 +247,7 @@ class Driver:
             "lat": round(22.50 + rng.random() * 0.2, 5), "lon": round(113.90 + rng.random() * 0.3, 5)})
         order = await self.call("POST", f"/api/incidents/{inc['id']}/dispatch", {"unit_id": unit_id})
         self.created_ids.add(order["id"])
+        self.queued += bool(order.get("queued"))  # kept in the database while Redis was unreachable
         return str(inc["id"]), str(order["id"])
 
     async def free(self, unit_id: str, incident_id: str) -> None:
@@ -353,7 +356,7 @@ class Run:
                       duplicate_orders=sum(n - 1 for n in per_pair.values() if n > 1), lost=len(lost),
                       receipts=sum(receipts.values()), reconnects=sum(o.connections - 1 for o in
                                                                       self.officers.values()),
-                      dispatch_retries=driver.retries, seconds=round(seconds, 1), lost_ids=lost)
+                      dispatch_retries=driver.retries, queued=driver.queued, seconds=round(seconds, 1), lost_ids=lost)
 
 
 # ---- faults -------------------------------------------------------------------------------------------
