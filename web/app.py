@@ -23,7 +23,7 @@ from aiohttp import WSCloseCode, web
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from web import appkeys, middleware
+from web import appkeys, guards, middleware
 from web.api import dispatch as dispatch_api
 from web.api import health as health_api
 from web.api import intel as intel_api
@@ -164,7 +164,7 @@ def create_app(settings: Settings, **services: Any) -> web.Application:
     """Build the server. ``services`` lets tests inject shared heavy objects (e.g. ``asr_engine``)."""
     app = web.Application(
         client_max_size=settings.max_request_bytes,
-        middlewares=[middleware.observe, middleware.json_errors, middleware.authenticate],
+        middlewares=[middleware.observe, middleware.json_errors, guards.malformed_input, middleware.authenticate],
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app[appkeys.SETTINGS] = settings

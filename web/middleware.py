@@ -127,6 +127,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if not token:
         if metrics:
             metrics.auth_denied.labels("missing").inc()
+        await _audit_denied(request, None, "missing token")
         raise errors.ApiError(401, errors.UNAUTHORIZED,
                               "missing token: send 'Authorization: Bearer <token>' "
                               "(WebSockets may use ?token=<token>)")

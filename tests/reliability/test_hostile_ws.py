@@ -166,7 +166,6 @@ async def test_deeply_nested_json_bodies_get_400_not_500(make_settings: Any) -> 
         await client.close()
 
 
-@pytest.mark.xfail(strict=True, reason="web/app.py does not list web.guards.malformed_input yet")
 def test_deep_json_guard_is_wired(make_settings: Any) -> None:
     from web import guards
     from web.app import create_app

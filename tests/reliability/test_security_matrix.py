@@ -164,8 +164,6 @@ async def test_other_units_refusals_are_audited(client: Any) -> None:
         "officer B's refused attempts on unit A are not all in the audit log"
 
 
-@pytest.mark.xfail(strict=True, reason="web/middleware.py answers a missing token 401 without auditing it "
-                                        "(see docs/reliability.md, 'changes needed')")
 async def test_missing_token_is_audited(client: Any) -> None:
     app = client.server.app
     before = await denied_audit_count(app)
