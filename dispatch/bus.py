@@ -116,6 +116,13 @@ class Bus:
         await self.redis.eval(_ACK_SCRIPT, 2, keys.order_stream(self.prefix, unit_id),
                               keys.order_entries(self.prefix), order_id, entry_id or "", keys.ORDER_GROUP)
 
+    async def order_entries(self, order_ids: list[str]) -> list[str | None]:
+        """The Stream entry of each order, None for an order on no Stream (never pushed, or lost)."""
+        if not order_ids:
+            return []
+        raw = await self.redis.hmget(keys.order_entries(self.prefix), order_ids)
+        return [None if v is None else _text(v) for v in raw]
+
     async def clear_deadline(self, order_id: str) -> None:
         await self.redis.zrem(keys.ack_deadlines(self.prefix), order_id)
 

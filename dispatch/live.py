@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jingyun.dispatch.live")
 
+# How often the lease holder looks for orders that are in the database but on no Stream.
+REPAIR_INTERVAL_S = 2.0
+
 
 class Sender(Protocol):
     @property
@@ -185,10 +188,16 @@ class Hub:
         svc = self.service
         interval = svc.settings.sweep_interval_s
         holding = False
+        loop = asyncio.get_running_loop()
+        next_repair = 0.0
         try:
             while True:
                 try:
                     holding = await svc.bus.hold_lease(svc.instance, svc.settings.lease_ttl_s)
+                    if holding and loop.time() >= next_repair:
+                        # Before expiry: an order that was never pushed has no deadline in Redis yet.
+                        next_repair = loop.time() + REPAIR_INTERVAL_S
+                        await svc.push_unpushed()
                     if holding:
                         await svc.expire_due()
                 except asyncio.CancelledError:

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dispatch import audit as auditlog
@@ -898,8 +899,16 @@ class DispatchService:
         note = _text_field(note, "note", max_chars=1000, required=False)
         lock_key = keys.dispatch_lock(self.prefix, incident_id, unit_id)
         holder = new_id()
+        locked = False
         for _ in range(50):  # two dispatchers clicking at once on two processes: one creates, one waits
-            if await self.bus.lock(lock_key, holder, 5000):
+            try:
+                locked = await self.bus.lock(lock_key, holder, 5000)
+            except RedisError:
+                # Redis is down: the order must still be given. The transaction below locks the
+                # incident and unit rows and checks for an open order, which keeps it idempotent.
+                log.warning("Redis unreachable: dispatching without the Redis lock")
+                break
+            if locked:
                 break
             await asyncio.sleep(0.05)
         else:
@@ -907,7 +916,9 @@ class DispatchService:
         try:
             return await self._dispatch_locked(incident_id, unit_id, actor=actor, note=note, attempt=attempt)
         finally:
-            await self.bus.unlock(lock_key, holder)
+            if locked:
+                with contextlib.suppress(RedisError):
+                    await self.bus.unlock(lock_key, holder)
 
     async def _dispatch_locked(self, incident_id: str, unit_id: str, *, actor: str, note: str,
                                attempt: int) -> dict[str, Any]:
@@ -948,7 +959,13 @@ class DispatchService:
                               {"incident_id": incident_id, "unit_id": unit_id, "attempt": attempt,
                                "deadline_at": iso(deadline), "note": note})
         order = self._order_json(row)
-        await self.bus.push_order(unit_id, self._order_message(order, inc), deadline.timestamp())
+        try:
+            await self.bus.push_order(unit_id, self._order_message(order, inc), deadline.timestamp())
+        except RedisError:
+            # Committed, so not lost: push_unpushed() sends it as soon as Redis answers again.
+            log.warning("Redis unreachable: order %s is kept in the database and sent when Redis is back",
+                        order_id)
+            order = {**order, "queued": True}
         self._emit("order", order_id, "offered")
         self._emit("unit", unit_id, "status")
         self._emit("incident", incident_id)
@@ -1014,6 +1031,33 @@ class DispatchService:
             return await self.acknowledge(order_id, unit_id=unit_id, actor=actor, via=via)
         await self._after_ack(order_id, order["unit_id"], order["incident_id"])
         return await self.get_order(order_id)
+
+    async def push_unpushed(self, min_age_s: float = 2.0, limit: int = 500) -> int:
+        """Push offered orders that are in the database but on no unit's Stream: committed while
+        Redis was down, lost with a Redis that came back empty, or the process died between commit
+        and push. Orders younger than ``min_age_s`` are left to the request still pushing them (a
+        rare double push is harmless: phones de-duplicate by order id). Returns orders pushed."""
+        cutoff = utcnow() - dt.timedelta(seconds=min_age_s)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(orders).where(orders.c.state == "offered",
+                                                               orders.c.created_at <= cutoff)
+                                       .order_by(orders.c.created_at).limit(limit))).all()
+        if not rows:
+            return 0
+        known = await self.bus.order_entries([r.id for r in rows])
+        pushed = 0
+        for row, entry in zip(rows, known, strict=True):
+            if entry is not None:
+                continue
+            order = self._order_json(dict(row._mapping))
+            inc = await self._incident_row(row.incident_id)
+            deadline = as_utc(row.deadline_at) or utcnow()
+            await self.bus.push_order(row.unit_id, self._order_message(order, inc), deadline.timestamp())
+            pushed += 1
+        if pushed:
+            log.warning("pushed %d orders that were only in the database (Redis was unavailable or lost them)",
+                        pushed)
+        return pushed
 
     async def mark_delivered(self, order_ids: Sequence[str]) -> None:
         """Remember first delivery to a unit's connection (for the response-interval record)."""

@@ -63,8 +63,6 @@ async def _run(cluster: fk.Cluster, fault: fk.Fault | None, drop: float = 0.0) -
     return await fk.Run(cluster, UNITS, ORDERS, ack_wait_s=20, drop_before_ack=drop).execute(fault)
 
 
-@pytest.mark.xfail(reason="an order committed while Redis is down is never pushed (dispatch/service.py)",
-                   strict=False)
 async def test_redis_killed_and_restarted_mid_dispatch(cluster: fk.Cluster) -> None:
     counts = await _run(cluster, fk.redis_restart(down_s=2.0))
     _report("redis_restart", counts)
@@ -72,7 +70,6 @@ async def test_redis_killed_and_restarted_mid_dispatch(cluster: fk.Cluster) -> N
     _assert_nothing_lost(counts)
 
 
-@pytest.mark.xfail(reason="orders on the lost Streams are never pushed again (dispatch/service.py)", strict=False)
 async def test_redis_restarted_empty_mid_dispatch(cluster: fk.Cluster) -> None:
     """Redis comes back without its data (no persistence): the database is the truth and refills it."""
     counts = await _run(cluster, fk.redis_restart(down_s=1.0, lose_data=True))
