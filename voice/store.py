@@ -86,9 +86,13 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 async def list_transcripts(db: AsyncEngine, *, channel: str | None = None, since: dt.datetime | None = None,
-                           stream_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Final segments, oldest first, filtered by channel, stream and start time (>= since)."""
+                           stream_id: str | None = None, limit: int = 200,
+                           exclude_sources: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Final segments, oldest first, filtered by channel, stream and start time (>= since);
+    segments whose source is in ``exclude_sources`` are left out (interview speech for other roles)."""
     query = sa.select(transcripts)
+    if exclude_sources:
+        query = query.where(transcripts.c.source.not_in(exclude_sources))
     if channel is not None:
         query = query.where(transcripts.c.channel == channel)
     if stream_id is not None:

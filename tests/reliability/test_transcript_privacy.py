@@ -69,7 +69,6 @@ async def _listed(client: Any, role: str, stream_id: str) -> int:
     return int((await resp.json())["count"])
 
 
-@pytest.mark.xfail(strict=True, reason="interview speech is published to consoles and listed to dispatchers")
 async def test_interview_speech_stays_with_interviewers(make_client: Any, asr_engine: AsrEngine,
                                                         shared_dir: Path) -> None:
     client = await make_client(asr_engine=asr_engine)

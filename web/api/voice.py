@@ -34,7 +34,7 @@ from voice.session import StreamSession
 from voice.store import StreamMeta, encode, final_message, list_transcripts, partial_message, save_final
 from voice.stream import Dropped, Event, Final, Partial, StreamConfig, StreamTranscriber
 from web import appkeys
-from web.auth import Role, requires
+from web.auth import Role, principal, requires
 from web.errors import UNAVAILABLE, ApiError, bad_request
 from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
 
@@ -126,6 +126,17 @@ async def voice_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 # ---- streams --------------------------------------------------------------------------------
+# Interview speech is for interviewers and admins only (docs/interviews.md): it is stored, but never
+# published to the dispatcher consoles nor listed to other roles. A stream is interview speech when
+# an interviewer opened it, whatever it calls itself, or when it says so.
+INTERVIEW_SOURCE = "interview"
+PRIVATE_READERS = (Role.ADMIN, Role.INTERVIEWER)
+
+
+def _source(conn: Connection, requested: str) -> str:
+    return INTERVIEW_SOURCE if principal(conn.request).role is Role.INTERVIEWER else requested
+
+
 class _Persister:
     """Stores finals and publishes events in order, off the reading path; drained on close."""
 
@@ -147,13 +158,16 @@ class _Persister:
             if item is None:
                 return
             kind, ev = item
+            private = self.meta.source == INTERVIEW_SOURCE
             if kind == "final":
                 row_id = await self._store(db, ev)
+                if private:
+                    continue
                 try:
                     await redis.publish(channel, encode(final_message(self.meta, ev, row_id)))
                 except Exception:
                     log.exception("could not publish a final of stream %s", self.meta.stream_id)
-            else:
+            elif not private:
                 try:
                     await redis.publish(channel, encode(partial_message(self.meta, ev)))
                 except Exception:  # partials are losable by design
@@ -285,7 +299,8 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
         await conn.close(CLOSE_POLICY, exc.code)
         return
     stream_cfg, note = _stream_config(cfg, engine, settings)
-    meta = StreamMeta(stream_id=stream_id, source=cfg.source, channel=cfg.channel, model=engine.info.name)
+    meta = StreamMeta(stream_id=stream_id, source=_source(conn, cfg.source), channel=cfg.channel,
+                      model=engine.info.name)
     persister = _Persister(app, meta)
     stats = {"finals": 0, "lag_warned": False}
     closing: list[str] = []
@@ -306,7 +321,7 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
         "type": "ready", "stream_id": stream_id, "model": engine.info.name, "multilingual": engine.multilingual,
         "language": stream_cfg.language or "auto", "language_requested": cfg.language or "auto",
         "sample_rate": cfg.sample_rate, "encoding": cfg.encoding, "script": cfg.script,
-        "source": cfg.source, "channel": cfg.channel,
+        "source": meta.source, "channel": cfg.channel,
         "limits": {"max_frame_bytes": v.max_frame_bytes, "max_stream_seconds": v.max_stream_seconds,
                    "max_lag_seconds": v.max_lag_seconds}}
     if note:
@@ -377,7 +392,7 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
 def _control(data: str) -> str | None:
     try:
         msg = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return None
     if isinstance(msg, dict) and msg.get("type") in ("end", "flush"):
         return str(msg["type"])
@@ -439,8 +454,8 @@ async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEn
                               script=v.script, partial_interval=v.partial_interval,
                               max_utterance_seconds=v.max_utterance_seconds, end_silence_ms=v.end_silence_ms,
                               started_at=dt.datetime.now(dt.UTC))
-    meta = StreamMeta(stream_id=stream_id, source="whisperlive", channel=str(options.get("channel") or ""),
-                      model=engine.info.name)
+    meta = StreamMeta(stream_id=stream_id, source=_source(conn, "whisperlive"),
+                      channel=str(options.get("channel") or ""), model=engine.info.name)
     persister = _Persister(app, meta)
     completed: list[dict[str, Any]] = []
     announced = {"language": language is not None}
@@ -580,8 +595,10 @@ async def get_transcripts(request: web.Request) -> web.Response:
         raise bad_request(f"limit={q.get('limit')!r} is not an integer; accepted: 1 to 1000") from None
     if not 1 <= limit <= 1000:
         raise bad_request(f"limit={limit} is out of range; accepted: 1 to 1000")
+    private_ok = principal(request).role in PRIVATE_READERS
     rows = await list_transcripts(request.app[appkeys.DB], channel=q.get("channel"), since=since,
-                                  stream_id=q.get("stream_id"), limit=limit)
+                                  stream_id=q.get("stream_id"), limit=limit,
+                                  exclude_sources=() if private_ok else (INTERVIEW_SOURCE,))
     return web.json_response({"transcripts": rows, "count": len(rows)})
 
 
