@@ -157,7 +157,6 @@ async def test_other_units_resources_are_refused(client: Any) -> None:
     await _other_unit_attempts(client)
 
 
-@pytest.mark.xfail(strict=True, reason="handler-level 403s (officer on another unit) are not audited yet")
 async def test_other_units_refusals_are_audited(client: Any) -> None:
     _, before, attempts = await _other_unit_attempts(client)
     assert await denied_audit_count(client.server.app) - before >= attempts, \

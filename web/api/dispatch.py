@@ -24,7 +24,7 @@ from dispatch.model import parse_time, utcnow
 from dispatch.service import DispatchService
 from web import appkeys
 from web.api import openapi
-from web.auth import Principal, Role, principal, requires
+from web.auth import PRINCIPAL_KEY, Principal, Role, principal, requires
 from web.errors import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ApiError
 from web.ws import CLOSE_POLICY, Connection
 
@@ -48,13 +48,29 @@ def handles_errors(handler: Handler) -> Handler:
         except derr.NotFound as exc:
             raise ApiError(404, NOT_FOUND, exc.message, **exc.details) from None
         except derr.Forbidden as exc:
+            await _audit_refusal(request, exc.message)
             raise ApiError(403, FORBIDDEN, exc.message, **exc.details) from None
+        except ApiError as exc:
+            if exc.status == 403:  # e.g. an officer on another unit's resource
+                await _audit_refusal(request, exc.message)
+            raise
         except derr.Conflict as exc:
             raise ApiError(409, CONFLICT, exc.message, **exc.details) from None
         except derr.InvalidInput as exc:
             raise ApiError(400, BAD_REQUEST, exc.message, **exc.details) from None
 
     return wrapper
+
+
+async def _audit_refusal(request: web.Request, reason: str) -> None:
+    """A refusal decided by the handler (not the role check) is audited like the middleware's."""
+    hook = request.app.get(appkeys.AUDIT_DENIED)
+    if hook is None:
+        return
+    try:
+        await hook(request, request.get(PRINCIPAL_KEY), reason)
+    except Exception:  # the refusal itself must still be answered
+        log.exception("could not audit a refused request")
 
 
 def svc(request: web.Request) -> DispatchService:
@@ -71,7 +87,7 @@ async def body(request: web.Request) -> dict[str, Any]:
     """The JSON object in the request body, or a 400 that says what is expected."""
     try:
         data = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise ApiError(400, BAD_REQUEST, "the request body must be a JSON object "
                        "(Content-Type: application/json)") from None
     if not isinstance(data, dict):
@@ -382,7 +398,7 @@ async def ws_console(request: web.Request) -> web.StreamResponse:
 def _parse(raw: str | bytes) -> dict[str, Any] | None:
     try:
         msg = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return None
     return msg if isinstance(msg, dict) else None
 
@@ -446,6 +462,8 @@ async def _unit_message(service: DispatchService, who: Principal, unit_id: str, 
     except derr.DispatchError as exc:
         code = {derr.NotFound: NOT_FOUND, derr.Forbidden: FORBIDDEN, derr.IllegalTransition: "illegal_transition",
                 derr.Conflict: CONFLICT}.get(type(exc), BAD_REQUEST)
+        if isinstance(exc, derr.Forbidden):
+            await _audit_refusal(conn.request, f"{kind}: {exc.message}")
         conn.send({"type": "error", "code": code, "message": exc.message, "request": kind,
                    **({"order_id": msg.get("order_id")} if kind == "ack" else {})})
 
