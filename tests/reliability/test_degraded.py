@@ -164,7 +164,6 @@ INTERVIEW = {"case_number": "FT-DISK-1", "title": "disk test", "language": "zh",
              "participants": [{"name": "王警官", "role": "interviewer"}, {"name": "李明", "role": "witness"}]}
 
 
-@pytest.mark.xfail(strict=True, reason="no free-space check before storing audio yet")
 async def test_disk_nearly_full_refuses_audio_not_dispatch(make_client: Any) -> None:
     """A reserve larger than the disk stands in for a full disk: the real free-space check decides."""
     client = await make_client(env={"JINGYUN_AUDIO_MIN_FREE_MB": str(10**9)})

@@ -73,7 +73,6 @@ def _fuzz(op: Any, base: str, failures: list[str], calls: list[int]) -> None:
     probe()
 
 
-@pytest.mark.xfail(strict=False, reason="POST /api/call-upload answers 500 to a malformed multipart part header")
 def test_openapi_operations_never_answer_5xx(server: ServerProcess) -> None:
     import schemathesis
 
@@ -91,7 +90,6 @@ def test_openapi_operations_never_answer_5xx(server: ServerProcess) -> None:
     assert not failures, f"{len(failures)} of {len(calls)} generated requests failed:\n" + "\n".join(unique[:40])
 
 
-@pytest.mark.xfail(strict=False, reason="POST /api/call-upload answers 500 to a malformed multipart part header")
 def test_log_has_no_unhandled_errors_left(server: ServerProcess) -> None:
     """Runs after the fuzzing: an unhandled exception is a 500 somewhere, even if retried away."""
     log = Path(server.log_path).read_text(errors="replace")

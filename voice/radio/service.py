@@ -152,6 +152,8 @@ class RadioService:
         self.dispatch = dispatch
         self.executor = executor
         self.gate = PriorityGate(settings.decode_concurrency)
+        # Whether n more bytes of audio may be kept (the server sets a free-disk-space check).
+        self.audio_ok: Callable[[int], bool] = lambda _n: True
         if triage_fn is None:
             from analytics.triage import triage
 
@@ -250,9 +252,12 @@ class RadioService:
         # Evidence first: the raw transmission, squelch tail included, is kept whatever the model says.
         try:
             encoded = await self._blocking(encode_opus, tx.raw, tx.sample_rate, self.settings.opus_bitrate)
-            rec_id = await store_recording(self.db, kind="radio", owner_id=tx_id, encoded=encoded,
-                                           retention_days=self.settings.radio_retention_days)
-            await self._update(tx_id, recording_id=rec_id)
+            if self.audio_ok(len(encoded.data)):
+                rec_id = await store_recording(self.db, kind="radio", owner_id=tx_id, encoded=encoded,
+                                               retention_days=self.settings.radio_retention_days)
+                await self._update(tx_id, recording_id=rec_id)
+            else:  # the disk is nearly full: the text still goes to dispatch, the audio is not kept
+                log.warning("disk nearly full: the audio of transmission %s is not kept", tx_id)
         except Exception:
             log.exception("could not keep the audio of transmission %s", tx_id)
         audio16 = await self._blocking(to_16k, tx.audio, tx.sample_rate)

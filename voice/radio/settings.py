@@ -45,6 +45,10 @@ class RadioSettings:
     interview_retention_days: float = _s(3650.0, "JINGYUN_INTERVIEW_AUDIO_RETENTION_DAYS",
                                          "days interview audio is kept before it is deleted (the signed "
                                          "hash stays)", lo=0.0, hi=36500.0)
+    audio_min_free_mb: float = _s(512.0, "JINGYUN_AUDIO_MIN_FREE_MB",
+                                  "free space (MB) kept on the data directory's disk for the database: below "
+                                  "it new audio is refused (interviews: 507) or not kept (radio: text still "
+                                  "dispatched)", lo=0.0, hi=1e12)
     retention_sweep_seconds: float = _s(3600.0, "JINGYUN_RETENTION_SWEEP_SECONDS",
                                         "seconds between audio retention sweeps (one process acts, by lease)",
                                         lo=1.0, hi=86400.0)

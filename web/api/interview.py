@@ -20,7 +20,7 @@ from voice.interview import export
 from voice.interview.model import InterviewError, check_role
 from voice.interview.store import InterviewStore
 from voice.radio.recording import encode_opus, recordings_of
-from web import appkeys
+from web import appkeys, diskspace
 from web.api.radio import RADIO_SETTINGS, audio_response
 from web.auth import Role, principal, requires
 from web.errors import ApiError, bad_request
@@ -208,6 +208,8 @@ async def upload_audio(request: web.Request) -> web.Response:
 
         engine = service(app).require_engine()
     raw = await _upload_bytes(request, app[appkeys.SETTINGS].max_request_bytes)
+    # Opus is smaller than what is uploaded: the upload's size is a safe bound for what is kept.
+    diskspace.require_room(app, rs.audio_min_free_mb, len(raw), "interview audio")
     loop = asyncio.get_running_loop()
     try:
         samples = await loop.run_in_executor(app[appkeys.EXECUTOR], decode_file, raw, rs.max_interview_audio_seconds)

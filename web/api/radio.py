@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import FileField
 
 from dispatch import keys
@@ -28,7 +29,7 @@ from voice.radio.rdio import SUCCESS_TEXT, CallFormError, parse_call_form
 from voice.radio.recording import recording_bytes, sweep_expired
 from voice.radio.service import RadioError, RadioService
 from voice.radio.settings import RadioSettings
-from web import appkeys
+from web import appkeys, diskspace
 from web.auth import Role, principal, requires, token_in_form
 from web.errors import NOT_FOUND, ApiError, bad_request
 from web.ws import CLOSE_POLICY, Connection
@@ -271,7 +272,10 @@ async def call_upload(request: web.Request) -> web.StreamResponse:
                           "the fields dateTime, system, talkgroup (and source, frequency, talkgroupLabel, ...)")
     # request.post() parses once and caches the form, so the auth middleware may read the 'key'
     # field first (rdio-scanner's way of sending its key) without consuming the body.
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, HttpProcessingError) as exc:  # e.g. a part header that is not valid HTTP
+        raise bad_request(f"malformed multipart form: {getattr(exc, 'message', None) or exc}") from None
     fields: dict[str, str] = {k: v[:10_000] for k, v in form.items() if isinstance(v, str)}
     audio: bytes | None = None
     part = form.get("audio")
@@ -417,7 +421,7 @@ async def _run_gateway(conn: Connection, app: web.Application, channel: Channel)
             continue
         try:
             msg = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
             msg = None
         kind = msg.get("type") if isinstance(msg, dict) else None
         try:
@@ -475,6 +479,14 @@ async def radio_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[RADIO] = RadioService(app[appkeys.DB], rs, engine_fn=engine, dispatch=app[appkeys.DISPATCH],
                               executor=app[appkeys.EXECUTOR])
+
+    def audio_ok(n: int) -> bool:
+        ok, _free = diskspace.room_for(app[appkeys.SETTINGS].data_dir, rs.audio_min_free_mb, n)
+        diskspace.report(app, rs.audio_min_free_mb)  # /readyz follows the disk both ways
+        return ok
+
+    app[RADIO].audio_ok = audio_ok
+    diskspace.report(app, rs.audio_min_free_mb)
     task = asyncio.get_running_loop().create_task(_retention_loop(app), name="radio-retention")
     try:
         yield
