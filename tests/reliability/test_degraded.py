@@ -196,3 +196,27 @@ async def test_disk_with_room_keeps_audio(make_client: Any) -> None:
     assert resp.status == 201, await resp.text()
     ready = await (await client.get("/readyz")).json()
     assert ready["components"].get("disk", {"status": "ready"})["status"] == "ready"
+
+
+@pytest.mark.model
+async def test_disk_nearly_full_radio_text_still_dispatched_audio_not_kept(make_client: Any, asr_engine: Any,
+                                                                           shared_dir: Path) -> None:
+    """A radio call is evidence and work: with the disk nearly full its text is still filed; only its audio
+    is not kept (the recorder is not told to retry, or it would pile up)."""
+    client = await make_client(env={"JINGYUN_AUDIO_MIN_FREE_MB": str(10**9)}, asr_engine=asr_engine)
+    app = client.server.app
+    audio = (shared_dir / "audio/synthetic/en_radio_06.wav").read_bytes()
+    form = aiohttp.FormData()
+    form.add_field("audio", audio, filename="9-1714564800_774031250.wav", content_type="audio/x-wav")
+    for k, v in {"dateTime": "1714564800", "frequency": "774031250", "source": "4424000", "system": "11",
+                 "talkgroup": "54241", "talkgroupLabel": "PD Dispatch 1"}.items():
+        form.add_field(k, v)
+    resp = await client.post("/api/call-upload", data=form, headers=auth(app, "service"))
+    assert resp.status == 200, await resp.text()
+    tx_id = resp.headers["X-Transmission-Id"]
+    tx = await (await client.get(f"/api/radio/transmissions/{tx_id}", headers=auth(app, "dispatcher"))).json()
+    assert "not breathing" in tx["text"].lower(), tx
+    resp = await client.get(f"/api/radio/transmissions/{tx_id}/audio", headers=auth(app, "dispatcher"))
+    assert resp.status in (404, 410), resp.status
+    ready = await (await client.get("/readyz")).json()
+    assert ready["components"]["disk"]["status"] == "not_ready"
