@@ -121,7 +121,7 @@ class Connection:
             return None
         try:
             return json.loads(msg.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             return None
 
     async def flush(self, within: float = 5.0) -> None:

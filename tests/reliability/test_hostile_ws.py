@@ -335,8 +335,6 @@ async def test_bad_audio_gets_errors_and_a_healthy_stream_is_unaffected(make_cli
 
 
 @pytest.mark.model
-@pytest.mark.xfail(strict=True, reason="web/ws.py receive_json lets RecursionError through (lead's file; "
-                                       "docs/reliability.md, changes needed 3)")
 async def test_config_nested_too_deep_is_a_bad_config(make_client: Any, asr_engine: AsrEngine) -> None:
     client = await make_client(asr_engine=asr_engine)
     ws = await client.ws_connect(f"/ws/transcribe?token={token_for(client.server.app, 'service')}")
