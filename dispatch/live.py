@@ -16,6 +16,8 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Protocol
 
+from redis.exceptions import RedisError
+
 from dispatch import keys
 
 if TYPE_CHECKING:
@@ -190,6 +192,7 @@ class Hub:
         holding = False
         loop = asyncio.get_running_loop()
         next_repair = 0.0
+        failing = 0
         try:
             while True:
                 try:
@@ -200,9 +203,18 @@ class Hub:
                         await svc.push_unpushed()
                     if holding:
                         await svc.expire_due()
+                    if failing:
+                        log.warning("timer sweep recovered after %d failed attempts", failing)
+                        failing = 0
                 except asyncio.CancelledError:
                     raise
+                except RedisError as exc:
+                    # One line per outage, not a traceback every sweep: orders wait in the database meanwhile.
+                    if not failing:
+                        log.warning("timer sweep paused: Redis unreachable (%s); orders wait in the database", exc)
+                    failing += 1
                 except Exception:
+                    failing += 1
                     log.exception("timer sweep failed; retrying")
                 await asyncio.sleep(interval)
         finally:
