@@ -117,7 +117,30 @@ async def make_client(make_settings: Callable[..., Settings]) -> AsyncIterator[C
 
     yield make
     for c in reversed(clients):
-        await c.close()
+        await _close_bounded(c)
+
+
+SHUTDOWN_BOUND_S = 60.0
+
+
+async def _close_bounded(client: TestClient[web.Request, web.Application]) -> None:
+    """Close a test app, but never wait forever: an intermittent shutdown hang (under investigation,
+    see the reliability notes) is reported with every task's stack instead of eating the test timeout."""
+    closing = asyncio.ensure_future(client.close())
+    done, _ = await asyncio.wait({closing}, timeout=SHUTDOWN_BOUND_S)
+    if done:
+        closing.result()
+        return
+    import sys
+    import traceback
+
+    print(f"\n[shutdown hang] app did not stop within {SHUTDOWN_BOUND_S:g}s; tasks still pending:", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        if task.done():
+            continue
+        print(f"--- {task.get_name()}", file=sys.stderr)
+        for frame in task.get_stack(limit=8):
+            print("".join(traceback.format_stack(frame, limit=1)).rstrip(), file=sys.stderr)
 
 
 @pytest.fixture
