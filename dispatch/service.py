@@ -553,11 +553,12 @@ class DispatchService:
             self._emit("order", o["id"], o["state"])
             self._emit("unit", o["unit_id"], "status")
 
-    async def _incident_row(self, incident_id: str, conn: AsyncConnection | None = None,
-                            lock: bool = False) -> dict[str, Any]:
-        if not isinstance(incident_id, str) or not incident_id:
-            raise InvalidInput("incident id must be a non-empty string", field="incident_id")
-        q = sa.select(incidents).where(incidents.c.id == incident_id)
+    async def _row(self, table: sa.Table, noun: str, field: str, row_id: str, conn: AsyncConnection | None,
+                   lock: bool, *, label: str = "") -> dict[str, Any]:
+        """One row by id, optionally locked for update (PostgreSQL; SQLite serialises writers anyway)."""
+        if not isinstance(row_id, str) or not row_id:
+            raise InvalidInput(f"{label or noun + ' id'} must be a non-empty string", field=field)
+        q = sa.select(table).where(table.c.id == row_id)
         if lock and not self._sqlite:
             q = q.with_for_update()
         if conn is None:
@@ -566,8 +567,12 @@ class DispatchService:
         else:
             row = (await conn.execute(q)).first()
         if row is None:
-            raise NotFound(f"no incident with id {incident_id!r}")
+            raise NotFound(f"no {noun} with id {row_id!r}")
         return dict(row._mapping)
+
+    async def _incident_row(self, incident_id: str, conn: AsyncConnection | None = None,
+                            lock: bool = False) -> dict[str, Any]:
+        return await self._row(incidents, "incident", "incident_id", incident_id, conn, lock)
 
     async def get_incident(self, incident_id: str) -> dict[str, Any]:
         """The incident as API JSON, with its history, texts, duplicates, transcripts and orders."""
@@ -694,19 +699,7 @@ class DispatchService:
         return unit
 
     async def _unit_row(self, unit_id: str, conn: AsyncConnection | None = None, lock: bool = False) -> dict[str, Any]:
-        if not isinstance(unit_id, str) or not unit_id:
-            raise InvalidInput("unit id must be a non-empty string", field="unit_id")
-        q = sa.select(units).where(units.c.id == unit_id)
-        if lock and not self._sqlite:
-            q = q.with_for_update()
-        if conn is None:
-            async with self.engine.connect() as c:
-                row = (await c.execute(q)).first()
-        else:
-            row = (await conn.execute(q)).first()
-        if row is None:
-            raise NotFound(f"no unit with id {unit_id!r}")
-        return dict(row._mapping)
+        return await self._row(units, "unit", "unit_id", unit_id, conn, lock)
 
     @staticmethod
     def _unit_json(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -859,17 +852,7 @@ class DispatchService:
                 "close_reason": row["close_reason"]}
 
     async def _order_row(self, order_id: str, conn: AsyncConnection | None = None) -> dict[str, Any]:
-        if not isinstance(order_id, str) or not order_id:
-            raise InvalidInput("order_id must be a non-empty string", field="order_id")
-        q = sa.select(orders).where(orders.c.id == order_id)
-        if conn is None:
-            async with self.engine.connect() as c:
-                row = (await c.execute(q)).first()
-        else:
-            row = (await conn.execute(q)).first()
-        if row is None:
-            raise NotFound(f"no order with id {order_id!r}")
-        return dict(row._mapping)
+        return await self._row(orders, "order", "order_id", order_id, conn, lock=False, label="order_id")
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
         return self._order_json(await self._order_row(order_id))
