@@ -33,7 +33,6 @@ from analytics.status_phrases import match_status
 from voice.audio import TARGET_RATE, StreamResampler
 from voice.engine import AsrResult, DecodeOptions, transcribe_audio
 from voice.radio.channels import Channel, ChannelStore
-from voice.radio.correction import correct_unit_status
 from voice.radio.ptt import Transmission
 from voice.radio.recording import encode_opus, store_recording
 from voice.radio.scheduler import PriorityGate
@@ -459,7 +458,7 @@ class RadioService:
             if "allowed" not in getattr(exc, "details", {}):
                 raise
             # Forward-only rules refuse going back (on_scene -> en_route): an undo is a correction.
-            await correct_unit_status(self.dispatch, upd["unit_id"], upd["from"], actor=actor, note=note)
+            await self.dispatch.correct_unit_status(upd["unit_id"], upd["from"], actor=actor, note=note)
         now = dt.datetime.now(dt.UTC)
         async with self.db.begin() as conn:
             await conn.execute(status_updates.update().where(status_updates.c.id == upd_id)
