@@ -31,6 +31,23 @@ async def test_ready_on_both_stacks(make_client: Any, stack: dict[str, str]) -> 
     assert comps["redis"]["detail"] == expected_redis
 
 
+async def test_readyz_reads_the_disk_on_every_probe(make_client: Any) -> None:
+    """The disk component follows the data dir's real free space on each probe, both ways, not only when
+    audio last came in (the console's status strip polls /readyz)."""
+    from web import appkeys
+
+    for min_free_mb, expected in (("1", "ready"), (str(10**9), "not_ready")):
+        client = await make_client(env={"JINGYUN_AUDIO_MIN_FREE_MB": min_free_mb})
+        readiness = client.server.app[appkeys.READINESS]
+        # A stale state, the opposite of the truth, as if set by an upload long ago.
+        readiness.set("disk", expected != "ready", "stale", free_mb=-1)
+        resp = await client.get("/readyz")
+        disk = (await resp.json())["components"]["disk"]
+        assert disk["status"] == expected and disk["detail"] != "stale", disk
+        assert disk["free_mb"] >= 0 and disk["min_free_mb"] == float(min_free_mb), disk
+        assert (resp.status == 503) == (expected == "not_ready")
+
+
 async def test_metrics_need_a_scraper_role(client: Any) -> None:
     app = client.server.app
     assert (await client.get("/metrics")).status == 401

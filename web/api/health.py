@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from web import appkeys
+from web import appkeys, diskspace
 from web.auth import Role, public, requires
 
 PROBE_TIMEOUT_S = 2.0
@@ -22,7 +22,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 @public
 async def readyz(request: web.Request) -> web.Response:
-    """Redis, database and model each with a status; 503 until every one is ready."""
+    """Redis, database, model, disk, ... each with a status and detail; 503 until every one is ready.
+
+    Public (load balancers, status lights); the dispatcher console polls it for its status strip."""
     app = request.app
     readiness = app[appkeys.READINESS]
     if appkeys.REDIS in app:
@@ -40,6 +42,15 @@ async def readyz(request: web.Request) -> web.Response:
             readiness.set("database", True, prev.detail if prev else "", **(prev.info if prev else {}))
         except Exception as exc:
             readiness.set("database", False, f"query failed: {exc.__class__.__name__}: {exc}")
+    disk = readiness.components.get("disk")
+    if disk is not None:
+        # Free space is read on every probe (one statvfs), so a disk that fills up between audio
+        # uploads, or gets space back, shows here and on the console without waiting for the next upload.
+        min_free_mb = app[appkeys.SETTINGS].radio.audio_min_free_mb
+        try:
+            diskspace.report(app, min_free_mb)
+        except OSError as exc:
+            readiness.set("disk", False, f"cannot read free space: {exc}", min_free_mb=min_free_mb)
     body = readiness.snapshot()
     return web.json_response(body, status=200 if body["ready"] else 503)
 

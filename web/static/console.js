@@ -3,6 +3,7 @@
  *
  * State comes from GET /api/snapshot on every (re)connect of /ws/console, then from live events:
  * incident, unit, order, alert, transcript, duplicate, kiosk_draft. A reconnect always resyncs.
+ * Degraded server components (GET /readyz, every 5 s and on reconnect) are named in a status strip.
  */
 (function () {
   "use strict";
@@ -46,6 +47,19 @@
       "console.kiosk": "自助报案", "console.kiosk.none": "暂无正在填写的报案。", "console.kiosk.typing": "正在填写…",
       "console.kiosk.submitted": "已提交，回执 {r}",
       "console.sync.failed": "无法加载当前态势：{msg}（将在重连时重试）",
+      "console.health.label": "服务器状态", "console.health.details": "详情",
+      "console.health.redis": "Redis 不可用：新指令先存入数据库，Redis 恢复后自动下发，不会丢失；实时更新可能延迟。",
+      "console.health.database": "数据库不可用：警情和指令无法保存，派警可能失败。",
+      "console.health.model": "语音模型未加载：实时转写不可用（{reason}）；派警不受影响。",
+      "console.health.modelLoading": "语音模型加载中：实时转写暂不可用；派警不受影响。",
+      "console.health.disk": "磁盘将满：新的录音（询问、电台录音）被拒收；警情、指令和文字照常保存。",
+      "console.health.dispatch": "实时事件未订阅：本台可能漏看更新，恢复后自动同步。",
+      "console.health.other": "{name} 未就绪。",
+      "console.health.unknown": "无法检查服务器状态：{msg}",
+      "console.health.recovered": "已恢复：{name}",
+      "console.health.n.redis": "Redis", "console.health.n.database": "数据库", "console.health.n.model": "语音模型",
+      "console.health.n.disk": "磁盘空间", "console.health.n.dispatch": "实时事件",
+      "console.d.queued": "已向 {u} 派警：Redis 不可用，指令已存入数据库，恢复后自动下发。",
       "st.new": "新警情", "st.triaged": "已研判", "st.dispatched": "已派警", "st.en_route": "在途", "st.on_scene": "到场",
       "st.closed": "已结束", "st.cancelled": "已撤销", "st.merged": "已合并",
       "st.available": "空闲", "st.returning": "返回中", "st.out_of_service": "暂停服务",
@@ -91,6 +105,19 @@
       "console.kiosk": "Self-service reports", "console.kiosk.none": "No report being typed.", "console.kiosk.typing": "typing…",
       "console.kiosk.submitted": "submitted, receipt {r}",
       "console.sync.failed": "Cannot load the current picture: {msg} (retrying on reconnect)",
+      "console.health.label": "Server status", "console.health.details": "Details",
+      "console.health.redis": "Redis unreachable: orders are kept in the database and sent when it returns (none are dropped); live updates may be late.",
+      "console.health.database": "Database unreachable: incidents and orders cannot be saved; dispatching may fail.",
+      "console.health.model": "Speech model not loaded: live transcription unavailable ({reason}); dispatch works.",
+      "console.health.modelLoading": "Speech model loading: live transcription not available yet; dispatch works.",
+      "console.health.disk": "Disk nearly full: new audio (interview and radio recordings) is refused; incidents, orders and text are still saved.",
+      "console.health.dispatch": "Live events not subscribed: this console may miss updates; it resyncs when they return.",
+      "console.health.other": "{name} not ready.",
+      "console.health.unknown": "Cannot check the server's status: {msg}",
+      "console.health.recovered": "Recovered: {name}",
+      "console.health.n.redis": "Redis", "console.health.n.database": "Database", "console.health.n.model": "Speech model",
+      "console.health.n.disk": "Disk space", "console.health.n.dispatch": "Live events",
+      "console.d.queued": "Dispatched {u}: Redis is unreachable, so the order is kept in the database and sent when it returns.",
       "st.new": "new", "st.triaged": "triaged", "st.dispatched": "dispatched", "st.en_route": "en route", "st.on_scene": "on scene",
       "st.closed": "closed", "st.cancelled": "cancelled", "st.merged": "merged",
       "st.available": "available", "st.returning": "returning", "st.out_of_service": "out of service",
@@ -296,7 +323,13 @@
     try {
       const r = await JY.api("POST", `/api/incidents/${encodeURIComponent(incId)}/dispatch`, { unit_id: unitId });
       putOrder(r.order || r);
-      JY.toast(t("console.d.dispatched", { u: unitName(unitId) }), "ok");
+      if (r.queued || (r.order && r.order.queued)) {
+        // Redis is down: the order waits in the database and is pushed when it returns (D2).
+        JY.toast(t("console.d.queued", { u: unitName(unitId) }), "info", 15000);
+        checkHealth();
+      } else {
+        JY.toast(t("console.d.dispatched", { u: unitName(unitId) }), "ok");
+      }
       loadDetail(incId);
     } catch (e) {
       JY.toast(JY.errorText(e), "error");
@@ -776,6 +809,95 @@
     $("#alert-open").hidden = !a.incident_id;
   }
 
+  // ---------------------------------------------------------------- server health (/readyz)
+  // Degraded components are named in a strip under the top bar, with what they mean for the dispatcher.
+  // /readyz is public and cheap (a Redis ping, a SELECT 1, a statvfs); polled every HEALTH_EVERY_MS and
+  // at once after the console's socket (re)connects. The strip never blocks the page or takes focus.
+  const HEALTH_EVERY_MS = 5000;
+  const HEALTH_ORDER = ["database", "redis", "dispatch", "model", "disk"];
+  const HEALTH_BAD = new Set(["database", "redis", "dispatch"]);
+  const H = { down: new Map(), error: "", failures: 0, busy: false, again: false, shown: "" };
+
+  function healthName(name) {
+    const k = "console.health.n." + name;
+    return t(k) === k ? name : t(k);
+  }
+  function healthMessage(name, c) {
+    const detail = String(c.detail || "");
+    if (name === "model") {
+      if (/^loading\b/.test(detail)) return t("console.health.modelLoading");
+      // The reason without the operator's fix (the fix is in Details).
+      return t("console.health.model", { reason: detail.split("; fix:")[0] || detail || "?" });
+    }
+    const k = "console.health." + name;
+    return t(k) === k ? t("console.health.other", { name }) : t(k);
+  }
+
+  async function checkHealth() {
+    if (H.busy) { H.again = true; return; }
+    H.busy = true;
+    try {
+      let body = null, why = "";
+      try {
+        const resp = await fetch("/readyz", { headers: { Accept: "application/json" }, cache: "no-store",
+          signal: AbortSignal.timeout ? AbortSignal.timeout(10000) : undefined });
+        // 503 is the normal answer while something is degraded: its body says what.
+        if ((resp.headers.get("Content-Type") || "").includes("json")) body = await resp.json().catch(() => null);
+        if (!body || !body.components || typeof body.components !== "object") why = t("err.http", { status: resp.status, msg: resp.statusText });
+      } catch (e) {
+        why = t("err.network", { msg: e.message || String(e) });
+      }
+      if (why) {
+        // One failed probe is not news (a restart, a busy server); two in a row are shown.
+        H.failures += 1;
+        if (H.failures >= 2) H.error = why;
+      } else {
+        H.failures = 0;
+        H.error = "";
+        const down = new Map(Object.entries(body.components).filter(([, c]) => c && c.status !== "ready"));
+        const back = [...H.down.keys()].filter((n) => !down.has(n) && n in body.components);
+        H.down = down;
+        if (back.length) {
+          JY.toast(t("console.health.recovered", { name: back.map(healthName).join(", ") }), "ok");
+          // Live events published while Redis (or the subscription) was away never reached this console.
+          if (back.some((n) => HEALTH_BAD.has(n))) resync();
+        }
+      }
+      S.health = { down: Object.fromEntries(H.down), error: H.error, checked_at: new Date().toISOString() };
+      renderHealth();
+    } finally {
+      H.busy = false;
+      if (H.again) { H.again = false; checkHealth(); }
+    }
+  }
+
+  function renderHealth(force) {
+    const box = $("#health");
+    const rank = (n) => (HEALTH_ORDER.indexOf(n) + 1 || HEALTH_ORDER.length + 1);
+    // While /readyz cannot be reached, what it said before is not shown as if it were current.
+    const items = H.error ? [{ name: "server", bad: true, text: t("console.health.unknown", { msg: H.error }), detail: "" }]
+      : [...H.down.entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]))
+        .map(([name, c]) => ({ name, bad: HEALTH_BAD.has(name), text: healthMessage(name, c), detail: String(c.detail || "") }));
+    // Re-render only when a line's message changes: the live region announces news, not the same text
+    // every 5 s, and an open Details stays open. A detail that drifts (free MB) is updated in place.
+    const key = JY.lang + JSON.stringify(items.map((it) => [it.name, it.text, !!it.detail]));
+    if (!force && key === H.shown) {
+      for (const it of items) {
+        const code = box.querySelector(`li[data-component="${CSS.escape(it.name)}"] code`);
+        if (code && code.textContent !== it.detail) code.textContent = it.detail;
+      }
+      return;
+    }
+    H.shown = key;
+    const open = new Set([...box.querySelectorAll("li[data-component] details[open]")].map((d) => d.closest("li").dataset.component));
+    if (!items.length) { box.replaceChildren(); return; }
+    box.replaceChildren(h("ul.plain", null, items.map((it) => h("li.health-item" + (it.bad ? ".bad" : ""), { dataset: { component: it.name } },
+      h("span.health-icon", { "aria-hidden": "true", text: "⚠" }),
+      h("span.health-text", { text: it.text }),
+      it.detail ? h("details", { open: open.has(it.name) || null }, h("summary", { text: t("console.health.details") }),
+        h("code", { text: it.detail })) : null))));
+  }
+
   // ---------------------------------------------------------------- live events
   function onEvent(ev) {
     if (!ev || typeof ev !== "object") return;
@@ -955,7 +1077,7 @@
       invalidate("drafts");
     }, 1000);
     new ResizeObserver(() => invalidate("map")).observe($("#map"));
-    JY.onLang(() => invalidate("queue", "detail", "units", "map", "radio", "drafts", "alerts"));
+    JY.onLang(() => { invalidate("queue", "detail", "units", "map", "radio", "drafts", "alerts"); renderHealth(true); });
   }
 
   async function main() {
@@ -971,11 +1093,16 @@
     invalidate("queue", "units", "map", "radio", "drafts");
     loadRadio();
     // The socket sends a snapshot first; if none arrives soon, fetch one over REST.
-    const onOpen = () => { S.gotSnapshot = false; setTimeout(() => { if (!S.gotSnapshot && sock.isOpen) resync(); }, 4000); };
+    const onOpen = () => {
+      S.gotSnapshot = false;
+      setTimeout(() => { if (!S.gotSnapshot && sock.isOpen) resync(); }, 4000);
+      checkHealth(); // the server may have come back with a component still down (or recovered)
+    };
     const sock = new JY.Socket("/ws/console", { pill: $("#conn"), onOpen, onMessage: onEvent });
     JY.consoleSocket = sock;
     JY.consoleState = S;
     sock.start();
+    setInterval(checkHealth, HEALTH_EVERY_MS);
   }
   main();
 })();
