@@ -14,6 +14,8 @@ Usage::
     python bench/asr_stream.py                         # both models, N = 1 2 4 8 (several minutes)
     python bench/asr_stream.py --models tiny.en --streams 1 2 --seconds 20
     python bench/asr_stream.py --max-batch 1           # batching off, for comparison
+    JINGYUN_EARLY_FINAL_MS=0 python bench/asr_stream.py     # finals only after the whole end silence
+    JINGYUN_ASR_PARTIAL_SHARE=1 python bench/asr_stream.py  # partials without a share limit
 
 The last line printed is one JSON list with an object per model and N.
 """
@@ -43,6 +45,7 @@ CLIPS = {
              "real/zh_wenetspeech_TEST_MEETING_T0000000001_S00000.wav", "real/zh_aishell2_IT0011W0001.wav"],
 }
 CHUNK_S = 0.1
+EARLY_FINAL_MS = int(os.environ.get("JINGYUN_EARLY_FINAL_MS", "300"))
 
 
 def _read(path: Path) -> np.ndarray:
@@ -93,7 +96,8 @@ async def _one_stream(engine: Any, model: str, idx: int, seconds: float, stagger
         elif isinstance(ev, Final):
             finals.append((ev, now))
 
-    session = StreamSession(StreamTranscriber(StreamConfig(language=language)), engine, on_event)
+    core = StreamTranscriber(StreamConfig(language=language, early_final_ms=EARLY_FINAL_MS))
+    session = StreamSession(core, engine, on_event)
     await asyncio.sleep(stagger)
     t0 = time.perf_counter()
     step = int(CHUNK_S * 16000)
@@ -108,11 +112,14 @@ async def _one_stream(engine: Any, model: str, idx: int, seconds: float, stagger
     await session.finish()
     final_lat = [now - (t0 + ev.end) for ev, now in finals]
     return {"first_partial": list(first_partial.values()), "final": final_lat, "audio_s": audio.size / 16000,
-            "finals": len(finals), "max_backlog_s": max_backlog}
+            "finals": len(finals), "max_backlog_s": max_backlog, "early_used": core.early_used,
+            "early_abandoned": core.early_abandoned}
 
 
 async def _run_n(engine: Any, model: str, n: int, seconds: float) -> dict[str, Any]:
     engine.busy_seconds = 0.0
+    engine.partial_seconds = 0.0
+    engine.abandoned_seconds = 0.0
     batches0, items0, shed0 = engine.batches, engine.batched_items, engine.partials_shed
     cpu0 = sum(os.times()[:2])
     wall0 = time.perf_counter()
@@ -132,6 +139,10 @@ async def _run_n(engine: Any, model: str, n: int, seconds: float) -> dict[str, A
         "mean_batch": round((engine.batched_items - items0) / batches, 2) if batches else 0.0,
         "max_backlog_s": round(max(r["max_backlog_s"] for r in results), 2),
         "partials_shed": engine.partials_shed - shed0,
+        "partial_share": round(engine.partial_seconds / wall, 3),
+        "abandoned_share": round(engine.abandoned_seconds / wall, 3),
+        "early_finals_used": sum(r["early_used"] for r in results),
+        "early_finals_abandoned": sum(r["early_abandoned"] for r in results),
     }
     per_stream = [f"#{i}: first partial p50 {_fmt(_pct(r['first_partial'], 50))}, final p50 "
                   f"{_fmt(_pct(r['final'], 50))} p95 {_fmt(_pct(r['final'], 95))} ({r['finals']} finals)"
@@ -158,7 +169,8 @@ async def _bench_model(model: str, counts: list[int], seconds: float, max_batch:
     from voice.settings import VoiceSettings
 
     cache = Path(os.environ.get("JINGYUN_DATA_DIR", REPO / "data")) / "models"
-    settings = VoiceSettings(model=model, max_batch=max_batch, cpu_threads=threads)
+    share = float(os.environ.get("JINGYUN_ASR_PARTIAL_SHARE", VoiceSettings.partial_share))
+    settings = VoiceSettings(model=model, max_batch=max_batch, cpu_threads=threads, partial_share=share)
     engine = await asyncio.get_running_loop().run_in_executor(None, AsrEngine.load, settings, cache)
     # Warm-up: the first call allocates buffers and would distort N=1.
     await engine.transcribe(_read(SHARED / "audio" / "real" / "en_jfk.wav"), DecodeOptions(language="en"))

@@ -16,6 +16,7 @@ trusted, retried at a higher temperature, or dropped, and a repetition guard cut
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -42,6 +43,7 @@ FIT_PAD_FRAMES = 300  # 3 s of 10 ms frames
 FIT_MIN_FRAMES = 500
 PARTIAL_BATCH = 2  # partials decoded together at most (bounds how long a final can wait behind them)
 PARTIAL_MAX_WAIT_S = 1.5  # a partial queued longer than this is answered empty; its stream asks again
+PARTIAL_SHARE_WINDOW_S = 10.0  # the window over which partials' share of engine time is counted
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,9 @@ class AsrEngine:
         self.batched_items = 0
         self.max_batch_seen = 0
         self.partials_shed = 0
+        self.partial_seconds = 0.0  # of busy_seconds, spent on partial hypotheses
+        self.abandoned_seconds = 0.0  # of busy_seconds, spent on answers nobody waited for any more
+        self._partial_spans: collections.deque[tuple[float, float]] = collections.deque()  # (end, seconds)
         self._closed = False
 
     # ---- construction ------------------------------------------------------------------
@@ -218,7 +223,11 @@ class AsrEngine:
                             p.future.set_exception(exc)
                     continue
                 for p, r in zip(batch, results, strict=True):
-                    if not p.future.done():
+                    if p.future.cancelled():
+                        # Its stream stopped waiting while it was decoded (speech resumed after an
+                        # early final): counted so the cost of early finals stays visible.
+                        self.abandoned_seconds += r.decode_seconds / max(1, r.batch_size)
+                    elif not p.future.done():
                         p.future.set_result(r)
 
     def _take_batch(self) -> list[_Pending]:
@@ -237,10 +246,15 @@ class AsrEngine:
         else:
             # A partial that waited long is out of date (its stream has more audio by now), and a
             # big partial batch would hold back finals arriving meanwhile: shed the stale ones and
-            # take few at a time, oldest first.
+            # take few at a time, oldest first. Partials only get their share of the engine's time,
+            # so the finals that follow them find it nearly free.
             now = time.perf_counter()
+            over_budget = self.recent_partial_share(now) > self.settings.partial_share
             for p in self._queue:
-                if now - p.queued_at > PARTIAL_MAX_WAIT_S:
+                if over_budget:
+                    p.future.set_result(AsrResult(text="", dropped="skipped: partials over their share"))
+                    self.partials_shed += 1
+                elif now - p.queued_at > PARTIAL_MAX_WAIT_S:
                     p.future.set_result(AsrResult(text="", dropped="skipped: partial out of date"))
                     self.partials_shed += 1
             self._queue = [p for p in self._queue if not p.future.done()]
@@ -248,6 +262,14 @@ class AsrEngine:
         chosen = {id(p) for p in batch}
         self._queue = [p for p in self._queue if id(p) not in chosen]
         return batch
+
+    def recent_partial_share(self, now: float | None = None) -> float:
+        """Share of the last PARTIAL_SHARE_WINDOW_S seconds the engine spent decoding partials."""
+        now = time.perf_counter() if now is None else now
+        spans = self._partial_spans
+        while spans and spans[0][0] < now - PARTIAL_SHARE_WINDOW_S:
+            spans.popleft()
+        return sum(seconds for _, seconds in spans) / PARTIAL_SHARE_WINDOW_S
 
     async def close(self) -> None:
         """Stop the dispatcher and the decoding thread."""
@@ -295,6 +317,9 @@ class AsrEngine:
                 r.batch_size = len(audios)
             self.batches += 1
             self.busy_seconds += elapsed
+            if not any(o.final for o in options):
+                self.partial_seconds += elapsed
+                self._partial_spans.append((time.perf_counter(), elapsed))
             self.batched_items += len(audios)
             self.max_batch_seen = max(self.max_batch_seen, len(audios))
             return out
@@ -489,7 +514,7 @@ async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: Deco
     """
     from voice.stream import StreamConfig, StreamTranscriber
 
-    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, partial_interval=0.0,
+    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, partial_interval=0.0, early_final_ms=0,
                                           max_utterance_seconds=max_chunk_seconds))
     spans: list[tuple[float, float]] = []
     step = SAMPLE_RATE

@@ -28,7 +28,7 @@ class StreamSession:
         self.backend = backend
         self.on_event = on_event
         self._tasks: set[asyncio.Task[None]] = set()
-        self._partials: dict[int, tuple[int, asyncio.Task[None]]] = {}
+        self._inflight: dict[int, asyncio.Task[None]] = {}
 
     def feed_pcm(self, data: bytes, encoding: str) -> None:
         """Raw PCM in; raises ``AudioError`` for a malformed frame (the stream continues)."""
@@ -51,22 +51,22 @@ class StreamSession:
     def _pump(self) -> None:
         for ev in self.core.take_ready():
             self.on_event(ev)
+        for request_id in self.core.take_abandoned():
+            # A partial of an utterance that is over, or an early final whose pause was not the
+            # end: waiting for the engine is wasted work (a decode already running just finishes).
+            task = self._inflight.get(request_id)
+            if task is not None:
+                task.cancel()
         for req in self.core.take_requests():
-            if req.final:
-                # The utterance is over: a partial of it still waiting for the engine is wasted work.
-                for utterance, task in list(self._partials.values()):
-                    if utterance == req.utterance:
-                        task.cancel()
             task = asyncio.get_running_loop().create_task(self._run(req), name=f"asr-request-{req.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-            if not req.final:
-                self._partials[req.id] = (req.utterance, task)
-                task.add_done_callback(self._forget_partial(req.id))
+            self._inflight[req.id] = task
+            task.add_done_callback(self._forget(req.id))
 
-    def _forget_partial(self, request_id: int) -> Callable[[asyncio.Task[None]], None]:
+    def _forget(self, request_id: int) -> Callable[[asyncio.Task[None]], None]:
         def forget(_task: asyncio.Task[None]) -> None:
-            self._partials.pop(request_id, None)
+            self._inflight.pop(request_id, None)
 
         return forget
 

@@ -59,6 +59,14 @@ class VoiceSettings:
     partial_interval: float = _s(1.0, "JINGYUN_PARTIAL_INTERVAL",
                                  "seconds of new speech between partial hypotheses (0: no partials)",
                                  lo=0.0, hi=30.0)
+    partial_share: float = _s(0.4, "JINGYUN_ASR_PARTIAL_SHARE",
+                              "most share of the engine's time (over 10 s) spent on partial hypotheses; beyond "
+                              "it partials are skipped, so finals find the engine nearly free (1: no limit)",
+                              lo=0.0, hi=1.0)
+    early_final_ms: int = _s(300, "JINGYUN_EARLY_FINAL_MS",
+                             "pause after which an utterance's final is decoded early, before the end silence is "
+                             "over (the work is dropped if speech resumes); 0 disables; below the 200 ms post-roll "
+                             "acts as 200; at or above JINGYUN_VAD_END_SILENCE_MS has no effect", lo=0, hi=5000)
     idle_flush_seconds: float = _s(1.0, "JINGYUN_IDLE_FLUSH_SECONDS",
                                    "a stream that sends no audio for this long has its open utterance finalised "
                                    "(a radio gateway that stops at push-to-talk release); 0 disables", lo=0.0,

@@ -17,6 +17,14 @@ hypothesis is requested every ``partial_interval`` seconds of audio, at most one
 partials are stabilised LocalAgreement-style: the words two consecutive hypotheses agree on are
 committed and never flicker back. When the utterance ends, the whole of it is decoded once
 more with beam search for the final text and word times.
+
+Early finals: the VAD needs ``end_silence_ms`` of silence (600 ms) to know an utterance is over,
+but the final's audio is complete after the post-roll (200 ms). With ``early_final_ms`` (300 ms)
+the core asks for the final as soon as a pause lasts that long; if the silence goes on, that
+request *is* the final (the rest of the end hangover overlaps the decode), and if speech resumes
+it is abandoned (``take_abandoned``: cancelled if still queued) and the utterance goes on.
+Shorter pauses are common inside sentences, so a lower value hides more latency but wastes
+more decodes.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import numpy as np
 from voice import textnorm
 from voice.audio import TARGET_RATE, StreamResampler, pcm_to_float
 from voice.engine import AsrResult, DecodeOptions
-from voice.vad import SpeechEnd, SpeechStart, VadConfig, WebRtcSegmenter
+from voice.vad import SpeechEnd, SpeechPause, SpeechResume, SpeechStart, VadConfig, WebRtcSegmenter
 
 SAMPLE_RATES = (8000, 16000)
 
@@ -51,6 +59,7 @@ class StreamConfig:
     vad_aggressiveness: int = 2
     vad_frame_ms: int = 30
     end_silence_ms: int = 600
+    early_final_ms: int = 300  # pause after which the final is decoded early (0: off; see the module doc)
     started_at: dt.datetime | None = None  # wall-clock time of sample 0, for absolute times
 
 
@@ -162,7 +171,9 @@ class StreamTranscriber:
         self._resampler = StreamResampler(config.sample_rate, TARGET_RATE)
         self._segmenter = WebRtcSegmenter(VadConfig(sample_rate=TARGET_RATE, frame_ms=config.vad_frame_ms,
                                                     aggressiveness=config.vad_aggressiveness,
-                                                    end_silence_ms=config.end_silence_ms))
+                                                    end_silence_ms=config.end_silence_ms,
+                                                    pause_ms=config.early_final_ms),
+                                          report_pauses=0 < config.early_final_ms < config.end_silence_ms)
         # Audio kept from ``_base`` (sample index of _buffer[0]) on; older audio is released.
         self._buffer = np.zeros(0, np.float32)
         self._base = 0
@@ -174,6 +185,13 @@ class StreamTranscriber:
         self._last_partial_end = 0
         self._hyp = HypothesisBuffer()
         self._outstanding_finals: dict[int, DecodeRequest] = {}
+        # Early final of the open utterance, its end sample, and its answer if it came first.
+        self._early: DecodeRequest | None = None
+        self._early_end = 0
+        self._early_result: AsrResult | None = None
+        self._abandoned: list[int] = []
+        self.early_used = 0
+        self.early_abandoned = 0
         self._ready_finals: dict[int, Event] = {}
         self._next_final = 1
         self._finished = False
@@ -210,6 +228,10 @@ class StreamTranscriber:
                 self._open(ev.sample)
             elif isinstance(ev, SpeechEnd):
                 self._close(ev.sample)
+            elif isinstance(ev, SpeechPause):
+                self._pause(ev.sample)
+            elif isinstance(ev, SpeechResume):
+                self._abandon_early()
         self._maybe_split()
         self._maybe_partial()
         self._trim()
@@ -224,8 +246,21 @@ class StreamTranscriber:
     def _close(self, end: int) -> None:
         if self._utt_start is None:
             return
+        self._abandon_partial()
         start, self._utt_start = self._utt_start, None
         end = max(end, start)
+        early, early_result = self._early, self._early_result
+        self._early, self._early_result = None, None
+        if early is not None and early.utterance == self._utt_id and self._early_end == end:
+            # The silence lasted: the early request already holds exactly this utterance.
+            self.early_used += 1
+            self._outstanding_finals[early.utterance] = early
+            if early_result is not None:
+                self._store_final(early, early_result)  # released by the next take_ready()
+            return
+        if early is not None:
+            self._abandoned.append(early.id)
+            self.early_abandoned += 1
         if (end - start) / TARGET_RATE < self.config.min_utterance_seconds:
             self._ready_finals[self._utt_id] = Dropped(self._utt_id, start / TARGET_RATE, end / TARGET_RATE,
                                                        "utterance shorter than the minimum")
@@ -233,6 +268,30 @@ class StreamTranscriber:
         req = self._request(self._utt_id, start, end, final=True)
         self._outstanding_finals[req.utterance] = req
         self._requests.append(req)
+
+    def _pause(self, end: int) -> None:
+        """A pause reached the post-roll: ask for the final now, in case the utterance is over."""
+        if self._utt_start is None or self._early is not None:
+            return
+        if (end - self._utt_start) / TARGET_RATE < self.config.min_utterance_seconds:
+            return
+        self._abandon_partial()
+        self._early = self._request(self._utt_id, self._utt_start, end, final=True)
+        self._early_end = end
+        self._requests.append(self._early)
+
+    def _abandon_early(self) -> None:
+        """Speech resumed: the early final is wasted work; the utterance goes on."""
+        if self._early is not None:
+            self._abandoned.append(self._early.id)
+            self.early_abandoned += 1
+        self._early, self._early_result = None, None
+
+    def _abandon_partial(self) -> None:
+        # A partial of an utterance whose final is on its way would only be thrown away.
+        if self._partial_in_flight is not None:
+            self._abandoned.append(self._partial_in_flight)
+            self._partial_in_flight = None
 
     def _maybe_split(self) -> None:
         """Cut an over-long utterance at its quietest recent frame and carry on with the rest."""
@@ -257,7 +316,7 @@ class StreamTranscriber:
 
     def _maybe_partial(self) -> None:
         interval = self.config.partial_interval
-        if interval <= 0 or self._utt_start is None or self._partial_in_flight is not None:
+        if interval <= 0 or self._utt_start is None or self._partial_in_flight is not None or self._early:
             return
         now = self._base + self._buffer.size
         if now - self._last_partial_end >= interval * TARGET_RATE and now - self._utt_start >= TARGET_RATE // 2:
@@ -288,7 +347,8 @@ class StreamTranscriber:
         """Force the current utterance final now (push-to-talk released)."""
         ev = self._segmenter.force_end()
         if ev is not None and self._utt_start is not None:
-            self._close(self._base + self._buffer.size)
+            # In a pause, the audio after its start is silence: the early final stands.
+            self._close(self._early_end if self._early is not None else self._base + self._buffer.size)
 
     def finish(self) -> None:
         """End of stream: drain the resampler and finalise whatever is open."""
@@ -314,6 +374,11 @@ class StreamTranscriber:
         out, self._requests = self._requests, []
         return out
 
+    def take_abandoned(self) -> list[int]:
+        """Ids of requests whose answers are no longer wanted (cancel them if still waiting)."""
+        out, self._abandoned = self._abandoned, []
+        return out
+
     def take_ready(self) -> list[Event]:
         """Finals/drops that are ready in utterance order (e.g. short utterances dropped locally)."""
         return self._release()
@@ -334,7 +399,16 @@ class StreamTranscriber:
             text = (stable + ("" if self._hyp._cjk or not stable or not unstable else " ") + unstable).strip()
             events: list[Event] = [Partial(request.utterance, text, stable, unstable, request.start, request.end)]
             return events + self._release()
-        self._outstanding_finals.pop(request.utterance, None)
+        if self._early is not None and request.id == self._early.id:
+            self._early_result = result  # kept until the pause proves to be the end
+            return self._release()
+        if self._outstanding_finals.get(request.utterance) is not request:
+            return self._release()  # abandoned early final: speech went on
+        self._store_final(request, result)
+        return self._release()
+
+    def _store_final(self, request: DecodeRequest, result: AsrResult) -> None:
+        del self._outstanding_finals[request.utterance]
         if not result.text:
             self._ready_finals[request.utterance] = Dropped(request.utterance, request.start, request.end,
                                                             result.dropped or "no words")
@@ -346,7 +420,6 @@ class StreamTranscriber:
                 request.utterance, result.text, round(request.start, 3), round(request.end, 3),
                 self._utc(request.start), self._utc(request.end), result.language, result.language_probability,
                 round(result.confidence, 4), words, result.avg_logprob, result.no_speech_prob)
-        return self._release()
 
     def on_error(self, request: DecodeRequest, reason: str) -> list[Event]:
         """The backend failed on ``request``: the utterance is reported dropped with the reason."""
@@ -354,7 +427,12 @@ class StreamTranscriber:
             if request.id == self._partial_in_flight:
                 self._partial_in_flight = None
             return []
-        self._outstanding_finals.pop(request.utterance, None)
+        if self._early is not None and request.id == self._early.id:
+            self._early = None  # a failed early final: the end of the utterance asks again
+            return []
+        if self._outstanding_finals.get(request.utterance) is not request:
+            return []
+        del self._outstanding_finals[request.utterance]
         self._ready_finals[request.utterance] = Dropped(request.utterance, request.start, request.end,
                                                         f"decoding failed: {reason}")
         return self._release()

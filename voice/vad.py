@@ -35,6 +35,7 @@ class VadConfig:
     end_silence_ms: int = 600  # trailing silence that closes an utterance
     pre_roll_ms: int = 300  # audio kept before the detected start (soft onsets)
     post_roll_ms: int = 200  # audio kept after the last voiced frame
+    pause_ms: int = 300  # silence reported as a SpeechPause (when asked for); at least the post-roll
 
     def __post_init__(self) -> None:
         if self.sample_rate not in VAD_RATES:
@@ -64,13 +65,37 @@ class SpeechEnd:
     sample: int
 
 
+@dataclass(frozen=True)
+class SpeechPause:
+    """Silence has lasted ``pause_ms``: if it goes on, the utterance will end at ``sample``.
+
+    Reported only when asked for (``report_pauses``): a streaming transcriber can start decoding
+    the final text now instead of after the whole end hangover, and drop that work on
+    :class:`SpeechResume`.
+    """
+
+    sample: int
+
+
+@dataclass(frozen=True)
+class SpeechResume:
+    """Speech came back after a :class:`SpeechPause`, before the utterance ended."""
+
+    sample: int
+
+
+VadEvent = SpeechStart | SpeechEnd | SpeechPause | SpeechResume
+
+
 class WebRtcSegmenter:
     """Sans-I/O segmenter: feed float32 samples at ``config.sample_rate``, get start/end events."""
 
-    def __init__(self, config: VadConfig | None = None) -> None:
+    def __init__(self, config: VadConfig | None = None, *, report_pauses: bool = False) -> None:
         import webrtcvad
 
         self.config = config or VadConfig()
+        self.report_pauses = report_pauses
+        self._paused = False
         self._vad = webrtcvad.Vad(self.config.aggressiveness)
         self._pending = np.zeros(0, np.float32)
         self._frames_seen = 0
@@ -93,11 +118,11 @@ class WebRtcSegmenter:
         """WebRTC decision for one frame of exactly ``frame_samples`` samples."""
         return bool(self._vad.is_speech(float_to_s16le(frame), self.config.sample_rate))
 
-    def feed(self, samples: np.ndarray) -> list[SpeechStart | SpeechEnd]:
+    def feed(self, samples: np.ndarray) -> list[VadEvent]:
         cfg = self.config
         n = cfg.frame_samples
         data = np.concatenate([self._pending, samples]) if self._pending.size else samples
-        events: list[SpeechStart | SpeechEnd] = []
+        events: list[VadEvent] = []
         usable = data.size - data.size % n
         for off in range(0, usable, n):
             voiced = self.is_speech(data[off:off + n])
@@ -107,7 +132,7 @@ class WebRtcSegmenter:
         self._pending = data[usable:].copy()
         return events
 
-    def _step(self, voiced: bool, start: int, end: int) -> list[SpeechStart | SpeechEnd]:
+    def _step(self, voiced: bool, start: int, end: int) -> list[VadEvent]:
         cfg = self.config
         rate_ms = cfg.sample_rate // 1000
         self._window.append(voiced)
@@ -123,19 +148,30 @@ class WebRtcSegmenter:
         if voiced:
             self._silent_frames = 0
             self._last_voiced_end = end
+            if self._paused:
+                self._paused = False
+                return [SpeechResume(start)]
             return []
         self._silent_frames += 1
-        if self._silent_frames * cfg.frame_ms >= cfg.end_silence_ms:
+        silent_ms = self._silent_frames * cfg.frame_ms
+        if silent_ms >= cfg.end_silence_ms:
             return [self._close()]
+        if self.report_pauses and not self._paused and silent_ms >= max(cfg.pause_ms, cfg.post_roll_ms):
+            # The end _close() would report if the silence lasts: the post-roll is all in already.
+            self._paused = True
+            return [SpeechPause(self._end_sample())]
         return []
 
-    def _close(self) -> SpeechEnd:
+    def _end_sample(self) -> int:
         cfg = self.config
+        return min(self.position, self._last_voiced_end + cfg.post_roll_ms * (cfg.sample_rate // 1000))
+
+    def _close(self) -> SpeechEnd:
         self._in_speech = False
+        self._paused = False
         self._window.clear()
         self._silent_frames = 0
-        end = min(self.position, self._last_voiced_end + cfg.post_roll_ms * (cfg.sample_rate // 1000))
-        return SpeechEnd(end)
+        return SpeechEnd(self._end_sample())
 
     def force_end(self) -> SpeechEnd | None:
         """End the current utterance now (push-to-talk released, stream finished)."""

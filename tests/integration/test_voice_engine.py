@@ -144,3 +144,23 @@ async def test_8k_radio_clip_streams_at_its_own_rate(asr_engine: AsrEngine, shar
     finals = [e for e in events if isinstance(e, Final)]
     assert finals and finals[-1].end <= samples.size / rate + 0.1
     assert count_words(" ".join(f.text for f in finals)) >= 5
+
+
+async def test_partials_beyond_their_share_are_skipped_and_finals_never(asr_engine: AsrEngine,
+                                                                         shared_dir: Path) -> None:
+    import dataclasses
+
+    audio = _audio(shared_dir, "real/en_jfk.wav")[: 16000 * 3]
+    partial, final = DecodeOptions(language="en", final=False), DecodeOptions(language="en")
+    saved = asr_engine.settings
+    try:
+        asr_engine.settings = dataclasses.replace(saved, partial_share=1.0)  # no limit
+        first = await asr_engine.transcribe(audio, partial)
+        asr_engine.settings = dataclasses.replace(saved, partial_share=0.001)
+        second = await asr_engine.transcribe(audio, partial)  # the first used more than 0.1 % of 10 s
+        kept = await asr_engine.transcribe(audio, final)
+    finally:
+        asr_engine.settings = saved
+    assert first.text and asr_engine.recent_partial_share() > 0.001
+    assert second.text == "" and second.dropped == "skipped: partials over their share"
+    assert "fellow" in kept.text.lower()

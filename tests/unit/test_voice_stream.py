@@ -215,3 +215,95 @@ def test_hypothesis_buffer_chinese_by_character() -> None:
     buf.update("甚至出现")
     stable, unstable = buf.update("甚至出现交易")
     assert stable == "甚至出现" and unstable == "交易"
+
+
+def _finals(events: list[object]) -> list[tuple[str, float, float]]:
+    return [(e.text, e.start, e.end) for e in events if isinstance(e, Final)]
+
+
+def test_early_finals_give_the_same_finals_and_drop_work_when_speech_resumes(shared_dir: Path) -> None:
+    # JFK has pauses both shorter and longer than the 600 ms end silence.
+    speech = _speech(shared_dir)
+    audio = np.concatenate([speech, np.zeros(16000, np.float32)])
+    late = StreamTranscriber(StreamConfig(language="en", partial_interval=0, early_final_ms=0))
+    early = StreamTranscriber(StreamConfig(language="en", partial_interval=0, early_final_ms=300))
+    late_events = _drive(late, ScriptedBackend(), audio)
+    backend = ScriptedBackend()
+    early_events = _drive(early, backend, audio)
+    assert _finals(early_events) == _finals(late_events)
+    assert early.early_used == len(_finals(early_events))
+    # Pauses of 300-600 ms cost a decode that is thrown away, never a second final.
+    assert len([c for c in backend.calls if c[1].final]) == early.early_used + early.early_abandoned
+    assert early.done and late.done
+
+
+def test_early_final_answer_waits_for_the_end_of_the_utterance(shared_dir: Path) -> None:
+    speech = _speech(shared_dir)[: 16000 * 2]
+    core = StreamTranscriber(StreamConfig(language="en", partial_interval=0, early_final_ms=300))
+    core.feed_samples(speech)
+    core.feed_samples(np.zeros(16000 * 4 // 10, np.float32))  # 400 ms: past the pause, not the end
+    (request,) = core.take_requests()
+    assert request.final
+    assert core.on_result(request, AsrResult(text="and so my fellow americans")) == []
+    assert core.take_ready() == []  # speech may still go on
+    core.feed_samples(np.zeros(16000 * 4 // 10, np.float32))  # the end silence is over
+    (final,) = core.take_ready()
+    assert isinstance(final, Final) and final.text == "and so my fellow americans"
+    assert core.take_requests() == []  # the early answer is the final: no second decode
+
+
+def test_speech_resuming_abandons_the_early_final(shared_dir: Path) -> None:
+    speech = _speech(shared_dir)[: 16000 * 2]
+    core = StreamTranscriber(StreamConfig(language="en", partial_interval=0, early_final_ms=300))
+    core.feed_samples(speech)
+    core.feed_samples(np.zeros(16000 * 4 // 10, np.float32))
+    (early,) = core.take_requests()
+    core.feed_samples(speech)  # the speaker goes on
+    assert core.take_abandoned() == [early.id]
+    assert core.on_result(early, AsrResult(text="stale")) == []  # a late answer is ignored
+    core.finish()
+    (final_req,) = core.take_requests()
+    assert final_req.end > early.end
+    events = core.on_result(final_req, AsrResult(text="whole utterance"))
+    assert [e.text for e in events if isinstance(e, Final)] == ["whole utterance"]
+    assert core.done
+
+
+def test_session_cancels_an_abandoned_early_final_still_waiting(shared_dir: Path) -> None:
+    speech = _speech(shared_dir)[: 16000 * 2]
+
+    class Gated(ScriptedBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = asyncio.Event()
+            self.cancelled = 0
+
+        async def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> AsrResult:
+            try:
+                await self.gate.wait()
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+            return await super().transcribe(audio, options)
+
+    async def run() -> tuple[list[object], Gated]:
+        events: list[object] = []
+        backend = Gated()
+        session = StreamSession(StreamTranscriber(StreamConfig(language="en", partial_interval=0)), backend,
+                                events.append)
+        session.feed_samples(speech)
+        session.feed_samples(np.zeros(16000 * 4 // 10, np.float32))  # early final asked
+        await asyncio.sleep(0)
+        session.feed_samples(speech)  # speech resumes: the waiting decode is cancelled
+        await asyncio.sleep(0)
+        backend.gate.set()
+        await session.finish()
+        return events, backend
+
+    loop = asyncio.new_event_loop()
+    try:
+        events, backend = loop.run_until_complete(run())
+    finally:
+        loop.close()
+    assert backend.cancelled == 1
+    assert len(_finals(events)) == 1

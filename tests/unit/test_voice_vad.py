@@ -9,7 +9,16 @@ import pytest
 
 from tests.fixtures_voice import load_wav
 from voice.audio import StreamResampler
-from voice.vad import SileroGate, SpeechEnd, SpeechStart, VadConfig, WebRtcSegmenter, check_vad
+from voice.vad import (
+    SileroGate,
+    SpeechEnd,
+    SpeechPause,
+    SpeechResume,
+    SpeechStart,
+    VadConfig,
+    WebRtcSegmenter,
+    check_vad,
+)
 
 
 def _float(path: Path) -> tuple[np.ndarray, int]:
@@ -77,3 +86,19 @@ def test_check_vad_reports_both_parts() -> None:
     ok, detail, fix = check_vad()
     assert ok, (detail, fix)
     assert "webrtcvad" in detail and "silero" in detail.lower()
+
+
+def test_pause_and_resume_are_reported_only_when_asked(shared_dir: Path) -> None:
+    speech, _ = _float(shared_dir / "audio" / "real" / "en_jfk.wav")
+    words = speech[16000 * 3 // 10: 16000 * 2]  # "And so my fellow Americans"
+    pause = np.zeros(16000 * 45 // 100, np.float32)  # 450 ms: a pause, not an end
+    audio = np.concatenate([words, pause, words, np.zeros(16000, np.float32)])
+    plain = WebRtcSegmenter(VadConfig(end_silence_ms=600, pause_ms=300)).feed(audio)
+    assert [type(e) for e in plain] == [SpeechStart, SpeechEnd]
+    events = WebRtcSegmenter(VadConfig(end_silence_ms=600, pause_ms=300), report_pauses=True).feed(audio)
+    kinds = [type(e) for e in events]
+    assert kinds[0] is SpeechStart and kinds[-2:] == [SpeechPause, SpeechEnd]
+    assert SpeechResume in kinds  # the 450 ms pause was announced and then taken back
+    # A pause announces exactly the end the segmenter reports when the silence lasts.
+    assert events[-2].sample == events[-1].sample
+    assert [e.sample for e in events] == sorted(e.sample for e in events)
