@@ -3,17 +3,24 @@
 The score mixes four signals, each in 0..1: time gap, distance, category agreement and text
 similarity (jieba words and character bigrams, so two callers' wordings of one event match even when
 segmented differently). A shared plate, phone number or named place adds evidence. Nothing here
-does I/O; the caller passes the open incidents.
+does I/O; the caller passes the open incidents (dispatch pre-filters them in SQL with a box that
+holds every point within ``max_meters``, so the filter never drops a possible duplicate).
+
+The text features of an incident (words, bigrams, plates, phones, places) are computed once per
+text and kept in a bounded cache, so comparing a new report with the open incidents costs set
+operations, not segmentation (the cache is emptied when the rules or gazetteer are reloaded).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from analytics import extract, textnorm
 from analytics import rules as rules_mod
@@ -45,22 +52,68 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _content(text: str) -> tuple[set[str], set[str]]:
+class _Features(NamedTuple):
+    words: frozenset[str]
+    bigrams: frozenset[str]
+    plate: frozenset[str]
+    phone: frozenset[str]
+    place: frozenset[str]
+
+
+# An open incident's text is analysed once, not once per new report. Bounded: at most this many
+# texts, each at most FEATURE_CACHE_MAX_CHARS long (longer ones are analysed every time).
+FEATURE_CACHE_SIZE = 4096
+FEATURE_CACHE_MAX_CHARS = 5000
+_cache_lock = threading.Lock()
+_cache_rules: object = None
+
+
+def _features(text: str) -> _Features:
+    return _cached_features(text) if len(text) <= FEATURE_CACHE_MAX_CHARS else _analyse(text)
+
+
+def _analyse(text: str) -> _Features:
     norm = textnorm.normalize(text or "")
     lang = textnorm.detect_lang(norm)
-    words = {w for w in textnorm.words(norm, lang) if w not in _STOP}
+    words = frozenset(w for w in textnorm.words(norm, lang) if w not in _STOP)
     cjk = [ch for ch in norm if "\u3400" <= ch <= "\u9fff"]
-    bigrams = {a + b for a, b in itertools.pairwise(cjk)}
-    return words, bigrams
+    bigrams = frozenset(a + b for a, b in itertools.pairwise(cjk))
+    places = frozenset(h.place.name for h in rules_mod.current().gazetteer.find(norm)
+                       if h.place.kind not in ("district", "city"))
+    return _Features(words, bigrams, frozenset(p["plate"] for p in extract.plates(norm)),
+                     frozenset(p["number"] for p in extract.phones(norm)), places)
+
+
+_cached_features = functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)(_analyse)
+
+
+def _fresh_cache() -> None:
+    """Forget cached features made with other rules (a reload may change places and segmentation)."""
+    global _cache_rules
+    rules = rules_mod.current()
+    if rules is not _cache_rules:
+        with _cache_lock:
+            if rules is not _cache_rules:
+                _cached_features.cache_clear()
+                _cache_rules = rules
+
+
+def _content(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    f = _features(text)
+    return f.words, f.bigrams
+
+
+def _similarity(fa: _Features, fb: _Features) -> float:
+    wa, ba, wb, bb = fa.words, fa.bigrams, fb.words, fb.bigrams
+    word = len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+    bigram = 2 * len(ba & bb) / (len(ba) + len(bb)) if ba and bb else 0.0
+    return max(word, bigram)
 
 
 def text_similarity(a: str, b: str) -> float:
     """0..1: the better of word Jaccard and CJK character-bigram Dice."""
-    wa, ba = _content(a)
-    wb, bb = _content(b)
-    word = len(wa & wb) / len(wa | wb) if wa and wb else 0.0
-    bigram = 2 * len(ba & bb) / (len(ba) + len(bb)) if ba and bb else 0.0
-    return max(word, bigram)
+    _fresh_cache()
+    return _similarity(_features(a), _features(b))
 
 
 def _coords(item: Mapping[str, Any]) -> tuple[float, float] | None:
@@ -80,13 +133,9 @@ def _time(item: Mapping[str, Any], name: str) -> dt.datetime:
     return value
 
 
-def _keys(text: str) -> dict[str, set[str]]:
-    norm = textnorm.normalize(text or "")
-    places = {h.place.name for h in rules_mod.current().gazetteer.find(norm)
-              if h.place.kind not in ("district", "city")}
-    return {"plate": {p["plate"] for p in extract.plates(norm)},
-            "phone": {p["number"] for p in extract.phones(norm)},
-            "place": places}
+def _keys(text: str) -> dict[str, frozenset[str]]:
+    f = _features(text)
+    return {"plate": f.plate, "phone": f.phone, "place": f.place}
 
 
 def find_duplicates(candidate: Mapping[str, Any], open_incidents: Sequence[Mapping[str, Any]], *,
@@ -98,9 +147,11 @@ def find_duplicates(candidate: Mapping[str, Any], open_incidents: Sequence[Mappi
     """
     if max_minutes <= 0 or max_meters <= 0:
         raise ValueError("max_minutes and max_meters must be positive")
+    _fresh_cache()
     c_time = _time(candidate, "candidate")
     c_xy = _coords(candidate)
     c_text = str(candidate.get("text") or "")
+    c_feat = _features(c_text)
     c_keys = _keys(c_text)
     c_cat = candidate.get("category")
     out = []
@@ -131,7 +182,7 @@ def find_duplicates(candidate: Mapping[str, Any], open_incidents: Sequence[Mappi
             cat_score = 0.0
             evidence.append(f"different categories: {c_cat} / {cat}")
         i_text = str(inc.get("text") or "")
-        sim = text_similarity(c_text, i_text)
+        sim = _similarity(c_feat, _features(i_text))
         if sim >= 0.1:
             evidence.append(f"text similarity {sim:.2f}")
         score = (WEIGHTS["time"] * (1.0 - gap / max_minutes) + WEIGHTS["distance"] * d_score

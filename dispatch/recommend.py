@@ -67,6 +67,29 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+# Metres per degree of latitude, rounded down (the earth's radius used by haversine_m gives 111,195),
+# so the box below is never smaller than the circle it stands for.
+_M_PER_DEG_LAT = 111_000.0
+
+
+def bounding_box(lat: float, lon: float, meters: float) -> tuple[float, float, float | None, float | None]:
+    """``(lat_lo, lat_hi, lon_lo, lon_hi)`` holding every point within ``meters`` of (lat, lon).
+
+    A slightly larger box than the circle, so a pre-filter with it never drops a point that
+    :func:`haversine_m` puts within ``meters``. ``lon_lo``/``lon_hi`` are None where no longitude
+    band is safe (near a pole, or a box crossing the 180th meridian): filter on latitude only there.
+    """
+    dlat = meters / _M_PER_DEG_LAT * 1.01
+    lat_lo, lat_hi = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    widest = max(abs(lat_lo), abs(lat_hi))
+    if widest >= 89.0:
+        return lat_lo, lat_hi, None, None
+    dlon = dlat / math.cos(math.radians(widest))
+    if lon - dlon < -180.0 or lon + dlon > 180.0:
+        return lat_lo, lat_hi, None, None
+    return lat_lo, lat_hi, lon - dlon, lon + dlon
+
+
 @dataclass
 class Recommendation:
     unit_id: str

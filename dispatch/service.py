@@ -42,7 +42,7 @@ from dispatch.model import (
     level_for_priority,
     utcnow,
 )
-from dispatch.recommend import CapabilityTable, load_table, rank_units
+from dispatch.recommend import CapabilityTable, bounding_box, load_table, rank_units
 from dispatch.settings import DispatchSettings
 from dispatch.tables import alerts, incident_events, incidents, orders, unit_events, units
 
@@ -55,6 +55,11 @@ _SQLITE_LOCKS: dict[str, asyncio.Lock] = {}
 
 TriageFn = Callable[..., Any]
 DuplicatesFn = Callable[..., Any]
+
+# Duplicate search bounds (reliability defect D7): however many incidents are open nearby, a new
+# one is compared with at most this many (nearest in time first) and linked to at most this many.
+DUPLICATE_MAX_CANDIDATES = 500
+DUPLICATE_MAX_LINKS = 10
 
 
 def _default_triage() -> TriageFn | None:
@@ -339,40 +344,64 @@ class DispatchService:
                                                            kind=kind, actor=actor, data=data))
 
     async def _link_duplicates(self, incident: dict[str, Any]) -> None:
+        """Link the new incident to its likeliest duplicates among the open ones nearby.
+
+        Bounded whatever is open: SQL keeps only open incidents inside the time window and inside a
+        box around the new one's coordinates (plus those without coordinates, which may still match
+        on a plate, phone or place), at most ``DUPLICATE_MAX_CANDIDATES`` of them, nearest in time
+        first; the best ``DUPLICATE_MAX_LINKS`` matches are written in one transaction.
+        """
         if self._duplicates is None:
             return
         intel = self.intel_settings
         max_minutes = float(getattr(intel, "duplicate_max_minutes", 30.0))
-        since = utcnow() - dt.timedelta(minutes=max_minutes)
+        max_meters = float(getattr(intel, "duplicate_max_meters", 500.0))
+        created = as_utc(dt.datetime.fromisoformat(incident["created_at"].replace("Z", "+00:00")))
+        assert created is not None
+        window = dt.timedelta(minutes=max_minutes)
+        lat, lon = incident["location"]["lat"], incident["location"]["lon"]
+        c = incidents.c
+        q = (sa.select(c.id, c.text, c.category, c.lat, c.lon, c.created_at)
+             .where(c.status.in_(OPEN_INCIDENT_STATES), c.created_at >= max(utcnow(), created) - window,
+                    c.created_at <= created + window, c.id != incident["id"]))
+        if lat is not None and lon is not None:
+            lat_lo, lat_hi, lon_lo, lon_hi = bounding_box(lat, lon, max_meters)
+            near = sa.and_(c.lat.between(lat_lo, lat_hi),
+                           c.lon.between(lon_lo, lon_hi) if lon_lo is not None else sa.true())
+            q = q.where(sa.or_(c.lat.is_(None), c.lon.is_(None), near))
+        q = q.order_by(c.created_at.desc()).limit(DUPLICATE_MAX_CANDIDATES)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(incidents.c.id, incidents.c.text, incidents.c.category,
-                                                 incidents.c.lat, incidents.c.lon, incidents.c.created_at)
-                                       .where(incidents.c.status.in_(OPEN_INCIDENT_STATES),
-                                              incidents.c.created_at >= since,
-                                              incidents.c.id != incident["id"]))).all()
+            rows = (await conn.execute(q)).all()
         if not rows:
             return
         candidate = {"id": incident["id"], "text": incident["text"], "category": incident["category"],
-                     "lat": incident["location"]["lat"], "lon": incident["location"]["lon"],
-                     "created_at": as_utc(dt.datetime.fromisoformat(incident["created_at"].replace("Z", "+00:00")))}
+                     "lat": lat, "lon": lon, "created_at": created}
         others = [{"id": r.id, "text": r.text, "category": r.category, "lat": r.lat, "lon": r.lon,
                    "created_at": as_utc(r.created_at)} for r in rows]
         call = functools.partial(self._duplicates, candidate, others, max_minutes=max_minutes,
-                                 max_meters=float(getattr(intel, "duplicate_max_meters", 500.0)),
+                                 max_meters=max_meters,
                                  min_similarity=float(getattr(intel, "duplicate_min_similarity", 0.45)))
-        try:  # text similarity over every open incident: off the event loop
+        try:  # text similarity over the candidates: off the event loop
             matches = await asyncio.get_running_loop().run_in_executor(self.executor, call)
         except Exception:
             log.exception("duplicate search failed for incident %s", incident["id"])
             return
-        for match in matches:
-            other = str(match.incident_id)
-            data = {"score": float(match.score), "evidence": list(match.evidence)}
-            async with self._tx() as conn:
-                await self._event(conn, incident["id"], "duplicate", "duplicates", {"incident_id": other, **data})
-                await self._event(conn, other, "duplicate", "duplicates", {"incident_id": incident["id"], **data})
+        links = [(str(m.incident_id), {"score": float(m.score), "evidence": list(m.evidence)})
+                 for m in list(matches)[:DUPLICATE_MAX_LINKS]]
+        if not links:
+            return
+        now = utcnow()
+        async with self._tx() as conn:
+            await conn.execute(incident_events.insert(), [
+                row for other, data in links for row in (
+                    {"incident_id": incident["id"], "at": now, "kind": "duplicate", "actor": "duplicates",
+                     "data": {"incident_id": other, **data}},
+                    {"incident_id": other, "at": now, "kind": "duplicate", "actor": "duplicates",
+                     "data": {"incident_id": incident["id"], **data}})])
+            for other, data in links:
                 await self._audit(conn, "duplicates", "incident.link_duplicate", f"incident:{incident['id']}",
                                   None, {"duplicate_of": other, **data})
+        for other, data in links:
             await self.publish_console({"type": "duplicate", "incident_id": incident["id"],
                                         "duplicate_of": other, **data})
 

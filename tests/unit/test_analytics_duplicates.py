@@ -79,3 +79,23 @@ def test_helpers() -> None:
     assert text_similarity("深南大道着火了", "深南大道起火了") > 0.3
     assert text_similarity("a fire on Shennan Avenue", "fire on Shennan Avenue now") > 0.5
     assert text_similarity("抢劫", "Fire on the 8th floor") == 0.0
+
+
+def test_cached_text_features_give_the_same_answer() -> None:
+    """Features of open incidents are cached; a second search (cache hits) and a text too long to be
+    cached score exactly like the first."""
+    from analytics import duplicates
+
+    open_ = [inc("a", "车公庙地铁站C出口有人晕倒", "medical", 22.5352, 114.0262, minutes=-20),
+             inc("b", "车公庙地铁站C出口有个老人晕倒了叫不醒 粤B·12345", "medical", 22.5352, 114.0262, minutes=-2)]
+    cand = inc("c", "车公庙地铁站C出口一个老人晕倒叫不醒 粤B12345", "medical", 22.5353, 114.0263)
+    duplicates._cached_features.cache_clear()
+    first = find_duplicates(cand, open_, **LIMITS)
+    assert duplicates._cached_features.cache_info().currsize >= 3
+    assert find_duplicates(cand, open_, **LIMITS) == first
+    filler = " 有人" * duplicates.FEATURE_CACHE_MAX_CHARS
+    long_open = [{**o, "text": o["text"] + filler} for o in open_]
+    long_cand = {**cand, "text": cand["text"] + filler}
+    size = duplicates._cached_features.cache_info().currsize
+    assert [m.incident_id for m in find_duplicates(long_cand, long_open, **LIMITS)][:1] == ["b"]
+    assert duplicates._cached_features.cache_info().currsize == size  # long texts are not kept
