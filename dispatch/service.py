@@ -614,6 +614,14 @@ class DispatchService:
         return self._incident_json(row, [dict(e._mapping) for e in evs],
                                    [self._order_json(dict(o._mapping)) for o in ords])
 
+    async def unit_has_order_for(self, incident_id: str, unit_id: str) -> bool:
+        """Whether the unit holds or held any order (in any state) for the incident: what lets an
+        officer read the incident."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(orders.c.id).where(orders.c.incident_id == incident_id,
+                                                                   orders.c.unit_id == unit_id).limit(1))).first()
+        return row is not None
+
     def _incident_json(self, row: Mapping[str, Any], events: Sequence[Mapping[str, Any]] | None = None,
                        order_list: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
         triage = row.get("triage") or {}

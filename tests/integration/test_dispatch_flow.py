@@ -226,6 +226,45 @@ async def test_officer_isolation(make_client: Any) -> None:
     assert any(r.actor == f"unit:{mine['id']}" and "GET /api/incidents" in r.target for r in denied)
 
 
+async def test_officer_reads_only_incidents_of_own_units_orders(make_client: Any, stack: dict[str, str]) -> None:
+    """An officer may GET an incident their unit has (or had) an order for; any other is 403, audited."""
+    api = DispatchApi(await make_client(env={**stack, **FAST_TIMERS}))
+    mine = await api.unit("Reader Mine")
+    theirs = await api.unit("Reader Theirs")
+    ours = await api.incident()
+    other = await api.incident("Shop alarm sounding on Zhenhua Road, shutter forced, suspect may be inside")
+    order = await api.dispatch(ours["id"], mine["id"])
+    await api.dispatch(other["id"], theirs["id"])
+    me = api.as_officer(mine["id"])
+
+    got = await api.call("GET", f"/api/incidents/{ours['id']}", headers=me)
+    assert got["id"] == ours["id"] and got["text"] == ours["text"]
+    assert [o["id"] for o in got["orders"]] == [order["id"]]
+    err = await api.call("GET", f"/api/incidents/{other['id']}", 403, headers=me)
+    assert err["error"]["code"] == "forbidden" and "own unit" in err["error"]["message"]
+    # An unknown id is refused the same way: an officer cannot probe which incidents exist.
+    await api.call("GET", "/api/incidents/0123456789abcdef", 403, headers=me)
+    # Still readable after the order is settled (the officer was on it); the rest stays dispatcher-only.
+    await api.call("POST", f"/api/units/{mine['id']}/status", json={"status": "available"})
+    assert (await api.call("GET", f"/api/orders/{order['id']}"))["state"] == "withdrawn"
+    await api.call("GET", f"/api/incidents/{ours['id']}", headers=me)
+    await api.call("GET", f"/api/incidents/{ours['id']}/eido", 403, headers=me)
+    await api.call("POST", f"/api/incidents/{ours['id']}/text", 403, headers=me, json={"text": "x"})
+
+    from sqlalchemy import select
+
+    from dispatch.tables import audit_log
+    from web import appkeys
+
+    assert api.app is not None
+    async with api.app[appkeys.DB].connect() as conn:
+        denied = (await conn.execute(select(audit_log).where(audit_log.c.action == "access_denied",
+                                                             audit_log.c.actor == f"unit:{mine['id']}"))).all()
+    targets = [r.target for r in denied]
+    assert f"GET /api/incidents/{other['id']}" in targets
+    assert "GET /api/incidents/0123456789abcdef" in targets
+
+
 async def test_bad_input_gets_clear_errors(make_client: Any) -> None:
     api = DispatchApi(await make_client())
     err = await api.call("POST", "/api/incidents", 400, json={"text": ""})

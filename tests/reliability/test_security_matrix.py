@@ -53,7 +53,8 @@ def _expected(caller: Caller, roles: frozenset[Role] | None, path: str, world: d
     assert caller.role is not None
     if caller.role not in roles:
         return 403
-    if caller.name == "officer_b" and (world["unit_a"] in path or world["order"] in path):
+    if caller.name == "officer_b" and (world["unit_a"] in path or world["order"] in path
+                                       or path == f"/api/incidents/{world['incident']}"):  # A's incident
         return 403
     return None
 

@@ -135,10 +135,18 @@ async def list_incidents(request: web.Request) -> web.Response:
     return web.json_response({"incidents": items})
 
 
-@requires(*DISPATCH_ROLES)
+@requires(*DISPATCH_ROLES, Role.OFFICER)
 @handles_errors
 async def get_incident(request: web.Request) -> web.Response:
-    return web.json_response(await svc(request).get_incident(request.match_info["id"]))
+    incident_id = request.match_info["id"]
+    who = principal(request)
+    # Officers: only incidents their own unit holds (or held) an order for. Checked before the
+    # lookup, so an officer learns nothing, not even whether another incident id exists.
+    if who.role is Role.OFFICER and not (who.unit_id and await svc(request).unit_has_order_for(incident_id,
+                                                                                               who.unit_id)):
+        raise ApiError(403, FORBIDDEN, f"officers may only read incidents their own unit ({who.unit_id}) has "
+                       f"an order for; incident {incident_id} has none")
+    return web.json_response(await svc(request).get_incident(incident_id))
 
 
 @requires(*DISPATCH_ROLES)
