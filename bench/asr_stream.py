@@ -16,6 +16,7 @@ Usage::
     python bench/asr_stream.py --max-batch 1           # batching off, for comparison
     JINGYUN_EARLY_FINAL_MS=0 python bench/asr_stream.py     # finals only after the whole end silence
     JINGYUN_ASR_PARTIAL_SHARE=1 python bench/asr_stream.py  # partials without a share limit
+    JINGYUN_ASR_WORKERS=1 python bench/asr_stream.py        # one decoder using every core
 
 The last line printed is one JSON list with an object per model and N.
 """
@@ -120,6 +121,7 @@ async def _run_n(engine: Any, model: str, n: int, seconds: float) -> dict[str, A
     engine.busy_seconds = 0.0
     engine.partial_seconds = 0.0
     engine.abandoned_seconds = 0.0
+    engine.final_timings.clear()
     batches0, items0, shed0 = engine.batches, engine.batched_items, engine.partials_shed
     cpu0 = sum(os.times()[:2])
     wall0 = time.perf_counter()
@@ -139,8 +141,12 @@ async def _run_n(engine: Any, model: str, n: int, seconds: float) -> dict[str, A
         "mean_batch": round((engine.batched_items - items0) / batches, 2) if batches else 0.0,
         "max_backlog_s": round(max(r["max_backlog_s"] for r in results), 2),
         "partials_shed": engine.partials_shed - shed0,
-        "partial_share": round(engine.partial_seconds / wall, 3),
-        "abandoned_share": round(engine.abandoned_seconds / wall, 3),
+        "workers": engine.workers,
+        "partial_share": round(engine.partial_seconds / wall / engine.workers, 3),
+        "abandoned_share": round(engine.abandoned_seconds / wall / engine.workers, 3),
+        "final_wait_p95_s": _round(_pct([w for w, _, _ in engine.final_timings], 95)),
+        "final_decode_p50_s": _round(_pct([d for _, d, _ in engine.final_timings], 50)),
+        "final_decode_p95_s": _round(_pct([d for _, d, _ in engine.final_timings], 95)),
         "early_finals_used": sum(r["early_used"] for r in results),
         "early_finals_abandoned": sum(r["early_abandoned"] for r in results),
     }
@@ -170,7 +176,9 @@ async def _bench_model(model: str, counts: list[int], seconds: float, max_batch:
 
     cache = Path(os.environ.get("JINGYUN_DATA_DIR", REPO / "data")) / "models"
     share = float(os.environ.get("JINGYUN_ASR_PARTIAL_SHARE", VoiceSettings.partial_share))
-    settings = VoiceSettings(model=model, max_batch=max_batch, cpu_threads=threads, partial_share=share)
+    workers = int(os.environ.get("JINGYUN_ASR_WORKERS", "0"))
+    settings = VoiceSettings(model=model, max_batch=max_batch, cpu_threads=threads, partial_share=share,
+                             workers=workers)
     engine = await asyncio.get_running_loop().run_in_executor(None, AsrEngine.load, settings, cache)
     # Warm-up: the first call allocates buffers and would distort N=1.
     await engine.transcribe(_read(SHARED / "audio" / "real" / "en_jfk.wav"), DecodeOptions(language="en"))

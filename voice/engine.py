@@ -101,6 +101,19 @@ def _pick_device(setting: str) -> str:
         return "cpu"
 
 
+def plan_workers(settings: VoiceSettings, device: str, cores: int) -> tuple[int, int]:
+    """(parallel decoders, CPU threads each) for the settings, the device and the machine.
+
+    One decode of a small Whisper model is latency-bound: on CPU a second thread speeds it up
+    little (base, 11 s of speech, beam 5: 0.65 s on 2 threads, 0.64 s on 1, measured on the
+    2-core VM), so by default the cores go to parallel decoders instead, one thread each, up to
+    4 (then threads are shared out). A GPU runs one decoder and batches.
+    """
+    workers = settings.workers or (1 if device == "cuda" else max(1, min(4, cores)))
+    threads = settings.cpu_threads or max(1, cores // workers)
+    return workers, threads
+
+
 @dataclass
 class _Pending:
     audio: np.ndarray
@@ -113,7 +126,7 @@ class AsrEngine:
     """The process-wide model. Create with :meth:`load` (blocking; call it in a thread)."""
 
     def __init__(self, model: Any, info: ModelInfo, settings: VoiceSettings, device: str,
-                 compute_type: str) -> None:
+                 compute_type: str, workers: int = 1) -> None:
         from faster_whisper.tokenizer import _LANGUAGE_CODES
 
         self.model = model
@@ -128,11 +141,17 @@ class AsrEngine:
             code for code in _LANGUAGE_CODES if vocab.token_to_id(f"<|{code}|>") is not None
         ) if self.multilingual else frozenset({"en"})
         self._gate = SileroGate(settings.silero_threshold)
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="jingyun-asr")
+        self.workers = max(1, workers)
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="jingyun-asr")
+        self._busy_workers = 0
+        self._partial_batches = 0
+        self.peak_busy_workers = 0  # most batches decoded at once, and of them partial ones
+        self.peak_partial_batches = 0
+        self._running: set[asyncio.Task[None]] = set()
         self._queue: list[_Pending] = []
         self._wakeup: asyncio.Event | None = None
         self._dispatcher: asyncio.Task[None] | None = None
-        self._lock = threading.Lock()  # decode_batch may also be called directly (bench, tests)
+        self._stats_lock = threading.Lock()  # decode_batch runs in several threads at once
         self.batches = 0
         self.busy_seconds = 0.0  # wall time spent decoding, for real-time-factor figures
         self.batched_items = 0
@@ -140,6 +159,8 @@ class AsrEngine:
         self.partials_shed = 0
         self.partial_seconds = 0.0  # of busy_seconds, spent on partial hypotheses
         self.abandoned_seconds = 0.0  # of busy_seconds, spent on answers nobody waited for any more
+        # Recent final batches: (longest queue wait, decode seconds, batch size), for benchmarks.
+        self.final_timings: collections.deque[tuple[float, float, int]] = collections.deque(maxlen=1000)
         self._partial_spans: collections.deque[tuple[float, float]] = collections.deque()  # (end, seconds)
         self._closed = False
 
@@ -154,19 +175,20 @@ class AsrEngine:
         compute = settings.compute_type
         if compute == "auto":
             compute = "float16" if device == "cuda" else "int8"
-        threads = settings.cpu_threads or (os.cpu_count() or 1)
+        workers, threads = plan_workers(settings, device, os.cpu_count() or 1)
         started = time.perf_counter()
         model = WhisperModel(str(info.path), device=device, compute_type=compute, cpu_threads=threads,
-                             num_workers=1, local_files_only=True)
-        log.info("ASR model %s loaded from %s on %s/%s in %.1fs", info.name, info.path, device, compute,
-                 time.perf_counter() - started)
-        return cls(model, info, settings, device, compute)
+                             num_workers=workers, local_files_only=True)
+        log.info("ASR model %s loaded from %s on %s/%s in %.1fs (%d workers x %d threads)", info.name, info.path,
+                 device, compute, time.perf_counter() - started, workers, threads)
+        return cls(model, info, settings, device, compute, workers)
 
     def describe(self) -> dict[str, Any]:
         """Model facts for /readyz and the stream's ready message."""
         facts: dict[str, Any] = {"model": self.info.name, "path": str(self.info.path), "device": self.device,
                                  "compute_type": self.compute_type, "multilingual": self.multilingual,
                                  "languages": len(self.languages), "max_batch": self.settings.max_batch,
+                                 "workers": self.workers,
                                  "window": self.settings.window}
         notes = {code: note for code in ("yue", "zh") if (note := self.resolve_language(code)[1])}
         if notes:
@@ -205,32 +227,60 @@ class AsrEngine:
         return await fut
 
     async def _dispatch(self) -> None:
+        # Up to ``workers`` batches decode at once, each in its own thread on its own CTranslate2
+        # replica. Partials never take the last free worker, so a final that arrives while partials
+        # decode starts at once instead of queueing behind them.
         assert self._wakeup is not None
-        loop = asyncio.get_running_loop()
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._queue:
-                batch = self._take_batch()
+            while self._queue and self._busy_workers < self.workers:
+                spare = self.workers - self._busy_workers
+                batch = self._take_batch(allow_partials=spare > 1 or self.workers == 1)
                 if not batch:
                     break
-                try:
-                    results = await loop.run_in_executor(
-                        self._executor, self.decode_batch, [p.audio for p in batch], [p.options for p in batch])
-                except Exception as exc:
-                    for p in batch:
-                        if not p.future.done():
-                            p.future.set_exception(exc)
-                    continue
-                for p, r in zip(batch, results, strict=True):
-                    if p.future.cancelled():
-                        # Its stream stopped waiting while it was decoded (speech resumed after an
-                        # early final): counted so the cost of early finals stays visible.
-                        self.abandoned_seconds += r.decode_seconds / max(1, r.batch_size)
-                    elif not p.future.done():
-                        p.future.set_result(r)
+                self._busy_workers += 1
+                if not batch[0].options.final:
+                    self._partial_batches += 1
+                    self.peak_partial_batches = max(self.peak_partial_batches, self._partial_batches)
+                self.peak_busy_workers = max(self.peak_busy_workers, self._busy_workers)
+                task = asyncio.get_running_loop().create_task(self._decode(batch), name="asr-batch")
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
 
-    def _take_batch(self) -> list[_Pending]:
+    async def _decode(self, batch: list[_Pending]) -> None:
+        loop = asyncio.get_running_loop()
+        taken = time.perf_counter()
+        try:
+            results = await loop.run_in_executor(
+                self._executor, self.decode_batch, [p.audio for p in batch], [p.options for p in batch])
+        except (Exception, asyncio.CancelledError) as exc:
+            # Cancelled only by close(): nobody may be left waiting on a batch that will not finish.
+            failure = RuntimeError("ASR engine closed") if isinstance(exc, asyncio.CancelledError) else exc
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(failure)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        finally:
+            self._busy_workers -= 1
+            if not batch[0].options.final:
+                self._partial_batches -= 1
+            if self._wakeup is not None:
+                self._wakeup.set()
+        if batch[0].options.final:
+            self.final_timings.append((taken - min(p.queued_at for p in batch), time.perf_counter() - taken,
+                                       len(batch)))
+        for p, r in zip(batch, results, strict=True):
+            if p.future.cancelled():
+                # Its stream stopped waiting while it was decoded (speech resumed after an early
+                # final): counted so the cost of early finals stays visible.
+                self.abandoned_seconds += r.decode_seconds / max(1, r.batch_size)
+            elif not p.future.done():
+                p.future.set_result(r)
+
+    def _take_batch(self, allow_partials: bool = True) -> list[_Pending]:
         # Cancelled waiters (a stream that went away) are skipped, not decoded.
         self._queue = [p for p in self._queue if not p.future.done()]
         finals = [p for p in self._queue if p.options.final]
@@ -243,6 +293,8 @@ class AsrEngine:
                     self.partials_shed += 1
             self._queue = finals
             batch = self._queue[: self.settings.max_batch]
+        elif not allow_partials:
+            return []
         else:
             # A partial that waited long is out of date (its stream has more audio by now), and a
             # big partial batch would hold back finals arriving meanwhile: shed the stale ones and
@@ -264,20 +316,26 @@ class AsrEngine:
         return batch
 
     def recent_partial_share(self, now: float | None = None) -> float:
-        """Share of the last PARTIAL_SHARE_WINDOW_S seconds the engine spent decoding partials."""
+        """Share of the engine's capacity (all workers) over the last PARTIAL_SHARE_WINDOW_S seconds
+        that went to partials."""
         now = time.perf_counter() if now is None else now
         spans = self._partial_spans
-        while spans and spans[0][0] < now - PARTIAL_SHARE_WINDOW_S:
-            spans.popleft()
-        return sum(seconds for _, seconds in spans) / PARTIAL_SHARE_WINDOW_S
+        with self._stats_lock:
+            while spans and spans[0][0] < now - PARTIAL_SHARE_WINDOW_S:
+                spans.popleft()
+            return sum(seconds for _, seconds in spans) / (PARTIAL_SHARE_WINDOW_S * self.workers)
 
     async def close(self) -> None:
-        """Stop the dispatcher and the decoding thread."""
+        """Stop the dispatcher and the decoding threads."""
         self._closed = True
         if self._dispatcher is not None:
             self._dispatcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._dispatcher
+        for task in list(self._running):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         for p in self._queue:
             if not p.future.done():
                 p.future.set_exception(RuntimeError("ASR engine closed"))
@@ -286,35 +344,36 @@ class AsrEngine:
 
     # ---- blocking decode (worker thread) --------------------------------------------------
     def decode_batch(self, audios: Sequence[np.ndarray], options: Sequence[DecodeOptions]) -> list[AsrResult]:
-        """Decode several utterances together. Blocking: runs in the engine's own thread."""
-        with self._lock:
-            started = time.perf_counter()
-            results: list[AsrResult | None] = [None] * len(audios)
-            live: list[int] = []
-            for i, audio in enumerate(audios):
-                audio = audio[: int(MAX_AUDIO_SECONDS * SAMPLE_RATE)]
-                speech = self._gate.speech_seconds(audio)
-                if speech < self.settings.min_speech_seconds:
-                    results[i] = AsrResult(text="", speech_seconds=speech,
-                                           dropped=f"no speech: Silero heard {speech:.2f} s, needs "
-                                                   f"{self.settings.min_speech_seconds:g} s")
-                else:
-                    live.append(i)
-                    results[i] = AsrResult(text="", speech_seconds=speech)
-            # Finals and partials differ in beam size, which CTranslate2 fixes per batch call.
-            for final in (True, False):
-                idx = [i for i in live if options[i].final is final]
-                if idx:
-                    decoded = self._decode_group([audios[i] for i in idx], [options[i] for i in idx])
-                    for i, r in zip(idx, decoded, strict=True):
-                        prev = results[i]
-                        r.speech_seconds = prev.speech_seconds if prev else 0.0
-                        results[i] = r
-            elapsed = time.perf_counter() - started
-            out = [r if r is not None else AsrResult(text="") for r in results]
-            for r in out:
-                r.decode_seconds = elapsed
-                r.batch_size = len(audios)
+        """Decode several utterances together. Blocking: runs in one of the engine's decoder threads
+        (several may run at once; each CTranslate2 call takes a free model replica)."""
+        started = time.perf_counter()
+        results: list[AsrResult | None] = [None] * len(audios)
+        live: list[int] = []
+        for i, audio in enumerate(audios):
+            audio = audio[: int(MAX_AUDIO_SECONDS * SAMPLE_RATE)]
+            speech = self._gate.speech_seconds(audio)
+            if speech < self.settings.min_speech_seconds:
+                results[i] = AsrResult(text="", speech_seconds=speech,
+                                       dropped=f"no speech: Silero heard {speech:.2f} s, needs "
+                                               f"{self.settings.min_speech_seconds:g} s")
+            else:
+                live.append(i)
+                results[i] = AsrResult(text="", speech_seconds=speech)
+        # Finals and partials differ in beam size, which CTranslate2 fixes per batch call.
+        for final in (True, False):
+            idx = [i for i in live if options[i].final is final]
+            if idx:
+                decoded = self._decode_group([audios[i] for i in idx], [options[i] for i in idx])
+                for i, r in zip(idx, decoded, strict=True):
+                    prev = results[i]
+                    r.speech_seconds = prev.speech_seconds if prev else 0.0
+                    results[i] = r
+        elapsed = time.perf_counter() - started
+        out = [r if r is not None else AsrResult(text="") for r in results]
+        for r in out:
+            r.decode_seconds = elapsed
+            r.batch_size = len(audios)
+        with self._stats_lock:
             self.batches += 1
             self.busy_seconds += elapsed
             if not any(o.final for o in options):
@@ -322,7 +381,7 @@ class AsrEngine:
                 self._partial_spans.append((time.perf_counter(), elapsed))
             self.batched_items += len(audios)
             self.max_batch_seen = max(self.max_batch_seen, len(audios))
-            return out
+        return out
 
     def _features(self, audios: Sequence[np.ndarray], full: bool) -> tuple[np.ndarray, list[int]]:
         """Log-Mel features padded to one window for the batch: 30 s (full) or the longest item + 3 s."""

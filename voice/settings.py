@@ -22,7 +22,11 @@ class VoiceSettings:
     compute_type: str = _s("auto", "JINGYUN_ASR_COMPUTE_TYPE",
                            "CTranslate2 compute type: auto (int8 on CPU, float16 on CUDA), int8, float16, "
                            "float32, int8_float16", choices=("auto", "int8", "float16", "float32", "int8_float16"))
-    cpu_threads: int = _s(0, "JINGYUN_ASR_THREADS", "CPU threads for decoding (0: all cores)", lo=0, hi=256)
+    workers: int = _s(0, "JINGYUN_ASR_WORKERS",
+                      "decodes run in parallel, each on its own model replica (0: auto: one per CPU core up to 4, "
+                      "1 on CUDA); partials never take the last free one", lo=0, hi=64)
+    cpu_threads: int = _s(0, "JINGYUN_ASR_THREADS",
+                          "CPU threads per decoder (0: the cores shared out among the decoders)", lo=0, hi=256)
     max_batch: int = _s(8, "JINGYUN_ASR_MAX_BATCH",
                         "most utterances decoded together in one batch across streams", lo=1, hi=64)
     window: str = _s("fit", "JINGYUN_ASR_WINDOW",

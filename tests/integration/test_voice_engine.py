@@ -164,3 +164,41 @@ async def test_partials_beyond_their_share_are_skipped_and_finals_never(asr_engi
     assert first.text and asr_engine.recent_partial_share() > 0.001
     assert second.text == "" and second.dropped == "skipped: partials over their share"
     assert "fellow" in kept.text.lower()
+
+
+def test_worker_plan_gives_cores_to_parallel_decoders() -> None:
+    from voice.engine import plan_workers
+    from voice.settings import VoiceSettings
+
+    assert plan_workers(VoiceSettings(), "cpu", 2) == (2, 1)
+    assert plan_workers(VoiceSettings(), "cpu", 16) == (4, 4)
+    assert plan_workers(VoiceSettings(), "cuda", 16) == (1, 16)
+    assert plan_workers(VoiceSettings(workers=1), "cpu", 2) == (1, 2)
+    assert plan_workers(VoiceSettings(workers=3, cpu_threads=2), "cpu", 2) == (3, 2)
+
+
+async def test_two_decoders_run_at_once_and_partials_leave_one_free(shared_dir: Path) -> None:
+    from tests.fixtures_voice import MODEL_CACHE
+    from voice.settings import VoiceSettings
+
+    loop = asyncio.get_running_loop()
+    engine = await loop.run_in_executor(None, AsrEngine.load, VoiceSettings(model="tiny.en", workers=2,
+                                                                            partial_share=1.0), MODEL_CACHE)
+    try:
+        assert engine.workers == 2 and engine.describe()["workers"] == 2
+        jfk = _audio(shared_dir, "real/en_jfk.wav")
+        partial, final = DecodeOptions(language="en", final=False), DecodeOptions(language="en")
+        waiting = [asyncio.ensure_future(engine.transcribe(jfk[: 16000 * (3 + i)], partial)) for i in range(4)]
+        for _ in range(5):  # let the dispatcher start a partial batch (it decodes for far longer than this)
+            await asyncio.sleep(0)
+        first, second = await asyncio.gather(engine.transcribe(jfk, final), engine.transcribe(jfk, final))
+        partials = await asyncio.gather(*waiting)
+    finally:
+        await engine.close()
+    assert first.text == second.text and wer(
+        "And so my fellow Americans, ask not what your country can do for you, ask what you can do for "
+        "your country.", first.text) <= 0.05
+    assert any("fellow" in p.text.lower() for p in partials)
+    assert all(p.text or p.dropped for p in partials)
+    assert engine.peak_busy_workers == 2  # two batches decoded at the same time
+    assert engine.peak_partial_batches == 1  # partials never held both decoders
