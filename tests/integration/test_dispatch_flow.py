@@ -229,10 +229,12 @@ async def test_officer_isolation(make_client: Any) -> None:
 async def test_officer_reads_only_incidents_of_own_units_orders(make_client: Any, stack: dict[str, str]) -> None:
     """An officer may GET an incident their unit has (or had) an order for; any other is 403, audited."""
     api = DispatchApi(await make_client(env={**stack, **FAST_TIMERS}))
-    mine = await api.unit("Reader Mine")
-    theirs = await api.unit("Reader Theirs")
-    ours = await api.incident()
-    other = await api.incident("Shop alarm sounding on Zhenhua Road, shutter forced, suspect may be inside")
+    # Far from the other tests' units and incidents (the PostgreSQL database is shared by the session).
+    where = {"lat": 39.9042, "lon": 116.4074}
+    mine = await api.unit("Reader Mine", **where)
+    theirs = await api.unit("Reader Theirs", **where)
+    ours = await api.incident(**where)
+    other = await api.incident("Shop alarm sounding on Zhenhua Road, shutter forced, suspect may be inside", **where)
     order = await api.dispatch(ours["id"], mine["id"])
     await api.dispatch(other["id"], theirs["id"])
     me = api.as_officer(mine["id"])
@@ -263,6 +265,9 @@ async def test_officer_reads_only_incidents_of_own_units_orders(make_client: Any
     targets = [r.target for r in denied]
     assert f"GET /api/incidents/{other['id']}" in targets
     assert "GET /api/incidents/0123456789abcdef" in targets
+    # Leave no offered order behind: another test's timer lease holder would push and escalate it.
+    for inc in (ours, other):
+        await api.call("POST", f"/api/incidents/{inc['id']}/status", json={"status": "cancelled"})
 
 
 async def test_bad_input_gets_clear_errors(make_client: Any) -> None:
