@@ -110,7 +110,11 @@ async def make_client(make_settings: Callable[..., Settings]) -> AsyncIterator[C
     async def make(env: dict[str, str] | None = None, **services: Any) -> TestClient[web.Request, web.Application]:
         settings = make_settings(env=env or {})
         app = create_app(settings, **services)
-        client = TestClient(TestServer(app, host="127.0.0.1"))
+        server = TestServer(app, host="127.0.0.1")
+        # As `jingyun serve` does (web/commands/core.py): handlers still running 10 s into a graceful
+        # shutdown are cancelled. aiohttp's default, 60 s, was the "intermittent shutdown hang".
+        await server.start_server(shutdown_timeout=SERVE_SHUTDOWN_TIMEOUT_S)
+        client = TestClient(server)
         await client.start_server()
         clients.append(client)
         return client
@@ -120,21 +124,31 @@ async def make_client(make_settings: Callable[..., Settings]) -> AsyncIterator[C
         await _close_bounded(c)
 
 
+SERVE_SHUTDOWN_TIMEOUT_S = 10.0
+SLOW_SHUTDOWN_S = 5.0
 SHUTDOWN_BOUND_S = 60.0
 
 
 async def _close_bounded(client: TestClient[web.Request, web.Application]) -> None:
-    """Close a test app, but never wait forever: an intermittent shutdown hang (under investigation,
-    see the reliability notes) is reported with every task's stack instead of eating the test timeout."""
+    """Close a test app, but never wait forever. A close slower than SLOW_SHUTDOWN_S means a handler
+    did not end when the server shut down: every pending task's stack is printed, so the handler that
+    kept the server waiting is named in the test output."""
     closing = asyncio.ensure_future(client.close())
-    done, _ = await asyncio.wait({closing}, timeout=SHUTDOWN_BOUND_S)
+    done, _ = await asyncio.wait({closing}, timeout=SLOW_SHUTDOWN_S)
+    if not done:
+        _print_tasks(f"[slow shutdown] app still stopping after {SLOW_SHUTDOWN_S:g}s; tasks pending:")
+        done, _ = await asyncio.wait({closing}, timeout=SHUTDOWN_BOUND_S - SLOW_SHUTDOWN_S)
     if done:
         closing.result()
         return
+    _print_tasks(f"[shutdown hang] app did not stop within {SHUTDOWN_BOUND_S:g}s; tasks pending:")
+
+
+def _print_tasks(title: str) -> None:
     import sys
     import traceback
 
-    print(f"\n[shutdown hang] app did not stop within {SHUTDOWN_BOUND_S:g}s; tasks still pending:", file=sys.stderr)
+    print("\n" + title, file=sys.stderr)
     for task in asyncio.all_tasks():
         if task.done():
             continue
