@@ -57,6 +57,13 @@ class VoiceSettings:
                            lo=10, hi=30)
     end_silence_ms: int = _s(600, "JINGYUN_VAD_END_SILENCE_MS",
                              "trailing silence that ends an utterance, milliseconds", lo=100, hi=5000)
+    long_utterance_seconds: float = _s(8.0, "JINGYUN_VAD_LONG_UTTERANCE_SECONDS",
+                                       "an utterance longer than this ends at a shorter pause "
+                                       "(JINGYUN_VAD_LONG_END_SILENCE_MS), so long speech is finalised phrase by "
+                                       "phrase instead of all at once", lo=1.0, hi=29.0)
+    long_end_silence_ms: int = _s(300, "JINGYUN_VAD_LONG_END_SILENCE_MS",
+                                  "trailing silence that ends an utterance already longer than "
+                                  "JINGYUN_VAD_LONG_UTTERANCE_SECONDS, milliseconds", lo=100, hi=5000)
     max_utterance_seconds: float = _s(20.0, "JINGYUN_MAX_UTTERANCE_SECONDS",
                                       "longest utterance before it is cut and finalised (Whisper sees 30 s)",
                                       lo=2.0, hi=29.0)

@@ -60,6 +60,8 @@ class StreamConfig:
     vad_frame_ms: int = 30
     end_silence_ms: int = 600
     early_final_ms: int = 300  # pause after which the final is decoded early (0: off; see the module doc)
+    long_utterance_seconds: float = 8.0  # past this, a shorter pause ends the utterance:
+    long_end_silence_ms: int = 300
     started_at: dt.datetime | None = None  # wall-clock time of sample 0, for absolute times
 
 
@@ -172,12 +174,15 @@ class StreamTranscriber:
         self._segmenter = WebRtcSegmenter(VadConfig(sample_rate=TARGET_RATE, frame_ms=config.vad_frame_ms,
                                                     aggressiveness=config.vad_aggressiveness,
                                                     end_silence_ms=config.end_silence_ms,
-                                                    pause_ms=config.early_final_ms),
+                                                    pause_ms=config.early_final_ms,
+                                                    long_utterance_ms=int(config.long_utterance_seconds * 1000),
+                                                    long_end_silence_ms=config.long_end_silence_ms),
                                           report_pauses=0 < config.early_final_ms < config.end_silence_ms)
         # Audio kept from ``_base`` (sample index of _buffer[0]) on; older audio is released.
         self._buffer = np.zeros(0, np.float32)
         self._base = 0
         self._utt_start: int | None = None
+        self._last_end = 0  # end sample of the last closed utterance
         self._utt_id = 0
         self._ids = itertools.count(1)
         self._requests: list[DecodeRequest] = []
@@ -237,7 +242,9 @@ class StreamTranscriber:
         self._trim()
 
     def _open(self, sample: int) -> None:
-        self._utt_start = max(sample, self._base)
+        # The VAD's pre-roll may reach back into the previous utterance after a short pause; no
+        # audio is decoded twice, or its words would be said twice.
+        self._utt_start = max(sample, self._base, self._last_end)
         self._utt_id += 1
         self._hyp = HypothesisBuffer()
         self._last_partial_end = self._utt_start
@@ -249,6 +256,7 @@ class StreamTranscriber:
         self._abandon_partial()
         start, self._utt_start = self._utt_start, None
         end = max(end, start)
+        self._last_end = end
         early, early_result = self._early, self._early_result
         self._early, self._early_result = None, None
         if early is not None and early.utterance == self._utt_id and self._early_end == end:

@@ -36,6 +36,10 @@ class VadConfig:
     pre_roll_ms: int = 300  # audio kept before the detected start (soft onsets)
     post_roll_ms: int = 200  # audio kept after the last voiced frame
     pause_ms: int = 300  # silence reported as a SpeechPause (when asked for); at least the post-roll
+    # A long utterance ends at a shorter pause: a phrase boundary is a fine place to cut, and a
+    # 20 s utterance decoded in one piece keeps its speaker waiting for every word of it.
+    long_utterance_ms: int = 8000
+    long_end_silence_ms: int = 300
 
     def __post_init__(self) -> None:
         if self.sample_rate not in VAD_RATES:
@@ -104,6 +108,7 @@ class WebRtcSegmenter:
         self._in_speech = False
         self._silent_frames = 0
         self._last_voiced_end = 0
+        self._speech_start = 0
 
     @property
     def in_speech(self) -> bool:
@@ -143,7 +148,8 @@ class WebRtcSegmenter:
                 self._silent_frames = 0
                 self._last_voiced_end = end
                 window_start = end - len(self._window) * cfg.frame_samples
-                return [SpeechStart(max(0, window_start - cfg.pre_roll_ms * rate_ms))]
+                self._speech_start = max(0, window_start - cfg.pre_roll_ms * rate_ms)
+                return [SpeechStart(self._speech_start)]
             return []
         if voiced:
             self._silent_frames = 0
@@ -154,7 +160,10 @@ class WebRtcSegmenter:
             return []
         self._silent_frames += 1
         silent_ms = self._silent_frames * cfg.frame_ms
-        if silent_ms >= cfg.end_silence_ms:
+        end_silence = cfg.end_silence_ms
+        if (self._last_voiced_end - self._speech_start) * 1000 >= cfg.long_utterance_ms * cfg.sample_rate:
+            end_silence = min(end_silence, cfg.long_end_silence_ms)
+        if silent_ms >= end_silence:
             return [self._close()]
         if self.report_pauses and not self._paused and silent_ms >= max(cfg.pause_ms, cfg.post_roll_ms):
             # The end _close() would report if the silence lasts: the post-roll is all in already.

@@ -225,8 +225,10 @@ def test_early_finals_give_the_same_finals_and_drop_work_when_speech_resumes(sha
     # JFK has pauses both shorter and longer than the 600 ms end silence.
     speech = _speech(shared_dir)
     audio = np.concatenate([speech, np.zeros(16000, np.float32)])
-    late = StreamTranscriber(StreamConfig(language="en", partial_interval=0, early_final_ms=0))
-    early = StreamTranscriber(StreamConfig(language="en", partial_interval=0, early_final_ms=300))
+    late = StreamTranscriber(StreamConfig(language="en", partial_interval=0, early_final_ms=0,
+                                          long_utterance_seconds=29.0))
+    early = StreamTranscriber(StreamConfig(language="en", partial_interval=0, early_final_ms=300,
+                                           long_utterance_seconds=29.0))
     late_events = _drive(late, ScriptedBackend(), audio)
     backend = ScriptedBackend()
     early_events = _drive(early, backend, audio)
@@ -307,3 +309,20 @@ def test_session_cancels_an_abandoned_early_final_still_waiting(shared_dir: Path
         loop.close()
     assert backend.cancelled == 1
     assert len(_finals(events)) == 1
+
+
+def test_long_speech_ends_at_a_shorter_pause_without_overlap(shared_dir: Path) -> None:
+    speech = _speech(shared_dir)
+    audio = np.concatenate([speech, speech, np.zeros(16000, np.float32)])
+
+    def finals(long_seconds: float) -> list[tuple[str, float, float]]:
+        core = StreamTranscriber(StreamConfig(language="en", partial_interval=0, long_utterance_seconds=long_seconds))
+        return _finals(_drive(core, ScriptedBackend(), audio))
+
+    whole, phrased = finals(29.0), finals(4.0)
+    # Past 4 s, a 300 ms pause ends the utterance: more, shorter finals over the same speech.
+    assert len(phrased) > len(whole)
+    assert phrased[0][1] == whole[0][1] and phrased[-1][2] == whole[-1][2]
+    # Consecutive finals never share audio (the pre-roll is clamped to the previous end).
+    for (_, _, end), (_, start, _) in itertools.pairwise(phrased):
+        assert start >= end

@@ -230,7 +230,8 @@ def _stream_config(cfg: proto.ClientConfig, engine: AsrEngine, settings: Any) ->
         script=cfg.script, partial_interval=v.partial_interval if cfg.partials else 0.0,
         max_utterance_seconds=v.max_utterance_seconds, vad_aggressiveness=v.vad_aggressiveness,
         vad_frame_ms=v.vad_frame_ms if v.vad_frame_ms in (10, 20, 30) else 30, end_silence_ms=v.end_silence_ms,
-        early_final_ms=v.early_final_ms, started_at=dt.datetime.now(dt.UTC)), note
+        early_final_ms=v.early_final_ms, long_utterance_seconds=v.long_utterance_seconds,
+        long_end_silence_ms=v.long_end_silence_ms, started_at=dt.datetime.now(dt.UTC)), note
 
 
 class _Admission:
@@ -453,7 +454,8 @@ async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEn
     stream_cfg = StreamConfig(sample_rate=16000, language=language, hotwords=hotwords, initial_prompt=prompt,
                               script=v.script, partial_interval=v.partial_interval,
                               max_utterance_seconds=v.max_utterance_seconds, end_silence_ms=v.end_silence_ms,
-                              early_final_ms=v.early_final_ms, started_at=dt.datetime.now(dt.UTC))
+                              early_final_ms=v.early_final_ms, long_utterance_seconds=v.long_utterance_seconds,
+                              long_end_silence_ms=v.long_end_silence_ms, started_at=dt.datetime.now(dt.UTC))
     meta = StreamMeta(stream_id=stream_id, source=_source(conn, "whisperlive"),
                       channel=str(options.get("channel") or ""), model=engine.info.name)
     persister = _Persister(app, meta)
