@@ -34,20 +34,52 @@ redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
 return 1
 """
 
-# ZADD deadline, XADD order, HSET order->entry, PUBLISH wake-up: atomic and one round trip.
+# The audit head is moved forward in the same round trip as the push or the ack (ARGV 'seq', 'hash';
+# an empty seq skips it). Shared by the scripts below.
+_HEAD_LUA = """
+if ARGV[%(seq)d] ~= '' then
+  local cur = redis.call('GET', KEYS[%(key)d])
+  local seq = cur and tonumber(string.match(cur, '^(%%d+):'))
+  if not seq or seq < tonumber(ARGV[%(seq)d]) then
+    redis.call('SET', KEYS[%(key)d], ARGV[%(seq)d] .. ':' .. ARGV[%(seq)d + 1])
+  end
+end
+"""
+
+# One round trip after the order is committed: set the ack deadline, XADD the order to the unit's
+# Stream, remember order -> entry, read the entry into the unit's pending list at once (XREADGROUP
+# '>' for consumer = unit id, never blocking), and PUBLISH the entry id with the ready-to-send
+# WebSocket message, so the process holding the unit's socket sends it without asking Redis again.
+# A unit connected nowhere finds the entry in its pending list (read with id 0) when it reconnects.
+# The group is created if Redis lost it (XGROUP CREATE fails harmlessly with BUSYGROUP otherwise).
+# KEYS: deadlines, stream, entries, unit channel, audit head.
+# ARGV: order id, deadline, order JSON, group, consumer, notice head, notice tail, audit seq, hash.
 _PUSH_SCRIPT = """
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[4], '0', 'MKSTREAM')
 local entry = redis.call('XADD', KEYS[2], '*', 'order', ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], entry)
-redis.call('PUBLISH', KEYS[4], ARGV[4])
+redis.call('XREADGROUP', 'GROUP', ARGV[4], ARGV[5], 'COUNT', '100', 'STREAMS', KEYS[2], '>')
+redis.call('PUBLISH', KEYS[4], ARGV[6] .. entry .. ARGV[7])
+""" + _HEAD_LUA % {"seq": 8, "key": 5} + """
 return entry
 """
+# An order is settled (acknowledged, expired, withdrawn): drop its deadline, XACK its entry, forget
+# order -> entry, and move the audit head: one round trip.
+# KEYS: stream, entries, deadlines, audit head. ARGV: order id, entry id or '', group, audit seq, hash.
 _ACK_SCRIPT = """
 local entry = redis.call('HGET', KEYS[2], ARGV[1])
 if not entry and ARGV[2] ~= '' then entry = ARGV[2] end
 if entry then redis.call('XACK', KEYS[1], ARGV[3], entry) end
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+""" + _HEAD_LUA % {"seq": 4, "key": 4} + """
 return entry
+"""
+# Delete a lock only if this holder still has it: one round trip.
+_UNLOCK_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 _RAISE_SCRIPT = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -66,6 +98,12 @@ class Bus:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
+        # EVALSHA (the script body is sent again only if Redis lost it, e.g. after a restart).
+        self._push = redis.register_script(_PUSH_SCRIPT)
+        self._ack = redis.register_script(_ACK_SCRIPT)
+        self._unlock = redis.register_script(_UNLOCK_SCRIPT)
+        self._head = redis.register_script(_HEAD_SCRIPT)
+        self._lease = redis.register_script(_LEASE_SCRIPT)
 
     async def ensure_group(self, unit_id: str) -> None:
         """Create the unit's Stream and consumer group if missing (idempotent)."""
@@ -76,14 +114,22 @@ class Bus:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def push_order(self, unit_id: str, order: dict[str, Any], deadline: float) -> str:
+    async def push_order(self, unit_id: str, message: dict[str, Any], deadline: float, *,
+                         audit_head: tuple[int, str] | None = None) -> str:
         """One round trip: set the ack deadline, append to the unit's Stream, remember the entry id,
-        wake up the process holding the unit. Called only after the order is committed in SQL."""
-        notice = json.dumps({"unit_id": unit_id, "kind": "order", "order_id": order["id"]})
-        entry = await self.redis.eval(
-            _PUSH_SCRIPT, 4, keys.ack_deadlines(self.prefix), keys.order_stream(self.prefix, unit_id),
-            keys.order_entries(self.prefix), keys.unit_channel(self.prefix),
-            order["id"], deadline, json.dumps(order, ensure_ascii=False), notice)
+        put the entry in the unit's pending list and publish it, ready to send, to every process
+        (and record ``audit_head``). Called only after the order is committed in SQL.
+
+        ``message`` is the order as the phone gets it (``{"type": "order", "order": message}``).
+        """
+        order_json = json.dumps(message, ensure_ascii=False)
+        head = json.dumps({"unit_id": unit_id, "kind": "order", "order_id": message["id"]})[:-1] + ', "entry": "'
+        tail = '", "text": ' + json.dumps('{"type": "order", "order": ' + order_json + "}", ensure_ascii=False) + "}"
+        seq, digest = audit_head if audit_head else ("", "")
+        entry = await self._push(
+            keys=[keys.ack_deadlines(self.prefix), keys.order_stream(self.prefix, unit_id),
+                  keys.order_entries(self.prefix), keys.unit_channel(self.prefix), keys.audit_head(self.prefix)],
+            args=[message["id"], deadline, order_json, keys.ORDER_GROUP, unit_id, head, tail, seq, digest])
         return _text(entry)
 
     async def notify_unit(self, unit_id: str, kind: str, order_id: str, **extra: Any) -> None:
@@ -111,10 +157,14 @@ class Bus:
                 out.append((_text(entry_id), json.loads(raw)))
         return out
 
-    async def ack_order(self, unit_id: str, order_id: str, entry_id: str | None = None) -> None:
-        """Take an order off the unit's pending list (acknowledged, expired or withdrawn)."""
-        await self.redis.eval(_ACK_SCRIPT, 2, keys.order_stream(self.prefix, unit_id),
-                              keys.order_entries(self.prefix), order_id, entry_id or "", keys.ORDER_GROUP)
+    async def ack_order(self, unit_id: str, order_id: str, entry_id: str | None = None, *,
+                        audit_head: tuple[int, str] | None = None) -> None:
+        """Settle an order in Redis (acknowledged, expired or withdrawn): off the unit's pending list,
+        no deadline, no order -> entry; and record ``audit_head``. One round trip."""
+        seq, digest = audit_head if audit_head else ("", "")
+        await self._ack(keys=[keys.order_stream(self.prefix, unit_id), keys.order_entries(self.prefix),
+                              keys.ack_deadlines(self.prefix), keys.audit_head(self.prefix)],
+                        args=[order_id, entry_id or "", keys.ORDER_GROUP, seq, digest])
 
     async def order_entries(self, order_ids: list[str]) -> list[str | None]:
         """The Stream entry of each order, None for an order on no Stream (never pushed, or lost)."""
@@ -132,8 +182,7 @@ class Bus:
 
     async def hold_lease(self, holder: str, ttl_s: float) -> bool:
         """Take or renew the timer lease; True while this process is the one that acts."""
-        got = await self.redis.eval(_LEASE_SCRIPT, 1, keys.timer_lease(self.prefix), holder,
-                                    int(ttl_s * 1000))
+        got = await self._lease(keys=[keys.timer_lease(self.prefix)], args=[holder, int(ttl_s * 1000)])
         return bool(got)
 
     async def release_lease(self, holder: str) -> None:
@@ -160,12 +209,10 @@ class Bus:
         return bool(await self.redis.set(key, holder, nx=True, px=ttl_ms))
 
     async def unlock(self, key: str, holder: str) -> None:
-        cur = await self.redis.get(key)
-        if cur is not None and _text(cur) == holder:
-            await self.redis.delete(key)
+        await self._unlock(keys=[key], args=[holder])
 
     async def record_audit_head(self, seq: int, digest: str) -> None:
-        await self.redis.eval(_HEAD_SCRIPT, 1, keys.audit_head(self.prefix), seq, digest)
+        await self._head(keys=[keys.audit_head(self.prefix)], args=[seq, digest])
 
     async def audit_head(self) -> tuple[int, str] | None:
         raw = await self.redis.get(keys.audit_head(self.prefix))

@@ -1,9 +1,11 @@
 """The per-process live side: which consoles and units this process holds, and how they get news.
 
 One pub/sub subscription per process listens to the console channel (forwarded to every local
-console) and to the unit wake-up channel (the held unit's Stream is read and its orders sent).
-A poll every ``redelivery_s`` re-reads each held unit's Stream, so a lost wake-up or a
-connection that dropped an order only delays delivery. Senders are anything with
+console) and to the unit channel. An order notice carries the Stream entry (already in the unit's
+pending list) and the message ready to send, which goes straight to the unit's local sockets; other
+notices (withdrawals) are handled likewise, and a notice without a message makes the process read
+the unit's Stream. A poll every ``redelivery_s`` re-reads each held unit's pending list, so a lost
+notice or a connection that dropped an order only delays delivery. Senders are anything with
 ``send(dict) -> bool`` and ``closed`` (``web.ws.Connection``); this module never imports ``web``.
 """
 
@@ -161,6 +163,17 @@ class Hub:
             return
         if msg.get("kind") == "withdrawn":
             self._withdraw(unit_id, msg)
+            return
+        text = msg.get("text")
+        if msg.get("kind") == "order" and isinstance(text, str):
+            # The push script already put the entry in the unit's pending list and sent the message
+            # ready to go: no Redis round trip, no re-encoding. (A reconnect racing with this may send
+            # it twice; phones de-duplicate by order id.)
+            conns = [c for c in self.units[unit_id] if not c.closed]
+            for conn in conns:
+                conn.send(text)
+            if conns:
+                self._delivered.add(str(msg.get("order_id")))
             return
         task = asyncio.get_running_loop().create_task(self._deliver_logged(unit_id, False))
         _TASKS.add(task)

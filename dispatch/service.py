@@ -60,6 +60,10 @@ DuplicatesFn = Callable[..., Any]
 # one is compared with at most this many (nearest in time first) and linked to at most this many.
 DUPLICATE_MAX_CANDIDATES = 500
 DUPLICATE_MAX_LINKS = 10
+# Console events are built (from the database) this long after the change that queued them, so the
+# change's latency-critical work, the order push to a phone, is not queued behind them on the event
+# loop; events for one object within the window coalesce. Consoles are not latency-critical.
+EMIT_DELAY_S = 0.01
 
 
 def _default_triage() -> TriageFn | None:
@@ -138,9 +142,14 @@ class DispatchService:
 
     # ---- transactions and the audit log ----------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction; appends to the audit chain made in it are committed with it."""
-        heads: list[tuple[int, str]] = []
+    async def _tx(self, heads_out: list[tuple[int, str]] | None = None) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; appends to the audit chain made in it are committed with it.
+
+        The new audit head is recorded in Redis after the commit, unless the caller passes
+        ``heads_out``: then the (seq, hash) of its entries are left there for the caller to record
+        in the same round trip as its own Redis work (the order push, the ack).
+        """
+        heads: list[tuple[int, str]] = heads_out if heads_out is not None else []
         if self._lock is not None:
             async with self._lock, self.engine.begin() as conn:
                 conn.info["audit_heads"] = heads
@@ -149,7 +158,7 @@ class DispatchService:
             async with self.engine.begin() as conn:
                 conn.info["audit_heads"] = heads
                 yield conn
-        if heads:
+        if heads and heads_out is None:
             with contextlib.suppress(Exception):  # the head is a cross-check; the chain is the record
                 await self.bus.record_audit_head(*max(heads))
 
@@ -235,9 +244,14 @@ class DispatchService:
         self._emitter_running = True
         try:
             while True:
-                kind, obj_id, action = await self._emits.get()
-                self._pending_emits.discard((kind, obj_id, action))
-                await self._send_emit(kind, obj_id, action)
+                first = await self._emits.get()
+                await asyncio.sleep(EMIT_DELAY_S)  # see EMIT_DELAY_S
+                batch = [first]
+                while not self._emits.empty():
+                    batch.append(self._emits.get_nowait())
+                for kind, obj_id, action in batch:
+                    self._pending_emits.discard((kind, obj_id, action))
+                    await self._send_emit(kind, obj_id, action)
         finally:
             self._emitter_running = False
 
@@ -575,8 +589,7 @@ class DispatchService:
     async def _after_settle(self, settled: Sequence[dict[str, Any]]) -> None:
         for o in settled:
             with contextlib.suppress(Exception):
-                await self.bus.clear_deadline(o["id"])
-                await self.bus.ack_order(o["unit_id"], o["id"])
+                await self.bus.ack_order(o["unit_id"], o["id"])  # also drops its deadline
                 if o["state"] == "withdrawn":
                     await self.bus.notify_unit(o["unit_id"], "withdrawn", o["id"])
             self._emit("order", o["id"], o["state"])
@@ -817,7 +830,7 @@ class DispatchService:
                 incident_ids.add(o.incident_id)
                 if status in ("en_route", "on_scene") and o.state == "offered":
                     # Moving to the job proves the order arrived: treat it as acknowledged.
-                    await self._ack_tx(conn, dict(o._mapping), actor, now, via=f"status {status}")
+                    await self._ack_tx(conn, o.id, actor, now, via=f"status {status}")
                     touched_orders.append((o.id, o.incident_id))
                 elif status in ("available", "returning", "out_of_service"):
                     state = "completed" if o.state == "acknowledged" and before == "on_scene" else "withdrawn"
@@ -903,9 +916,15 @@ class DispatchService:
             rows = (await conn.execute(q.limit(self.settings.max_list))).all()
         return [self._order_json(dict(r._mapping)) for r in rows]
 
-    def _order_message(self, order: dict[str, Any], inc: Mapping[str, Any]) -> dict[str, Any]:
-        """What the officer's phone gets: the order plus what they need to go (no internal scoring data)."""
-        return {**order, "incident": {
+    def _order_message(self, order: dict[str, Any], inc: Mapping[str, Any],
+                       committed_at: dt.datetime | None = None) -> dict[str, Any]:
+        """What the officer's phone gets: the order plus what they need to go (no internal scoring data).
+
+        ``committed_at`` (live pushes only) is the instant the order became durable: taken right after
+        its transaction committed, before anything is sent. ``created_at`` is taken when that
+        transaction starts."""
+        extra = {"committed_at": iso(committed_at)} if committed_at is not None else {}
+        return {**order, **extra, "incident": {
             "id": inc["id"], "number": inc["number"], "category": inc["category"], "priority": inc["priority"],
             "level": inc["level"], "text": inc["text"][-2000:],
             "location": {"text": inc["location_text"], "lat": inc["lat"], "lon": inc["lon"]}}}
@@ -942,15 +961,38 @@ class DispatchService:
 
     async def _dispatch_locked(self, incident_id: str, unit_id: str, *, actor: str, note: str,
                                attempt: int) -> dict[str, Any]:
-        async with self._tx() as conn:
+        heads: list[tuple[int, str]] = []
+        async with self._tx(heads) as conn:
             now = utcnow()
-            inc = await self._incident_row(incident_id, conn, lock=True)
-            unit = await self._unit_row(unit_id, conn, lock=True)
-            existing = (await conn.execute(sa.select(orders).where(
-                orders.c.incident_id == incident_id, orders.c.unit_id == unit_id,
-                orders.c.state.in_(OPEN_ORDER_STATES)))).first()
-            if existing is not None:
-                return {**self._order_json(dict(existing._mapping)), "duplicate": True}
+            # The unit's status and callsign and its open order for this incident, if any, come with
+            # the incident (SQLite: one statement, its single writer serialises dispatches) or with
+            # the locked unit row (PostgreSQL: the incident row is locked first, by its own statement,
+            # so a concurrent dispatch of this incident has committed before the unit statement and
+            # its snapshot start, and its order is seen).
+            open_order = (sa.select(orders.c.id).where(orders.c.incident_id == incident_id,
+                                                       orders.c.unit_id == unit_id,
+                                                       orders.c.state.in_(OPEN_ORDER_STATES))
+                          .limit(1).scalar_subquery().label("open_order_id"))
+            unit_cols = (units.c.callsign, units.c.status, open_order)
+            if self._sqlite:
+                found = (await conn.execute(sa.select(incidents, *(c.label(f"unit_{c.name}") for c in unit_cols))
+                                            .join_from(incidents, units, sa.true())
+                                            .where(incidents.c.id == incident_id, units.c.id == unit_id))).first()
+                if found is None:  # say which one is missing
+                    await self._incident_row(incident_id, conn)
+                    await self._unit_row(unit_id, conn)
+                inc = dict(found._mapping) if found is not None else {}
+            else:
+                inc = await self._incident_row(incident_id, conn, lock=True)
+                found = (await conn.execute(sa.select(*(c.label(f"unit_{c.name}") for c in unit_cols))
+                                            .where(units.c.id == unit_id).with_for_update(of=units))).first()
+                if found is None:
+                    raise NotFound(f"no unit with id {unit_id!r}")
+                inc.update(found._mapping)
+            unit = {"id": unit_id, "callsign": inc["unit_callsign"], "status": inc["unit_status"]}
+            if inc["unit_open_order_id"] is not None:
+                existing = await self._order_row(inc["unit_open_order_id"], conn)
+                return {**self._order_json(existing), "duplicate": True}
             if inc["status"] not in OPEN_INCIDENT_STATES:
                 raise Conflict(f"incident {inc['number']} is {inc['status']}; only open incidents "
                                f"({', '.join(OPEN_INCIDENT_STATES)}) can be dispatched", current=inc["status"])
@@ -978,14 +1020,19 @@ class DispatchService:
             await self._audit(conn, actor, "order.create", f"order:{order_id}", None,
                               {"incident_id": incident_id, "unit_id": unit_id, "attempt": attempt,
                                "deadline_at": iso(deadline), "note": note})
+        committed = utcnow()  # the order is durable from here: what "created" means for delivery latency
         order = self._order_json(row)
         try:
-            await self.bus.push_order(unit_id, self._order_message(order, inc), deadline.timestamp())
+            await self.bus.push_order(unit_id, self._order_message(order, inc, committed), deadline.timestamp(),
+                                      audit_head=max(heads) if heads else None)
         except RedisError:
             # Committed, so not lost: push_unpushed() sends it as soon as Redis answers again.
             log.warning("Redis unreachable: order %s is kept in the database and sent when Redis is back",
                         order_id)
             order = {**order, "queued": True}
+            if heads:
+                with contextlib.suppress(Exception):  # the push would have recorded it
+                    await self.bus.record_audit_head(*max(heads))
         self._emit("order", order_id, "offered")
         self._emit("unit", unit_id, "status")
         self._emit("incident", incident_id)
@@ -1009,24 +1056,30 @@ class DispatchService:
         inc = await self._incident_row(order["incident_id"])
         return self._order_message(order, inc)
 
-    async def _ack_tx(self, conn: AsyncConnection, order: Mapping[str, Any], actor: str, now: dt.datetime,
-                      via: str) -> bool:
-        result = await conn.execute(orders.update().where(orders.c.id == order["id"], orders.c.state == "offered")
-                                    .values(state="acknowledged", acknowledged_at=now,
-                                            delivered_at=sa.func.coalesce(orders.c.delivered_at, now)))
-        if result.rowcount != 1:
-            return False
-        await conn.execute(incidents.update().where(incidents.c.id == order["incident_id"],
+    async def _ack_tx(self, conn: AsyncConnection, order_id: str, actor: str, now: dt.datetime, via: str, *,
+                      unit_id: str | None = None) -> dict[str, Any] | None:
+        """offered -> acknowledged (the idempotency point); the order as updated, or None if it is not
+        an offered order (of ``unit_id``, when given): another ack, an expiry or a withdrawal won, or
+        the caller may not acknowledge it."""
+        q = orders.update().where(orders.c.id == order_id, orders.c.state == "offered")
+        if unit_id is not None:
+            q = q.where(orders.c.unit_id == unit_id)
+        updated = (await conn.execute(q.values(state="acknowledged", acknowledged_at=now,
+                                               delivered_at=sa.func.coalesce(orders.c.delivered_at, now))
+                                      .returning(*orders.c))).first()
+        if updated is None:
+            return None
+        await conn.execute(incidents.update().where(incidents.c.id == updated.incident_id,
                                                     incidents.c.acknowledged_at.is_(None))
                            .values(acknowledged_at=now, updated_at=now))
-        await self._audit(conn, actor, "order.acknowledge", f"order:{order['id']}", {"state": "offered"},
+        await self._audit(conn, actor, "order.acknowledge", f"order:{order_id}", {"state": "offered"},
                           {"state": "acknowledged", "via": via})
-        return True
+        return dict(updated._mapping)
 
-    async def _after_ack(self, order_id: str, unit_id: str, incident_id: str) -> None:
+    async def _after_ack(self, order_id: str, unit_id: str, incident_id: str,
+                         audit_head: tuple[int, str] | None = None) -> None:
         with contextlib.suppress(Exception):
-            await self.bus.clear_deadline(order_id)
-            await self.bus.ack_order(unit_id, order_id)
+            await self.bus.ack_order(unit_id, order_id, audit_head=audit_head)  # XACK, deadline, head
         self._emit("order", order_id, "acknowledged")
         self._emit("incident", incident_id)
 
@@ -1036,6 +1089,16 @@ class DispatchService:
 
         Repeating an acknowledgement is harmless: the order is returned with ``"duplicate": true``.
         """
+        if not isinstance(order_id, str) or not order_id:
+            raise InvalidInput("order_id must be a non-empty string", field="order_id")
+        # The normal case first, in one statement: an offered order of the caller's unit.
+        heads: list[tuple[int, str]] = []
+        async with self._tx(heads) as conn:
+            won = await self._ack_tx(conn, order_id, actor, utcnow(), via, unit_id=unit_id)
+        if won is not None:
+            await self._after_ack(order_id, won["unit_id"], won["incident_id"], max(heads) if heads else None)
+            return self._order_json(won)
+        # Not acknowledged: say why (not found, not yours, already acknowledged, expired or withdrawn).
         order = await self._order_row(order_id)
         if unit_id is not None and order["unit_id"] != unit_id:
             raise Forbidden(f"order {order_id} is not addressed to your unit; you may only acknowledge "
@@ -1045,12 +1108,8 @@ class DispatchService:
         if order["state"] in ("expired", "withdrawn"):
             raise Conflict(f"order {order_id} is {order['state']} ({order['close_reason'] or 'no reason'}); "
                            "it can no longer be acknowledged", current=order["state"])
-        async with self._tx() as conn:
-            won = await self._ack_tx(conn, order, actor, utcnow(), via)
-        if not won:  # raced with another ack, an expiry or a withdrawal: report what happened
-            return await self.acknowledge(order_id, unit_id=unit_id, actor=actor, via=via)
-        await self._after_ack(order_id, order["unit_id"], order["incident_id"])
-        return await self.get_order(order_id)
+        raise Conflict(f"order {order_id} could not be acknowledged (state {order['state']}); try again",
+                       current=order["state"])
 
     async def push_unpushed(self, min_age_s: float = 2.0, limit: int = 500) -> int:
         """Push offered orders that are in the database but on no unit's Stream: committed while
