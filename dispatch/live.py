@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.exceptions import RedisError
@@ -47,6 +48,9 @@ class Hub:
         self.units: dict[str, set[Any]] = defaultdict(set)
         self._unit_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.ready = asyncio.Event()
+        # Told whenever the subscription comes or goes, so readiness follows it (the composition
+        # root wires it to /readyz; the console shows the "dispatch" line from there).
+        self.on_ready_change: Callable[[bool, str], None] | None = None
         self._delivered: set[str] = set()
 
     # ---- registration ------------------------------------------------------------------------------
@@ -129,7 +133,7 @@ class Hub:
             pubsub = self.service.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(console, unit_ch)
-                self.ready.set()
+                self._set_ready(True, "subscribed to live events")
                 backoff = 0.1
                 async for msg in pubsub.listen():
                     if msg.get("type") != "message":
@@ -145,12 +149,24 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self._set_ready(False, f"live events not subscribed: {exc.__class__.__name__}: {exc}; "
+                                       "consoles may miss updates until Redis is back")
                 log.warning("pub/sub connection lost (%s); reconnecting in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(pubsub.aclose()), 2.0)
+
+    def _set_ready(self, ready: bool, detail: str) -> None:
+        if ready == self.ready.is_set() and ready:
+            return
+        if ready:
+            self.ready.set()
+        else:
+            self.ready.clear()
+        if self.on_ready_change is not None:
+            self.on_ready_change(ready, detail)
 
     def _on_unit_notice(self, text: str) -> None:
         try:

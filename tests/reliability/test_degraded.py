@@ -123,6 +123,12 @@ async def test_redis_unreachable_orders_wait_in_the_database(tmp_path: Path) -> 
             redis.stop(signal.SIGKILL)
             status, ready = await _readyz(http, server.base)
             assert status == 503 and ready["components"]["redis"]["status"] == "not_ready", ready
+            # The live-event subscription is gone too, and /readyz (so the console) says so.
+            async with asyncio.timeout(15):
+                while ready["components"]["dispatch"]["status"] != "not_ready":
+                    await asyncio.sleep(0.2)
+                    status, ready = await _readyz(http, server.base)
+            assert "consoles may miss updates" in ready["components"]["dispatch"]["detail"]
             created = []
             for unit in units:
                 inc = await post("/api/incidents", {"text": "Robbery at the bank on Shennan Road", "source": "call"})
@@ -138,6 +144,10 @@ async def test_redis_unreachable_orders_wait_in_the_database(tmp_path: Path) -> 
                 p.cancel()
             status, ready = await _readyz(http, server.base)
             assert ready["components"]["redis"]["status"] == "ready"
+            async with asyncio.timeout(15):
+                while ready["components"]["dispatch"]["status"] != "ready":
+                    await asyncio.sleep(0.2)
+                    status, ready = await _readyz(http, server.base)
     finally:
         server.kill(signal.SIGTERM)
         redis.stop()

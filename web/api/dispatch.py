@@ -487,6 +487,9 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.DISPATCH] = service
     app[HUB] = hub
     app[appkeys.AUDIT_DENIED] = service.audit_denied
+    readiness = app[appkeys.READINESS]
+    readiness.set("dispatch", False, "pub/sub not subscribed yet")
+    hub.on_ready_change = lambda ready, detail: readiness.set("dispatch", ready, detail)
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(hub.listen(), name="dispatch-pubsub"),
              loop.create_task(hub.poll(), name="dispatch-redelivery"),
@@ -494,8 +497,6 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
              loop.create_task(service.run_emitter(), name="dispatch-console-events")]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(hub.ready.wait(), 5.0)
-    app[appkeys.READINESS].set("dispatch", hub.ready.is_set(),
-                               "subscribed to live events" if hub.ready.is_set() else "pub/sub not subscribed yet")
     try:
         yield
     finally:
