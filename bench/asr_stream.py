@@ -47,6 +47,7 @@ CLIPS = {
 }
 CHUNK_S = 0.1
 EARLY_FINAL_MS = int(os.environ.get("JINGYUN_EARLY_FINAL_MS", "300"))
+LONG_UTTERANCE_S = float(os.environ.get("JINGYUN_VAD_LONG_UTTERANCE_SECONDS", "8"))
 
 
 def _read(path: Path) -> np.ndarray:
@@ -97,7 +98,8 @@ async def _one_stream(engine: Any, model: str, idx: int, seconds: float, stagger
         elif isinstance(ev, Final):
             finals.append((ev, now))
 
-    core = StreamTranscriber(StreamConfig(language=language, early_final_ms=EARLY_FINAL_MS))
+    core = StreamTranscriber(StreamConfig(language=language, early_final_ms=EARLY_FINAL_MS,
+                                          long_utterance_seconds=LONG_UTTERANCE_S))
     session = StreamSession(core, engine, on_event)
     await asyncio.sleep(stagger)
     t0 = time.perf_counter()

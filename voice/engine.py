@@ -44,6 +44,7 @@ FIT_MIN_FRAMES = 500
 PARTIAL_BATCH = 2  # partials decoded together at most (bounds how long a final can wait behind them)
 PARTIAL_MAX_WAIT_S = 1.5  # a partial queued longer than this is answered empty; its stream asks again
 PARTIAL_SHARE_WINDOW_S = 10.0  # the window over which partials' share of engine time is counted
+LANGUAGE_HINT_BELOW = 0.6  # detected-language probability under which the stream's hint is used
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class DecodeOptions:
     hotwords: str | None = None
     script: str = "simplified"
     final: bool = True  # finals: beam search + word times; partials: greedy, text only
+    # Auto mode: the stream's recent confident language, used when detection on this utterance is
+    # unsure (a 1.5 s fragment of Mandarin can come out as Korean).
+    language_hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,14 +233,16 @@ class AsrEngine:
     async def _dispatch(self) -> None:
         # Up to ``workers`` batches decode at once, each in its own thread on its own CTranslate2
         # replica. Partials never take the last free worker, so a final that arrives while partials
-        # decode starts at once instead of queueing behind them.
+        # decode starts at once instead of queueing behind them; and no partial starts while a final
+        # decodes, so on a machine with few cores the final does not share them with partials.
         assert self._wakeup is not None
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue and self._busy_workers < self.workers:
                 spare = self.workers - self._busy_workers
-                batch = self._take_batch(allow_partials=spare > 1 or self.workers == 1)
+                finals_running = self._busy_workers - self._partial_batches
+                batch = self._take_batch(allow_partials=(spare > 1 or self.workers == 1) and not finals_running)
                 if not batch:
                     break
                 self._busy_workers += 1
@@ -421,7 +427,12 @@ class AsrEngine:
             else:
                 assert detected is not None
                 token, prob = detected[i][0]
-                langs.append((token[2:-2], float(prob)))
+                hint = opt.language_hint
+                if hint and hint in self.languages and prob < LANGUAGE_HINT_BELOW:
+                    probs = {t[2:-2]: p for t, p in detected[i]}
+                    langs.append((hint, float(probs.get(hint, 0.0))))
+                else:
+                    langs.append((token[2:-2], float(prob)))
         tokenizers = [self._tokenizer(lang) for lang, _ in langs]
         prompts = [self._prompt(tok, opt) for tok, opt in zip(tokenizers, options, strict=True)]
         final = options[0].final
@@ -436,8 +447,11 @@ class AsrEngine:
             temperature = 0.0
             item_enc: Any = None  # this item's encoder output when it had to be redone alone
             if final and self._needs_fallback(avg_logprob, ratio, no_speech, text, fitted=not full):
+                full_enc: Any = None  # every retry uses the 30 s window: encoded once, not per retry
                 for t, use_full in self._retries(fitted=not full):
-                    item_enc = self.model.encode(self._features([audios[i]], use_full)[0])
+                    if full_enc is None:
+                        full_enc = self.model.encode(self._features([audios[i]], use_full)[0])
+                    item_enc = full_enc
                     t_tokens, t_lp, t_ns = self._generate(item_enc, [prompts[i]], tok, beam if t == 0 else 1, t)[0]
                     t_text = tok.decode(t_tokens).strip()
                     t_ratio = textnorm.compression_ratio(t_text)

@@ -70,7 +70,7 @@ class VoiceSettings:
     partial_interval: float = _s(1.0, "JINGYUN_PARTIAL_INTERVAL",
                                  "seconds of new speech between partial hypotheses (0: no partials)",
                                  lo=0.0, hi=30.0)
-    partial_share: float = _s(0.4, "JINGYUN_ASR_PARTIAL_SHARE",
+    partial_share: float = _s(0.25, "JINGYUN_ASR_PARTIAL_SHARE",
                               "most share of the engine's time (over 10 s) spent on partial hypotheses; beyond "
                               "it partials are skipped, so finals find the engine nearly free (1: no limit)",
                               lo=0.0, hi=1.0)

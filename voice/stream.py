@@ -42,6 +42,7 @@ from voice.engine import AsrResult, DecodeOptions
 from voice.vad import SpeechEnd, SpeechPause, SpeechResume, SpeechStart, VadConfig, WebRtcSegmenter
 
 SAMPLE_RATES = (8000, 16000)
+LANGUAGE_HINT_FROM = 0.8  # a final detected with at least this probability sets the stream's hint
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ class StreamTranscriber:
         self._base = 0
         self._utt_start: int | None = None
         self._last_end = 0  # end sample of the last closed utterance
+        self._language_hint: str | None = None  # auto mode: the last confidently detected language
         self._utt_id = 0
         self._ids = itertools.count(1)
         self._requests: list[DecodeRequest] = []
@@ -337,7 +339,8 @@ class StreamTranscriber:
         audio = self._buffer[start - self._base: end - self._base].copy()
         cfg = self.config
         opts = DecodeOptions(language=cfg.language, initial_prompt=cfg.initial_prompt, hotwords=cfg.hotwords,
-                             script=cfg.script, final=final)
+                             script=cfg.script, final=final,
+                             language_hint=self._language_hint if cfg.language is None else None)
         return DecodeRequest(next(self._ids), utterance, final, audio, opts, start / TARGET_RATE,
                              end / TARGET_RATE)
 
@@ -417,6 +420,8 @@ class StreamTranscriber:
 
     def _store_final(self, request: DecodeRequest, result: AsrResult) -> None:
         del self._outstanding_finals[request.utterance]
+        if result.text and result.language and (result.language_probability or 0.0) >= LANGUAGE_HINT_FROM:
+            self._language_hint = result.language
         if not result.text:
             self._ready_finals[request.utterance] = Dropped(request.utterance, request.start, request.end,
                                                             result.dropped or "no words")

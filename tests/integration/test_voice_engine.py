@@ -202,3 +202,11 @@ async def test_two_decoders_run_at_once_and_partials_leave_one_free(shared_dir: 
     assert all(p.text or p.dropped for p in partials)
     assert engine.peak_busy_workers == 2  # two batches decoded at the same time
     assert engine.peak_partial_batches == 1  # partials never held both decoders
+
+
+async def test_language_hint_never_overrides_a_confident_detection(asr_engine_base: AsrEngine,
+                                                                   shared_dir: Path) -> None:
+    jfk = _audio(shared_dir, "real/en_jfk.wav")
+    hinted = await asr_engine_base.transcribe(jfk, DecodeOptions(language=None, language_hint="zh"))
+    assert hinted.language == "en" and (hinted.language_probability or 0) > 0.6
+    assert "fellow" in hinted.text.lower()

@@ -326,3 +326,17 @@ def test_long_speech_ends_at_a_shorter_pause_without_overlap(shared_dir: Path) -
     # Consecutive finals never share audio (the pre-roll is clamped to the previous end).
     for (_, _, end), (_, start, _) in itertools.pairwise(phrased):
         assert start >= end
+
+
+def test_auto_language_streams_pass_their_confident_language_as_a_hint(shared_dir: Path) -> None:
+    speech = _speech(shared_dir)
+    audio = np.concatenate([speech, np.zeros(16000, np.float32), speech, np.zeros(16000, np.float32)])
+    backend = ScriptedBackend()  # answers finals as English with probability 0.9
+    _drive(StreamTranscriber(StreamConfig(partial_interval=0)), backend, audio)
+    finals = [opts for _, opts in backend.calls if opts.final]
+    assert len(finals) >= 2
+    assert finals[0].language_hint is None  # nothing known yet
+    assert finals[-1].language_hint == "en"  # learnt from the first final
+    fixed = ScriptedBackend()
+    _drive(StreamTranscriber(StreamConfig(language="zh", partial_interval=0)), fixed, audio)
+    assert all(opts.language == "zh" and opts.language_hint is None for _, opts in fixed.calls)
