@@ -23,7 +23,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -105,6 +105,43 @@ def _pick_device(setting: str) -> str:
         return "cpu"
 
 
+def _lower_priority(nice: int) -> None:
+    """Lower the calling thread's CPU priority by ``nice`` (Linux: a thread is a schedulable task).
+
+    Decoding yields the CPU to the server's event loop, which carries dispatch: on a machine with
+    few cores an order must not wait for a Whisper decode. Best effort: where the platform says
+    no, decoding just runs at normal priority."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    except OSError as exc:
+        log.warning("could not lower the decoder threads' priority: %s", exc)
+
+
+def _in_lowered_thread(nice: int, build: Callable[[], Any]) -> Any:
+    """Run ``build`` in a fresh thread at lowered priority and return its result.
+
+    CTranslate2 starts its compute threads while the model loads, and a new thread inherits its
+    creator's priority; a throwaway thread keeps the lowered priority away from shared executors
+    (raising it back needs privileges)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        _lower_priority(nice)
+        try:
+            box["value"] = build()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="jingyun-asr-load")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def plan_workers(settings: VoiceSettings, device: str, cores: int) -> tuple[int, int]:
     """(parallel decoders, CPU threads each) for the settings, the device and the machine.
 
@@ -146,7 +183,8 @@ class AsrEngine:
         ) if self.multilingual else frozenset({"en"})
         self._gate = SileroGate(settings.silero_threshold)
         self.workers = max(1, workers)
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="jingyun-asr")
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="jingyun-asr",
+                                            initializer=_lower_priority, initargs=(settings.nice,))
         self._busy_workers = 0
         self._partial_batches = 0
         self.peak_busy_workers = 0  # most batches decoded at once, and of them partial ones
@@ -181,11 +219,16 @@ class AsrEngine:
             compute = "float16" if device == "cuda" else "int8"
         workers, threads = plan_workers(settings, device, os.cpu_count() or 1)
         started = time.perf_counter()
-        model = WhisperModel(str(info.path), device=device, compute_type=compute, cpu_threads=threads,
-                             num_workers=workers, local_files_only=True)
+
+        def build() -> AsrEngine:
+            model = WhisperModel(str(info.path), device=device, compute_type=compute, cpu_threads=threads,
+                                 num_workers=workers, local_files_only=True)
+            return cls(model, info, settings, device, compute, workers)
+
+        engine: AsrEngine = _in_lowered_thread(settings.nice, build)
         log.info("ASR model %s loaded from %s on %s/%s in %.1fs (%d workers x %d threads)", info.name, info.path,
                  device, compute, time.perf_counter() - started, workers, threads)
-        return cls(model, info, settings, device, compute, workers)
+        return engine
 
     def describe(self) -> dict[str, Any]:
         """Model facts for /readyz and the stream's ready message."""

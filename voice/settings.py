@@ -25,6 +25,9 @@ class VoiceSettings:
     workers: int = _s(0, "JINGYUN_ASR_WORKERS",
                       "decodes run in parallel, each on its own model replica (0: auto: one per CPU core up to 4, "
                       "1 on CUDA); partials never take the last free one", lo=0, hi=64)
+    nice: int = _s(10, "JINGYUN_ASR_NICE",
+                   "how much lower the decoder threads' CPU priority is than the server's (Linux nice "
+                   "increment; 0: same), so dispatch on the event loop never waits for a decode", lo=0, hi=19)
     cpu_threads: int = _s(0, "JINGYUN_ASR_THREADS",
                           "CPU threads per decoder (0: the cores shared out among the decoders)", lo=0, hi=256)
     max_batch: int = _s(8, "JINGYUN_ASR_MAX_BATCH",

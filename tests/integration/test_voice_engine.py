@@ -210,3 +210,38 @@ async def test_language_hint_never_overrides_a_confident_detection(asr_engine_ba
     hinted = await asr_engine_base.transcribe(jfk, DecodeOptions(language=None, language_hint="zh"))
     assert hinted.language == "en" and (hinted.language_probability or 0) > 0.6
     assert "fellow" in hinted.text.lower()
+
+
+def _thread_nices() -> dict[int, int]:
+    """{thread id: nice} of this process, from /proc (field 19 of each task's stat)."""
+    nices = {}
+    for task in Path("/proc/self/task").iterdir():
+        stat = (task / "stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        nices[int(task.name)] = int(fields[16])
+    return nices
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+async def test_decoder_threads_yield_the_cpu_to_the_event_loop(shared_dir: Path) -> None:
+    import os
+    import threading
+
+    from tests.fixtures_voice import MODEL_CACHE
+    from voice.settings import VoiceSettings
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    loop = asyncio.get_running_loop()
+    before = set(_thread_nices())
+    engine = await loop.run_in_executor(None, AsrEngine.load, VoiceSettings(model="tiny.en", nice=5), MODEL_CACHE)
+    try:
+        text = (await engine.transcribe(_audio(shared_dir, "real/en_jfk.wav"), DecodeOptions(language="en"))).text
+        nices = _thread_nices()
+        # Other Python threads (the default executor that ran load()) are not the engine's.
+        others = {t.native_id for t in threading.enumerate() if not t.name.startswith("jingyun-asr")}
+    finally:
+        await engine.close()
+    assert "fellow" in text.lower()
+    new = {tid: nice for tid, nice in nices.items() if tid not in before and tid not in others}
+    assert new and all(nice == base + 5 for nice in new.values()), new  # decoders and CTranslate2's threads
+    assert nices[threading.get_native_id()] == base  # the event loop's thread keeps its priority
