@@ -13,7 +13,8 @@ unit at ``--rate`` orders per second; when the phone acknowledges, the unit repo
 available and the incident is closed, so the unit can take the next order.
 
 Prints orders created/delivered/acknowledged, throughput, latency percentiles (dispatch request
-sent -> order on the phone, -> acknowledgement confirmed), errors of every kind, console events,
+sent -> order on the phone, -> acknowledgement confirmed, and the order's ``committed_at`` -> on the
+phone, the figure bench/dispatch_push.py holds to its goal), errors of every kind, console events,
 audio finals and lag events, and the server's RSS at the start and the end (growth in %).
 Last line: one JSON object. Loopback only; it stops by itself after the duration.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import random
@@ -78,6 +80,7 @@ class Stats:
         self.errors: Counter[str] = Counter()
         self.sent_at: dict[str, float] = {}
         self.received_at: dict[str, float] = {}
+        self.committed_ms: dict[str, float] = {}  # order's committed_at -> on the phone (wall clock)
         self.acked_at: dict[str, float] = {}
         self.receipts = 0
         self.console_events = 0
@@ -110,6 +113,10 @@ async def phone(http: aiohttp.ClientSession, base: str, unit: str, stats: Stats,
                         stats.receipts += 1
                         if oid not in stats.received_at:
                             stats.received_at[oid] = time.monotonic()
+                            committed = data["order"].get("committed_at")
+                            if committed:  # absent on orders that waited out a Redis outage
+                                stats.committed_ms[oid] = 1000 * (
+                                    time.time() - dt.datetime.fromisoformat(committed).timestamp())
                             await ws.send_json({"type": "ack", "order_id": oid})
                     elif kind == "acked":
                         oid = data["order_id"]
@@ -355,6 +362,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "deliver_p50_ms": pct(deliver, 50), "deliver_p95_ms": pct(deliver, 95), "deliver_p99_ms": pct(deliver, 99),
             "ack_p50_ms": pct(ack, 50), "ack_p95_ms": pct(ack, 95), "ack_p99_ms": pct(ack, 99),
             "deliver_mean_ms": round(statistics.fmean(deliver), 1) if deliver else None,
+            # The dispatch issue's figure: from the instant the order is durable to the phone.
+            "committed_to_phone_p50_ms": pct(list(stats.committed_ms.values()), 50),
+            "committed_to_phone_p99_ms": pct(list(stats.committed_ms.values()), 99),
             "redundant_receipts": stats.receipts - len(stats.received_at),
             "console_events": stats.console_events, "console_reconnects": stats.console_closed,
             "audio_seconds_sent": round(stats.audio_seconds, 1), "audio_finals": stats.finals,
