@@ -27,8 +27,7 @@ class StreamSession:
         self.core = core
         self.backend = backend
         self.on_event = on_event
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._inflight: dict[int, asyncio.Task[None]] = {}  # request id -> its decode task
 
     def feed_pcm(self, data: bytes, encoding: str) -> None:
         """Raw PCM in; raises ``AudioError`` for a malformed frame (the stream continues)."""
@@ -59,8 +58,6 @@ class StreamSession:
                 task.cancel()
         for req in self.core.take_requests():
             task = asyncio.get_running_loop().create_task(self._run(req), name=f"asr-request-{req.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
             self._inflight[req.id] = task
             task.add_done_callback(self._forget(req.id))
 
@@ -87,15 +84,16 @@ class StreamSession:
         """End of audio: finalise the open utterance and wait for every final."""
         self.core.finish()
         self._pump()
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight.values()), return_exceptions=True)
         for ev in self.core.take_ready():
             self.on_event(ev)
 
     async def cancel(self) -> None:
         """Abandon the stream (client gone): outstanding decodes are cancelled."""
-        for task in list(self._tasks):
+        tasks = list(self._inflight.values())
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
