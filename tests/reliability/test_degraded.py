@@ -174,14 +174,19 @@ INTERVIEW = {"case_number": "FT-DISK-1", "title": "disk test", "language": "zh",
              "participants": [{"name": "王警官", "role": "interviewer"}, {"name": "李明", "role": "witness"}]}
 
 
-async def test_disk_nearly_full_refuses_audio_not_dispatch(make_client: Any) -> None:
-    """A reserve larger than the disk stands in for a full disk: the real free-space check decides."""
-    client = await make_client(env={"JINGYUN_AUDIO_MIN_FREE_MB": str(10**9)})
-    app = client.server.app
-    headers = auth(app, "interviewer")
+async def _interview_audio(client: Any) -> tuple[dict[str, str], dict[str, Any], Any]:
+    """Open an interview and upload a second of audio to it: (headers, session, the upload's response)."""
+    headers = auth(client.server.app, "interviewer")
     session = await (await client.post("/api/interviews", json=INTERVIEW, headers=headers)).json()
     resp = await client.post(f"/api/interviews/{session['id']}/audio", data=_wav(),
                              headers={**headers, "Content-Type": "audio/wav"})
+    return headers, session, resp
+
+
+async def test_disk_nearly_full_refuses_audio_not_dispatch(make_client: Any) -> None:
+    """A reserve larger than the disk stands in for a full disk: the real free-space check decides."""
+    client = await make_client(env={"JINGYUN_AUDIO_MIN_FREE_MB": str(10**9)})
+    headers, session, resp = await _interview_audio(client)
     assert resp.status == 507, await resp.text()
     body = await resp.json()
     assert body["error"]["code"] == "insufficient_storage" and "disk is nearly full" in body["error"]["message"]
@@ -198,11 +203,7 @@ async def test_disk_nearly_full_refuses_audio_not_dispatch(make_client: Any) -> 
 
 async def test_disk_with_room_keeps_audio(make_client: Any) -> None:
     client = await make_client(env={"JINGYUN_AUDIO_MIN_FREE_MB": "1"})
-    app = client.server.app
-    headers = auth(app, "interviewer")
-    session = await (await client.post("/api/interviews", json=INTERVIEW, headers=headers)).json()
-    resp = await client.post(f"/api/interviews/{session['id']}/audio", data=_wav(),
-                             headers={**headers, "Content-Type": "audio/wav"})
+    _headers, _session, resp = await _interview_audio(client)
     assert resp.status == 201, await resp.text()
     ready = await (await client.get("/readyz")).json()
     assert ready["components"].get("disk", {"status": "ready"})["status"] == "ready"
