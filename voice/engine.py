@@ -163,6 +163,12 @@ class _Pending:
     queued_at: float
 
 
+def _fail(batch: Sequence[_Pending], exc: BaseException) -> None:
+    for p in batch:
+        if not p.future.done():
+            p.future.set_exception(exc)
+
+
 class AsrEngine:
     """The process-wide model. Create with :meth:`load` (blocking; call it in a thread)."""
 
@@ -303,14 +309,12 @@ class AsrEngine:
         try:
             results = await loop.run_in_executor(
                 self._executor, self.decode_batch, [p.audio for p in batch], [p.options for p in batch])
-        except (Exception, asyncio.CancelledError) as exc:
+        except asyncio.CancelledError:
             # Cancelled only by close(): nobody may be left waiting on a batch that will not finish.
-            failure = RuntimeError("ASR engine closed") if isinstance(exc, asyncio.CancelledError) else exc
-            for p in batch:
-                if not p.future.done():
-                    p.future.set_exception(failure)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+            _fail(batch, RuntimeError("ASR engine closed"))
+            raise
+        except Exception as exc:
+            _fail(batch, exc)
             return
         finally:
             self._busy_workers -= 1
@@ -385,9 +389,7 @@ class AsrEngine:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for p in self._queue:
-            if not p.future.done():
-                p.future.set_exception(RuntimeError("ASR engine closed"))
+        _fail(self._queue, RuntimeError("ASR engine closed"))
         self._queue.clear()
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
 

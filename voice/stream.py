@@ -280,7 +280,7 @@ class StreamTranscriber:
         self._requests.append(req)
 
     def _pause(self, end: int) -> None:
-        """A pause reached the post-roll: ask for the final now, in case the utterance is over."""
+        """A pause reached ``early_final_ms``: ask for the final now, in case the utterance is over."""
         if self._utt_start is None or self._early is not None:
             return
         if (end - self._utt_start) / TARGET_RATE < self.config.min_utterance_seconds:
