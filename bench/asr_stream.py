@@ -46,8 +46,6 @@ CLIPS = {
              "real/zh_wenetspeech_TEST_MEETING_T0000000001_S00000.wav", "real/zh_aishell2_IT0011W0001.wav"],
 }
 CHUNK_S = 0.1
-EARLY_FINAL_MS = int(os.environ.get("JINGYUN_EARLY_FINAL_MS", "300"))
-LONG_UTTERANCE_S = float(os.environ.get("JINGYUN_VAD_LONG_UTTERANCE_SECONDS", "8"))
 
 
 def _read(path: Path) -> np.ndarray:
@@ -98,8 +96,11 @@ async def _one_stream(engine: Any, model: str, idx: int, seconds: float, stagger
         elif isinstance(ev, Final):
             finals.append((ev, now))
 
-    core = StreamTranscriber(StreamConfig(language=language, early_final_ms=EARLY_FINAL_MS,
-                                          long_utterance_seconds=LONG_UTTERANCE_S))
+    v = engine.settings  # the server's JINGYUN_* voice settings, as the bench was started with
+    core = StreamTranscriber(StreamConfig(language=language, partial_interval=v.partial_interval,
+                                          end_silence_ms=v.end_silence_ms, early_final_ms=v.early_final_ms,
+                                          long_utterance_seconds=v.long_utterance_seconds,
+                                          long_end_silence_ms=v.long_end_silence_ms))
     session = StreamSession(core, engine, on_event)
     await asyncio.sleep(stagger)
     t0 = time.perf_counter()
@@ -175,12 +176,12 @@ def _fmt(v: float | None) -> str:
 async def _bench_model(model: str, counts: list[int], seconds: float, max_batch: int, threads: int) -> list[Any]:
     from voice.engine import AsrEngine, DecodeOptions
     from voice.settings import VoiceSettings
+    from web.envparse import load_settings
 
     cache = Path(os.environ.get("JINGYUN_DATA_DIR", REPO / "data")) / "models"
-    share = float(os.environ.get("JINGYUN_ASR_PARTIAL_SHARE", VoiceSettings.partial_share))
-    workers = int(os.environ.get("JINGYUN_ASR_WORKERS", "0"))
-    settings = VoiceSettings(model=model, max_batch=max_batch, cpu_threads=threads, partial_share=share,
-                             workers=workers)
+    # Every JINGYUN_* voice setting applies (read and checked as the server does); flags win.
+    settings = load_settings(VoiceSettings, os.environ,
+                             overrides={"model": model, "max_batch": max_batch, "cpu_threads": threads})
     engine = await asyncio.get_running_loop().run_in_executor(None, AsrEngine.load, settings, cache)
     # Warm-up: the first call allocates buffers and would distort N=1.
     await engine.transcribe(_read(SHARED / "audio" / "real" / "en_jfk.wav"), DecodeOptions(language="en"))
