@@ -159,8 +159,8 @@ class Hub:
                     await asyncio.wait_for(asyncio.shield(pubsub.aclose()), 2.0)
 
     def _set_ready(self, ready: bool, detail: str) -> None:
-        if ready == self.ready.is_set() and ready:
-            return
+        if ready and self.ready.is_set():
+            return  # still subscribed; a lost subscription is reported on every retry, with its reason
         if ready:
             self.ready.set()
         else:
