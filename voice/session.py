@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from voice.engine import AsrBackend
 from voice.stream import DecodeRequest, Event, StreamTranscriber
+from voice.types import AsrBackend
 
 log = logging.getLogger("jingyun.voice.session")
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from voice import textnorm
 from voice.audio import TARGET_RATE, StreamResampler, pcm_to_float
-from voice.engine import AsrResult, DecodeOptions
+from voice.types import AsrResult, DecodeOptions
 from voice.vad import SpeechEnd, SpeechPause, SpeechResume, SpeechStart, VadConfig, WebRtcSegmenter
 
 SAMPLE_RATES = (8000, 16000)
