@@ -89,6 +89,13 @@ class StreamSession:
         for ev in self.core.take_ready():
             self.on_event(ev)
 
+    async def abort(self, reason: str) -> None:
+        """Stop decoding (overload, a broken stream): every utterance not yet final is reported as
+        ``Failed`` with ``reason`` and its audio, through ``on_event``, before this returns."""
+        await self.cancel()
+        for ev in self.core.abort(reason):
+            self.on_event(ev)
+
     async def cancel(self) -> None:
         """Abandon the stream (client gone): outstanding decodes are cancelled."""
         tasks = list(self._inflight.values())
