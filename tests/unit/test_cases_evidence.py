@@ -108,7 +108,7 @@ def test_each_required_field_is_named_when_missing(path: tuple[str, ...], field:
 
 
 def test_unconfirmed_sign_off_is_refused() -> None:
-    with pytest.raises(InvalidInput, match="sign_off.confirmed must be true"):
+    with pytest.raises(InvalidInput, match=r"sign_off\.confirmed must be true"):
         register(video_body(sign_off={"officer": "张伟", "badge": "012345", "confirmed": "yes"}))
 
 
@@ -161,7 +161,7 @@ def test_lost_footage_is_registered_with_a_signed_statement() -> None:
     ev = register(video_body(loss=loss))
     assert ev.state == "lost" and ev.loss is not None and ev.loss.responsible == "王五"
     assert ev.loss.signed_at == NOW
-    with pytest.raises(InvalidInput, match="loss.confirmed must be true"):
+    with pytest.raises(InvalidInput, match=r"loss\.confirmed must be true"):
         register(video_body(loss={**loss, "confirmed": False}))
     with pytest.raises(InvalidInput, match="not both"):
         register(video_body(loss=loss, expected_sha256=SHA))
