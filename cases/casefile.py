@@ -101,7 +101,8 @@ class CaseFile:
                 "holder": str(self.holder), "holder_kind": self.holder.kind, "holder_id": self.holder.id,
                 "held_since": fields.iso(self.held_since), "created_by": self.created_by,
                 "created_at": fields.iso(self.created_at), "version": self.version,
-                "awaiting_correction": self.awaiting_correction, "returns": self.returns}
+                "awaiting_correction": self.awaiting_correction, "returns": self.returns,
+                "status_history": [dict(h) for h in self.status_history]}
 
 
 def _items(value: Any) -> tuple[CaseItem, ...]:

@@ -210,6 +210,9 @@ def _answers(value: Any, checklist: Sequence[ChecklistItem], photos: tuple[Photo
 
 def self_check_from_body(body: Any, *, round_no: int, checklist: Sequence[ChecklistItem], submitted_by: str,
                          now: dt.datetime) -> SelfCheck:
+    if not any(not c.retired for c in checklist):
+        # A programming error, not bad input: an empty checklist would accept a self-check that says nothing.
+        raise ValueError("a self-check is checked against the checklist: pass inspections.rules.load_checklist()")
     body = fields.obj(body, "body")
     fields.reject_unknown(body, ("answers", "photos", "note"))
     photos = _photos(body.get("photos"))

@@ -239,3 +239,9 @@ def test_every_pair_of_state_and_action_is_either_in_the_table_or_refused() -> N
         if (state, action) not in ACTIONS:
             with pytest.raises(IllegalTransition):
                 apply(i, action, BODIES[action], viewer=ADMIN, building=BUILDING, now=at(1), checklist=CHECKLIST)
+
+
+def test_a_self_check_without_a_checklist_is_a_programming_error() -> None:
+    i = apply(submitted(), "return", {"reasons": ["r"]}, viewer=GRID, building=BUILDING, now=at(1))
+    with pytest.raises(ValueError, match="load_checklist"):
+        apply(i, "resubmit", self_check(), viewer=MANAGER, building=BUILDING, now=at(2))
