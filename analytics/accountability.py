@@ -82,6 +82,27 @@ class _Report:
     not_counted: Counter[str] = field(default_factory=Counter)
 
 
+def recommendation_verdict(recommended: Sequence[str], chosen: str | None) -> dict[str, Any]:
+    """What the dispatch service stores with each dispatch, at the moment it is made.
+
+    ``verdict`` is ``top`` (the first recommendation was chosen), ``other_recommended``,
+    ``not_recommended``, or ``no_recommendation`` (nothing was recommended); ``rank`` is the chosen
+    unit's 1-based place in the list, None when it was not in it.
+    """
+    units = list(recommended)
+    rank = units.index(chosen) + 1 if chosen is not None and chosen in units else None
+    if not units:
+        verdict = "no_recommendation"
+    elif rank == 1:
+        verdict = "top"
+    elif rank is not None:
+        verdict = "other_recommended"
+    else:
+        verdict = "not_recommended"
+    return {"recommended_units": units, "chosen_unit": chosen, "rank": rank, "verdict": verdict,
+            "top_choice": verdict == "top"}
+
+
 def _level(value: Any) -> str | None:
     return value if value in LEVELS else None
 
@@ -129,19 +150,15 @@ def _count_units(rep: _Report, inc: Mapping[str, Any], category: str) -> str | N
         if chosen is None:
             rep.not_counted["unit: dispatch without a chosen unit"] += 1
             continue
-        if not recommended:
+        judged = recommendation_verdict(recommended, chosen)["verdict"]
+        if judged == "no_recommendation":
             rep.not_counted["unit: dispatch without recommendations"] += 1
             continue
         for tally in (rep.units, rep.units_by_level.setdefault(level, UnitTally()),
                       rep.units_by_category.setdefault(category, UnitTally())):
             tally.dispatches += 1
-            if chosen == recommended[0]:
-                tally.top += 1
-            elif chosen in recommended:
-                tally.other_recommended += 1
-            else:
-                tally.not_recommended += 1
-        if chosen != recommended[0]:
+            setattr(tally, judged, getattr(tally, judged) + 1)
+        if judged != "top":
             verdict = "overridden"
         elif verdict is None:
             verdict = "accepted"

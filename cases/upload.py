@@ -110,6 +110,7 @@ class StreamedUpload:
         if problem is not None:
             self.abort()
             raise problem
+        published = False
         try:
             fh = self._file
             assert fh is not None
@@ -119,8 +120,14 @@ class StreamedUpload:
             self._file = None
             os.chmod(self.temp_path, KEPT_MODE)
             self._publish()
+            published = True
             fsync_dir(self.directory)
         except BaseException:
+            if published:
+                # Not known to be durable, and the caller will not register it: take it back out, so a
+                # retry is not refused as "already kept" and no unregistered file stays behind.
+                with contextlib.suppress(OSError):
+                    self.final_path.unlink()
             self.abort()
             raise
         self.done = True
@@ -141,7 +148,10 @@ class StreamedUpload:
                                name=self.final_path.name) from None
             os.rename(self.temp_path, self.final_path)
             return
-        self.temp_path.unlink()
+        # The file is published; a temporary name that cannot be removed is swept at start-up instead
+        # of failing an upload that succeeded.
+        with contextlib.suppress(OSError):
+            self.temp_path.unlink()
 
     def abort(self) -> None:
         """Throw the partial file away. Safe to call twice."""

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.accountability import BRIEF_COLUMNS, LEVELS, accountability, brief_rows
+from analytics.accountability import BRIEF_COLUMNS, LEVELS, accountability, brief_rows, recommendation_verdict
 
 
 def inc(ident: str, machine: str | None, final: str | None, category: str | None = "theft",
@@ -115,3 +115,12 @@ def test_property_everything_adds_up(rows: list[dict[str, Any]]) -> None:
     assert counted == lv["scored"]
     for rate in (lv["acceptance_rate"], un["acceptance_rate"]):
         assert rate is None or 0 <= rate <= 1
+
+
+def test_recommendation_verdict_at_dispatch_time() -> None:
+    assert recommendation_verdict(["U1", "U2"], "U1") == {"recommended_units": ["U1", "U2"], "chosen_unit": "U1",
+                                                          "rank": 1, "verdict": "top", "top_choice": True}
+    assert recommendation_verdict(["U1", "U2"], "U2")["rank"] == 2
+    assert recommendation_verdict(["U1", "U2"], "U2")["verdict"] == "other_recommended"
+    assert recommendation_verdict(["U1"], "U9")["verdict"] == "not_recommended"
+    assert recommendation_verdict([], "U9")["verdict"] == "no_recommendation"

@@ -187,3 +187,17 @@ def test_property_kept_whole_or_not_at_all(tmp_path_factory: pytest.TempPathFact
         assert not cut_short and 0 < len(data) <= limit
         assert listing(d) == ["EV1"] and stored.path.read_bytes() == data
         assert stored.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_failure_after_publishing_takes_the_file_back_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cases.upload as upload
+
+    def broken_fsync(directory: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(upload, "fsync_dir", broken_fsync)
+    up = StreamedUpload(tmp_path, "EV1", max_bytes=100)
+    up.write(b"data")
+    with pytest.raises(OSError):
+        up.commit()
+    assert listing(tmp_path) == []
