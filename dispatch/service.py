@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from common.db import transaction
 from dispatch import audit as auditlog
 from dispatch import keys
 from dispatch.bus import Bus
@@ -49,9 +50,6 @@ from dispatch.tables import alerts, incident_events, incidents, orders, unit_eve
 log = logging.getLogger("jingyun.dispatch")
 
 _SOURCE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-# One writer lock per SQLite database file: SQLite has a single writer, and the audit chain needs
-# appends in order. Keyed by URL so two apps in one process (tests) share it.
-_SQLITE_LOCKS: dict[str, asyncio.Lock] = {}
 
 TriageFn = Callable[..., Any]
 DuplicatesFn = Callable[..., Any]
@@ -132,7 +130,6 @@ class DispatchService:
         self._triage = triage_fn if triage_fn is not None else _default_triage()
         self._duplicates = duplicates_fn if duplicates_fn is not None else _default_duplicates()
         self._sqlite = engine.dialect.name == "sqlite"
-        self._lock = _SQLITE_LOCKS.setdefault(str(engine.url), asyncio.Lock()) if self._sqlite else None
         self.hub: Any = None  # dispatch.live.Hub, set by the web layer when it starts one
         # Console events that follow a change are built and published off the request path, in order.
         self._emits: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue(maxsize=10_000)
@@ -150,14 +147,9 @@ class DispatchService:
         in the same round trip as its own Redis work (the order push, the ack).
         """
         heads: list[tuple[int, str]] = heads_out if heads_out is not None else []
-        if self._lock is not None:
-            async with self._lock, self.engine.begin() as conn:
-                conn.info["audit_heads"] = heads
-                yield conn
-        else:
-            async with self.engine.begin() as conn:
-                conn.info["audit_heads"] = heads
-                yield conn
+        async with transaction(self.engine) as conn:
+            conn.info["audit_heads"] = heads
+            yield conn
         if heads and heads_out is None:
             with contextlib.suppress(Exception):  # the head is a cross-check; the chain is the record
                 await self.bus.record_audit_head(*max(heads))

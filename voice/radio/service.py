@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analytics.status_phrases import match_status
+from common.db import transaction
 from voice.audio import TARGET_RATE, StreamResampler
 from voice.engine import AsrResult, DecodeOptions, transcribe_audio
 from voice.radio.channels import Channel, ChannelStore
@@ -187,7 +188,7 @@ class RadioService:
     async def set_alias(self, radio_id: str, unit_id: str) -> None:
         await self.dispatch.get_unit(unit_id)  # raises NotFound for an unknown unit
         now = dt.datetime.now(dt.UTC)
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(unit_aliases.delete().where(unit_aliases.c.radio_id == radio_id))
             await conn.execute(unit_aliases.insert().values(radio_id=radio_id, unit_id=unit_id, created_at=now))
 
@@ -240,7 +241,7 @@ class RadioService:
                "upload_key": upload_key, "meta": {**(meta or {}), "truncated": tx.truncated, "stream_start": tx.start,
                                             "stream_end": tx.end}, "created_at": now}
         try:
-            async with self.db.begin() as conn:
+            async with transaction(self.db) as conn:
                 await conn.execute(transmissions.insert().values(**row))
         except sa.exc.IntegrityError:
             if upload_key:
@@ -308,7 +309,7 @@ class RadioService:
                          words=words, confidence=float(np.mean([r.confidence for _, _, r in parts])))
 
     async def _update(self, tx_id: str, **values: Any) -> None:
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(transmissions.update().where(transmissions.c.id == tx_id).values(**values))
 
     async def _tx(self, tx_id: str) -> dict[str, Any]:
@@ -359,7 +360,7 @@ class RadioService:
                "to_status": match.status, "phrase": match.phrase, "evidence": match.evidence,
                "confidence": None if confidence is None else round(confidence, 4), "state": state,
                "reason": reason, "created_at": dt.datetime.now(dt.UTC)}
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(status_updates.insert().values(**row))
         update = await self.get_status_update(upd_id)
         assert update is not None
@@ -428,7 +429,7 @@ class RadioService:
                 raise
             raise RadioError(409, "illegal_transition", exc.message,  # type: ignore[attr-defined]
                              **getattr(exc, "details", {})) from None
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(status_updates.update().where(status_updates.c.id == upd_id)
                                .values(state="applied", reason=f"confirmed by {actor}"))
         result = await self.get_status_update(upd_id)
@@ -460,7 +461,7 @@ class RadioService:
             # Forward-only rules refuse going back (on_scene -> en_route): an undo is a correction.
             await self.dispatch.correct_unit_status(upd["unit_id"], upd["from"], actor=actor, note=note)
         now = dt.datetime.now(dt.UTC)
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(status_updates.update().where(status_updates.c.id == upd_id)
                                .values(state="undone", undone_at=now, undone_by=actor))
         result = await self.get_status_update(upd_id)
@@ -483,7 +484,7 @@ class RadioService:
                "language": data.get("lang") or tx.get("language"), "category": data.get("category"),
                "priority": data.get("priority"), "level": data.get("level"), "triage": data, "state": "suggested",
                "created_at": dt.datetime.now(dt.UTC)}
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(suggestions.insert().values(**row))
         sug = await self.get_suggestion(row["id"])
         assert sug is not None
@@ -504,7 +505,7 @@ class RadioService:
 
     async def _claim(self, sug_id: str, state: str, actor: str, reason: str | None) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC)
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             res = await conn.execute(suggestions.update().where(suggestions.c.id == sug_id,
                                                                 suggestions.c.state == "suggested")
                                      .values(state=state, decided_by=actor, decided_at=now, reason=reason))
@@ -525,11 +526,11 @@ class RadioService:
             incident = await self.dispatch.create_incident(text=text or sug["text"], source="radio", actor=actor,
                                                            lang=sug["language"])
         except Exception:
-            async with self.db.begin() as conn:
+            async with transaction(self.db) as conn:
                 await conn.execute(suggestions.update().where(suggestions.c.id == sug_id)
                                    .values(state="suggested", decided_by=None, decided_at=None))
             raise
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(suggestions.update().where(suggestions.c.id == sug_id)
                                .values(incident_id=incident["id"]))
         await self.dispatch.audit(actor, "radio.suggestion.accept", f"suggestion:{sug_id}",
