@@ -130,7 +130,6 @@ class DispatchService:
         self._triage = triage_fn if triage_fn is not None else _default_triage()
         self._duplicates = duplicates_fn if duplicates_fn is not None else _default_duplicates()
         self._sqlite = engine.dialect.name == "sqlite"
-        self.hub: Any = None  # dispatch.live.Hub, set by the web layer when it starts one
         # Console events that follow a change are built and published off the request path, in order.
         self._emits: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue(maxsize=10_000)
         self._emitter_running = False
