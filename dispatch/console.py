@@ -2,9 +2,8 @@
 dropped event is never an error; consoles resync from the snapshot).
 
 Events about an incident, unit or order that follow a change are queued by :meth:`Console.emit`
-and built from the database when sent, ``EMIT_DELAY_S`` later, by :meth:`Console.run_emitter`
-(started by the web layer): the change's latency-critical work, the order push to a phone, is not
-queued behind them on the event loop, and events for one object within the window coalesce.
+and built from the database when :meth:`Console.run_emitter` (started by the web layer) sends them,
+``EMIT_DELAY_S`` later.
 """
 
 from __future__ import annotations

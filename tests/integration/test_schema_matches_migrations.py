@@ -31,8 +31,6 @@ METADATA = [dispatch.tables.metadata, voice.tables.metadata, voice.interview.tab
 # start with plain SQL and nothing reads it back.
 MIGRATION_ONLY_TABLES = {"server_starts"}
 
-pytestmark = pytest.mark.postgres
-
 
 def _same_default(_context: Any, _inspected: Any, _column: Any, in_db: str | None, _default: Any,
                   in_code: str | None) -> bool | None:
@@ -110,5 +108,6 @@ async def empty_pg_schema(pg_url: str) -> AsyncIterator[AsyncEngine]:
         await admin.dispose()
 
 
+@pytest.mark.postgres
 async def test_postgresql_schema_from_migrations_matches_tables(empty_pg_schema: AsyncEngine) -> None:
     await _assert_same(empty_pg_schema)
