@@ -237,7 +237,7 @@ class InterviewStore:
     async def fill_gap(self, sid: str, line_id: str, transcript: dict[str, Any], *, actor: str) -> dict[str, Any]:
         """A gap line becomes the ASR line its re-run produced (a new version; the gap stays in the history)."""
         now = now_utc()
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "re-running a gap")
             line = (await conn.execute(sa.select(lines).where(lines.c.id == line_id,
