@@ -158,7 +158,7 @@ def parse_caller(raw: Any) -> Caller:
     """Validate ``caller``: ``{"number", "location", "lat", "lon"}``, each optional."""
     if not isinstance(raw, dict):
         raise ProtocolError(BAD_CONFIG, "config field 'caller' must be an object such as "
-                            '{"number": "13800138000", "location": "福田区深南大道1001号", "lat": 22.54, "lon": 114.06}')
+                            '{"number": "13800138000", "location": "深南大道1001号", "lat": 22.54, "lon": 114.06}')
     unknown = sorted(set(raw) - set(CALLER_KEYS))
     if unknown:
         raise ProtocolError(BAD_CONFIG, f"unknown field(s) in 'caller': {', '.join(map(str, unknown))}; accepted: "

@@ -25,7 +25,7 @@ from voice.radio.tables import recordings
 
 CODEC = "opus/ogg"
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
-KINDS = ("radio", "interview")
+KINDS = ("radio", "interview", "call")
 
 
 @dataclass(frozen=True)

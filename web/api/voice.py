@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from voice.session import StreamSession
 from voice.store import StreamMeta, encode, final_message, list_transcripts, partial_message, save_final
 from voice.stream import Dropped, Event, Final, Partial, StreamConfig, StreamTranscriber
 from web import appkeys
+from web.api import calls as calls_api
 from web.auth import Role, principal, requires
 from web.errors import UNAVAILABLE, ApiError, bad_request
 from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
@@ -145,6 +146,7 @@ class _Persister:
         self.queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"voice-persist-{meta.stream_id}")
         self.stored = 0
+        self.on_stored: Callable[[Final, int | None], None] | None = None  # a call follows its finals
 
     def put(self, kind: str, item: Any) -> None:
         self.queue.put_nowait((kind, item))
@@ -161,6 +163,8 @@ class _Persister:
             private = self.meta.source == INTERVIEW_SOURCE
             if kind == "final":
                 row_id = await self._store(db, ev)
+                if self.on_stored is not None:
+                    self.on_stored(ev, row_id)
                 if private:
                     continue
                 try:
@@ -302,7 +306,11 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
     stream_cfg, note = _stream_config(cfg, engine, settings)
     meta = StreamMeta(stream_id=stream_id, source=_source(conn, cfg.source), channel=cfg.channel,
                       model=engine.info.name)
+    call = await calls_api.open_call(app, conn, cfg, meta) if cfg.kind == "call" else None
+    if cfg.kind == "call" and call is None:
+        return  # refused; open_call said why
     persister = _Persister(app, meta)
+    persister.on_stored = call.final if call is not None else None
     stats = {"finals": 0, "lag_warned": False}
     closing: list[str] = []
 
@@ -327,6 +335,8 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
                    "max_lag_seconds": v.max_lag_seconds}}
     if note:
         ready["language_note"] = note
+    if call is not None:
+        ready.update(kind="call", call_id=call.id)
     conn.send(ready)
     reason = "client closed"
     idle = _IdleFlush(session, v.idle_flush_seconds)
@@ -344,6 +354,8 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
                 except AudioError as exc:
                     conn.send(proto.error_event(proto.BAD_AUDIO, f"{exc}; the frame was ignored"))
                     continue
+                if call is not None:
+                    call.audio(data, cfg.encoding)
                 if session.core.seconds_received > v.max_stream_seconds:
                     conn.send(proto.error_event(proto.STREAM_TOO_LONG, "the stream exceeded the limit of "
                                                 f"{v.max_stream_seconds:g} s of audio; it is finished now"))
@@ -388,6 +400,8 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
         if not persister.task.done():
             await session.cancel()
             await persister.close()
+        if call is not None:
+            await call.end(reason)
 
 
 def _control(data: str) -> str | None:
