@@ -8,6 +8,9 @@
 (function () {
   "use strict";
   const { h, t, $ } = JY;
+  // Panels in their own modules (console-calls.js) take the live events they show: JY.consoleOn(type, fn).
+  const extraHandlers = new Map();
+  JY.consoleOn = (type, fn) => { extraHandlers.set(type, [...(extraHandlers.get(type) || []), fn]); };
 
   JY.i18n({
     zh: {
@@ -951,6 +954,7 @@
       case "resync": resync(); break;
       default: break;
     }
+    for (const fn of extraHandlers.get(ev.type) || []) { try { fn(ev); } catch (e) { console.error(e); } }
   }
 
   /** Replace the picture with a snapshot (sent by /ws/console on connect and on {"type":"resync"}). */
@@ -1101,6 +1105,7 @@
     const sock = new JY.Socket("/ws/console", { pill: $("#conn"), onOpen, onMessage: onEvent });
     JY.consoleSocket = sock;
     JY.consoleState = S;
+    JY.consoleSelect = select;
     sock.start();
     setInterval(checkHealth, HEALTH_EVERY_MS);
   }
