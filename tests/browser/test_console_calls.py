@@ -22,14 +22,15 @@ from web.auth import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.redis, pytest.mark.slow]
 
-CLIP = "audio/synthetic/en_radio_04.wav"  # Caller reports a house fire at number forty two Jianshe Street. …
+FIRE = "audio/synthetic/en_radio_04.wav"  # Caller reports a house fire at number forty two Jianshe Street. …
+COLLAPSE = "audio/synthetic/en_radio_06.wav"  # Emergency, my father collapsed and he is not breathing. …
 
 
-async def _stream_call(client: Any, wav: Path, ended: asyncio.Event) -> None:
+async def _stream_call(client: Any, wav: Path, ended: asyncio.Event, caller: dict[str, Any] | None = None) -> None:
     """A telephony gateway: the caller's audio at real-time pace, then the line stays open until told."""
     ws = await client.ws_connect(f"/ws/transcribe?token={token_for(client.server.app, Role.SERVICE)}")
     await ws.send_json({"type": "config", "kind": "call", "language": "en",
-                        "caller": {"number": "+86 138 0013 8000", "location": "42 Jianshe Street"}})
+                        **({"caller": caller} if caller else {})})
     assert (await ws.receive_json(timeout=10))["type"] == "ready"
     samples, rate = load_wav(wav)
     data = samples.tobytes() + b"\0\0" * rate  # then a second of silence: the caller waits
@@ -59,7 +60,8 @@ async def test_live_call_card_becomes_an_incident(make_client: Any, asr_engine: 
     await expect(page.locator("#calls-panel")).to_be_hidden()
 
     hang_up = asyncio.Event()
-    caller = asyncio.ensure_future(_stream_call(client, shared_dir / CLIP, hang_up))
+    caller = asyncio.ensure_future(_stream_call(client, shared_dir / FIRE, hang_up,
+                                                {"number": "+86 138 0013 8000", "location": "42 Jianshe Street"}))
     try:
         card = page.locator("#calls li.call-card")
         await expect(card).to_have_count(1, timeout=10_000)
@@ -98,5 +100,34 @@ async def test_live_call_card_becomes_an_incident(make_client: Any, asr_engine: 
     await expect(card.locator(".call-state")).to_have_text("incident created")
     await expect(card.get_by_role("button", name="▶ Play the call audio")).to_be_visible(timeout=20_000)
     await shot(page, "2-incident")
+
+    # A second caller, about another open incident, on the console in Chinese: the card shows the
+    # extracted injury, suggests that incident, and one click attaches the call to it.
+    collapse = await api.call("POST", "/api/incidents", 201, json={
+        "text": "An old man collapsed at Lianhua Road and is not breathing", "source": "phone"})
+    await page.locator("#jy-lang").click()
+    await expect(page.locator("#calls-h")).to_contain_text("来电")
+    hang_up = asyncio.Event()
+    caller = asyncio.ensure_future(_stream_call(client, shared_dir / COLLAPSE, hang_up))
+    try:
+        live = page.locator('#calls li.call-card[data-state="live"]')
+        await expect(live).to_have_count(1, timeout=10_000)
+        second = page.locator(f'#calls li.call-card[data-call="{await live.get_attribute("data-call")}"]')
+        await expect(second.locator(".call-number")).to_have_text("未知号码")
+        await expect(second.locator(".call-transcript li.final").first).to_contain_text("breathing", timeout=60_000)
+        await expect(second.locator(".call-facts")).to_contain_text(re.compile("伤情\\s*重伤"))
+        await expect(second.locator(".call-cat")).to_have_text("医疗急救")
+        suggestion = second.locator(f'.call-dups li[data-dup="{collapse["id"]}"]')
+        await expect(suggestion).to_contain_text(collapse["number"], timeout=10_000)
+        await shot(page, "3-second-call-zh")
+        await suggestion.get_by_role("button", name=f"并入 {collapse['number']}").click()
+        await expect(second).to_have_attribute("data-state", "attached")
+        await expect(page.locator("#detail-number")).to_have_text(collapse["number"])
+        await expect(page.locator("#detail .text")).to_contain_text("breathing")
+        assert (await api.call("GET", f"/api/incidents/{collapse['id']}"))["texts"][-1]["source"] == "call"
+    finally:
+        hang_up.set()
+        await caller
+    await shot(page, "4-attached-zh")
     page_watch.check()
     await context.close()
