@@ -243,3 +243,18 @@ async def test_call_refusals(make_client: Any, asr_engine_base: Any) -> None:
     assert (await client.get("/api/calls")).status == 401
     assert (await client.get("/api/calls", headers=auth(app, Role.ADMIN))).status == 200
     assert (await client.get("/api/calls?state=open", headers=auth(app, Role.ADMIN))).status == 400
+
+
+async def test_call_routes_documented_with_roles(client: Any) -> None:
+    from web.auth import route_roles
+
+    app = client.server.app
+    doc = await (await client.get("/api/openapi.json", headers=auth(app, Role.DISPATCHER))).json()
+    mine = [r for r in app.router.routes() if r.method != "HEAD" and r.resource is not None
+            and r.resource.canonical.startswith("/api/calls")]
+    assert len(mine) == 6
+    for route in mine:
+        path = route.resource.canonical
+        assert set(route_roles(route)) == {Role.DISPATCHER, Role.ADMIN}, path
+        assert route.method.lower() in doc["paths"].get(path, {}), f"{route.method} {path} not in the OpenAPI document"
+    assert "Call" in doc["components"]["schemas"]
