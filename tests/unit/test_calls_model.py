@@ -39,3 +39,11 @@ def test_main_language_by_amount_of_speech() -> None:
               {"utterance": 2, "text": "我父亲晕倒了没有呼吸请快派人来", "language": "zh"}]
     assert main_language(finals, "en") == "zh"
     assert main_language([], "yue") == "yue"
+
+
+def test_a_transcript_longer_than_an_incident_takes_is_cut_with_a_pointer_to_the_call() -> None:
+    from voice.calls.service import fit_text
+
+    assert fit_text("short", 100, "c1") == "short"
+    cut = fit_text("我" * 500, 120, "c1")
+    assert len(cut) <= 120 and cut.startswith("我" * 50) and cut.endswith("(the full transcript is on call c1)")

@@ -42,6 +42,15 @@ log = logging.getLogger("jingyun.calls")
 
 LOCK_STRIPES = 64
 MAX_SUGGESTIONS = 5
+MIN_ROOM = 80  # an incident with less room left than this gets the transcripts linked but no more text
+
+
+def fit_text(text: str, limit: int, call_id: str) -> str:
+    """The transcript, cut to ``limit`` characters with a pointer to the call when it is longer."""
+    if len(text) <= limit:
+        return text
+    note = f" … (the full transcript is on call {call_id})"
+    return text[:max(0, limit - len(note))].rstrip() + note
 
 
 class CallError(Exception):
@@ -104,7 +113,7 @@ class CallService:
 
     def __init__(self, db: AsyncEngine, settings: CallSettings, *, dispatch: Any, executor: Executor | None = None,
                  opus_bitrate: int = 24000, open_states: Sequence[str] = (),
-                 duplicate_limits: tuple[float, float, float] = (30.0, 500.0, 0.55),
+                 duplicate_limits: tuple[float, float, float] = (30.0, 500.0, 0.55), max_text_chars: int = 20000,
                  triage_fn: Callable[..., Any] | None = None, duplicates_fn: Callable[..., Any] | None = None) -> None:
         self.db = db
         self.settings = settings
@@ -113,6 +122,7 @@ class CallService:
         self.opus_bitrate = opus_bitrate
         self.open_states = tuple(open_states)
         self.duplicate_limits = duplicate_limits
+        self.max_text_chars = max_text_chars  # dispatch's longest incident text (JINGYUN_MAX_INCIDENT_TEXT)
         # Whether n more bytes of audio may be kept (the server sets a free-disk-space check).
         self.audio_ok: Callable[[int], bool] = lambda _n: True
         if triage_fn is None:
@@ -295,12 +305,18 @@ class CallService:
         try:
             if target is None:
                 incident = await self.dispatch.create_incident(
-                    text=text, source="call", actor=actor, lang=lang, location_text=row.caller_location,
+                    text=fit_text(text, self.max_text_chars, call_id), source="call", actor=actor, lang=lang,
+                    location_text=row.caller_location,
                     lat=row.caller_lat, lon=row.caller_lon,
                     report={"call": {"id": call_id, "stream_id": row.stream_id, "caller_number": row.caller_number,
                                      "audio_url": f"/api/calls/{call_id}/audio"}})
             else:
-                incident = await self.dispatch.add_text(target, text=text, source="call", actor=actor)
+                # The incident's text has a limit too: what does not fit stays on the call (and in the
+                # linked transcripts), the incident says where.
+                current = await self.dispatch.get_incident(target)
+                room = self.max_text_chars - len(current["text"]) - 1
+                incident = (await self.dispatch.add_text(target, text=fit_text(text, room, call_id), source="call",
+                                                         actor=actor) if room >= MIN_ROOM else current)
         except Exception:
             async with self.db.begin() as conn:  # undecided again: the dispatcher may retry
                 await conn.execute(calls.update().where(calls.c.id == call_id).values(

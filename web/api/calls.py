@@ -172,7 +172,8 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = CallService(app[appkeys.DB], settings.calls, dispatch=app[appkeys.DISPATCH], executor=app[appkeys.EXECUTOR],
                       opus_bitrate=settings.radio.opus_bitrate, open_states=OPEN_INCIDENT_STATES,
                       duplicate_limits=(intel.duplicate_max_minutes, intel.duplicate_max_meters,
-                                        intel.duplicate_min_similarity))
+                                        intel.duplicate_min_similarity),
+                      max_text_chars=settings.dispatch.max_text_chars)
     min_free = settings.radio.audio_min_free_mb
 
     def audio_ok(n: int) -> bool:
