@@ -96,9 +96,13 @@ async def test_live_call_card_becomes_an_incident(make_client: Any, asr_engine: 
     finally:
         hang_up.set()
         await caller
-    # The caller hangs up: the card stays with its incident, and the call audio can be played.
+    # The caller hangs up: the card stays with its incident, and the call audio can be played, from the
+    # card and from the incident's detail.
     await expect(card.locator(".call-state")).to_have_text("incident created")
     await expect(card.get_by_role("button", name="▶ Play the call audio")).to_be_visible(timeout=20_000)
+    detail_call = page.locator(f'#detail .incident-calls li[data-call="{calls[0]["id"]}"]')
+    await expect(detail_call).to_contain_text("+86 138 0013 8000", timeout=20_000)
+    await expect(detail_call.get_by_role("button", name="▶ Play the call audio")).to_be_visible(timeout=20_000)
     await shot(page, "2-incident")
 
     # A second caller, about another open incident, on the console in Chinese: the card shows the
@@ -124,6 +128,7 @@ async def test_live_call_card_becomes_an_incident(make_client: Any, asr_engine: 
         await expect(second).to_have_attribute("data-state", "attached")
         await expect(page.locator("#detail-number")).to_have_text(collapse["number"])
         await expect(page.locator("#detail .text")).to_contain_text("breathing")
+        await expect(page.locator("#detail .incident-calls")).to_contain_text("未知号码")
         assert (await api.call("GET", f"/api/incidents/{collapse['id']}"))["texts"][-1]["source"] == "call"
     finally:
         hang_up.set()

@@ -171,6 +171,8 @@ async def test_call_attached_to_an_open_incident(make_client: Any, asr_engine_ba
     assert incident["texts"][-1]["text"] == call["transcript"] and incident["texts"][-1]["source"] == "call"
     assert incident["transcripts"] == [f["transcript_id"] for f in call["finals"]]
     await api.call("POST", f"/api/calls/{call['id']}/attach", 409, json={"incident_id": other["id"]})
+    of_incident = (await api.call("GET", f"/api/calls?incident_id={first['id']}"))["calls"]
+    assert [c["id"] for c in of_incident] == [call["id"]]
 
     # A call with nothing said: attaching to an unknown incident is 404, making an incident 409.
     ready, events = await _call(client, {}, None, silence_s=1.0)

@@ -174,9 +174,11 @@ class CallService:
         return found
 
     async def list_calls(self, *, state: str | None = None, since: dt.datetime | None = None,
-                   limit: int = 50) -> list[dict[str, Any]]:
-        """Live calls first, then the most recent."""
+                         incident_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Live calls first, then the most recent; optionally those that made or joined an incident."""
         q = sa.select(calls)
+        if incident_id:
+            q = q.where(calls.c.incident_id == incident_id)
         if state == "live":
             q = q.where(calls.c.live.is_(True))
         elif state:

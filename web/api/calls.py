@@ -97,11 +97,12 @@ def _since(request: web.Request) -> dt.datetime | None:
 
 @requires(*ROLES)
 async def list_calls(request: web.Request) -> web.Response:
-    """Live calls first, then recent ones: ``?state=live|ended|incident|attached&since=&limit=``."""
+    """Live calls first, then recent ones: ``?state=live|ended|incident|attached&since=&incident_id=&limit=``."""
     state = request.query.get("state")
     if state is not None and state not in STATES:
         raise bad_request(f"state must be one of {', '.join(STATES)}, got {state!r}")
-    items = await calls(request).list_calls(state=state, since=_since(request), limit=_limit(request))
+    items = await calls(request).list_calls(state=state, since=_since(request),
+                                            incident_id=request.query.get("incident_id") or None, limit=_limit(request))
     return web.json_response({"calls": items})
 
 

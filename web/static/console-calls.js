@@ -21,6 +21,7 @@ JY.i18n({
     "calls.attachGo": "并入", "calls.suggest": "疑似同一事件", "calls.noOpen": "没有未结束的警情。",
     "calls.created": "已立为警情 {n}", "calls.attachedTo": "已并入警情 {n}", "calls.open": "查看警情 {n}",
     "calls.play": "播放通话录音", "calls.audioNote": "录音：{note}", "calls.working": "处理中…",
+    "calls.ofIncident": "相关来电", "calls.lines": "{n} 句",
     "calls.inj.none": "无", "calls.inj.minor": "轻伤", "calls.inj.serious": "重伤", "calls.inj.critical": "危重", "calls.inj.fatal": "死亡",
   },
   en: {
@@ -34,6 +35,7 @@ JY.i18n({
     "calls.attachGo": "Attach", "calls.suggest": "Looks like", "calls.noOpen": "No open incidents.",
     "calls.created": "Incident {n} created", "calls.attachedTo": "Attached to incident {n}", "calls.open": "Open incident {n}",
     "calls.play": "Play the call audio", "calls.audioNote": "Audio: {note}", "calls.working": "Working…",
+    "calls.ofIncident": "Calls", "calls.lines": "{n} lines",
     "calls.inj.none": "none", "calls.inj.minor": "minor", "calls.inj.serious": "serious", "calls.inj.critical": "critical", "calls.inj.fatal": "fatal",
   },
 });
@@ -240,7 +242,50 @@ function render() {
   });
 }
 
-JY.consoleOn("call", (ev) => { put(ev.call); render(); });
+// ---- the incident detail: the calls that made or joined the incident, each with its audio
+const byIncident = new Map(); // incident id -> { at, calls }
+const DETAIL_TTL_MS = 15000;
+
+function fillIncidentCalls(box, calls) {
+  if (!calls.length) { box.replaceChildren(); return; }
+  box.replaceChildren(h("h3", { text: t("calls.ofIncident") }), h("ul.plain", null, calls.map((c) => h("li.row", { dataset: { call: c.id } },
+    h("time", { text: JY.dateTime(c.started_at) }),
+    h("strong.call-number", { text: (c.caller && c.caller.number) || t("calls.unknownCaller") }),
+    h("span.hint", { text: `${t("calls." + (c.live ? "live" : c.state))} · ${t("calls.lines", { n: (c.finals || []).length })}` }),
+    c.audio && c.audio.url ? h("button.play", { type: "button", text: "▶ " + t("calls.play"), onclick: (ev) => play(c, ev.currentTarget) })
+      : c.audio && c.audio.note ? h("span.hint", { text: t("calls.audioNote", { note: c.audio.note }) }) : null))));
+}
+
+function loadIncidentCalls(incId, cached) {
+  // The detail re-renders on every live change: one request per incident per TTL, filled in when it answers.
+  byIncident.set(incId, { at: Date.now(), calls: cached ? cached.calls : [] });
+  JY.api("GET", `/api/calls?incident_id=${encodeURIComponent(incId)}`).then((r) => {
+    byIncident.set(incId, { at: Date.now(), calls: r.calls || [] });
+    const shownBox = document.querySelector(`#detail .incident-calls[data-incident="${CSS.escape(incId)}"]`);
+    if (shownBox) fillIncidentCalls(shownBox, r.calls || []);
+  }, (e) => { if (e.status !== 404) console.warn("calls of the incident unavailable", e); });
+}
+
+function incidentCalls(inc) {
+  const box = h("div.incident-calls", { dataset: { incident: inc.id } });
+  const cached = byIncident.get(inc.id);
+  if (cached) fillIncidentCalls(box, cached.calls);
+  if (!cached || Date.now() - cached.at > DETAIL_TTL_MS) loadIncidentCalls(inc.id, cached);
+  return box;
+}
+JY.consoleDetailParts = [...(JY.consoleDetailParts || []), incidentCalls];
+
+JY.consoleOn("call", (ev) => {
+  put(ev.call);
+  const incId = ev.call && ev.call.incident_id ? String(ev.call.incident_id) : "";
+  // A call of the incident on show changed (e.g. ended: its audio is there now): refresh that list.
+  if (incId && document.querySelector(`#detail .incident-calls[data-incident="${CSS.escape(incId)}"]`)) {
+    loadIncidentCalls(incId, byIncident.get(incId));
+  } else if (incId) {
+    byIncident.delete(incId);
+  }
+  render();
+});
 // The line the caller is saying now (partials of the call's stream), replaced by the final.
 JY.consoleOn("transcript", (ev) => {
   if (ev.final !== false || !ev.stream_id) return;

@@ -420,6 +420,7 @@
       h("dt", { text: t("console.d.created") }), h("dd", { text: JY.dateTime(inc.created_at) + " · " + JY.ago(inc.created_at) }),
       h("dt", { text: t("console.d.source") }), h("dd", { text: JY.sourceLabel(inc.source) || "—" })));
     if (inc.text) parts.push(h("div.text", { text: inc.text }));
+    for (const fn of JY.consoleDetailParts || []) { const el = fn(inc); if (el) parts.push(el); } // e.g. its calls' audio
     const rep = inc.report && inc.report.fields;
     if (rep && typeof rep === "object") {
       // A kiosk report: the citizen's answers, labelled as on the form (phone number to call back).
