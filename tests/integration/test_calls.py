@@ -184,6 +184,9 @@ async def test_call_attached_to_an_open_incident(make_client: Any, asr_engine_ba
     assert err["error"]["code"] == "empty"
     await api.call("POST", f"/api/calls/{ready['call_id']}/attach", 400, json={"incident": first["id"]})
     await api.call("GET", "/api/calls/unknown", 404)
+    await api.call("GET", "/api/calls/a%00b", 404)
+    await api.call("POST", f"/api/calls/{ready['call_id']}/attach", 404, json={"incident_id": "a\u0000b"})
+    await api.call("GET", "/api/calls?incident_id=a%00b", 400)
 
 
 async def test_speech_after_the_incident_joins_it(make_client: Any, asr_engine_base: Any, shared_dir: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -33,6 +34,8 @@ ROLES = (Role.DISPATCHER, Role.ADMIN)
 CALLER_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Ids are ours (16 hex digits) or dispatch's; anything else is answered without touching the database.
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 # ---- the /ws/transcribe hook ------------------------------------------------------------------------
@@ -77,6 +80,13 @@ def handles_errors(handler: Handler) -> Handler:
     return wrapper
 
 
+def _call_id(request: web.Request) -> str:
+    call_id = request.match_info["id"]
+    if not _ID.match(call_id):
+        raise ApiError(404, NOT_FOUND, f"no call with id {call_id[:80]!r}")
+    return call_id
+
+
 def _limit(request: web.Request) -> int:
     raw = request.query.get("limit", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= 500:
@@ -101,22 +111,25 @@ async def list_calls(request: web.Request) -> web.Response:
     state = request.query.get("state")
     if state is not None and state not in STATES:
         raise bad_request(f"state must be one of {', '.join(STATES)}, got {state!r}")
-    items = await calls(request).list_calls(state=state, since=_since(request),
-                                            incident_id=request.query.get("incident_id") or None, limit=_limit(request))
+    incident_id = request.query.get("incident_id") or None
+    if incident_id is not None and not _ID.match(incident_id):
+        raise bad_request(f"incident_id {incident_id[:80]!r} is not an incident id", field="incident_id")
+    items = await calls(request).list_calls(state=state, since=_since(request), incident_id=incident_id,
+                                            limit=_limit(request))
     return web.json_response({"calls": items})
 
 
 @requires(*ROLES)
 @handles_errors
 async def get_call(request: web.Request) -> web.Response:
-    return web.json_response(await calls(request).require(request.match_info["id"]))
+    return web.json_response(await calls(request).require(_call_id(request)))
 
 
 @requires(*ROLES)
 @handles_errors
 async def call_audio(request: web.Request) -> web.Response:
     """The caller's audio (Opus/OGG, ``X-Audio-SHA256``), once the call has ended."""
-    call = await calls(request).require(request.match_info["id"])
+    call = await calls(request).require(_call_id(request))
     if call["live"]:
         raise ApiError(404, NOT_FOUND, f"call {call['id']} is still live; its audio is stored when it ends")
     what = f"call {call['id']}" + (f" ({call['audio']['note']})" if call["audio"]["note"] else "")
@@ -127,7 +140,7 @@ async def call_audio(request: web.Request) -> web.Response:
 @handles_errors
 async def call_duplicates(request: web.Request) -> web.Response:
     """Open incidents this call may be about (the card's "Attach to…" suggestions)."""
-    return web.json_response({"duplicates": await calls(request).duplicates(request.match_info["id"])})
+    return web.json_response({"duplicates": await calls(request).duplicates(_call_id(request))})
 
 
 async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
@@ -150,7 +163,7 @@ async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
 async def call_incident(request: web.Request) -> web.Response:
     """Make the call an incident (409 when it already is one or is attached to one)."""
     await _body(request, set())
-    result = await calls(request).create_incident(request.match_info["id"], actor=principal(request).subject)
+    result = await calls(request).create_incident(_call_id(request), actor=principal(request).subject)
     return web.json_response(result, status=201)
 
 
@@ -162,7 +175,9 @@ async def call_attach(request: web.Request) -> web.Response:
     incident_id = data.get("incident_id")
     if not isinstance(incident_id, str) or not incident_id:
         raise bad_request("incident_id must be the id of an open incident", field="incident_id")
-    result = await calls(request).attach(request.match_info["id"], incident_id, actor=principal(request).subject)
+    if not _ID.match(incident_id):
+        raise ApiError(404, NOT_FOUND, f"no incident with id {incident_id[:80]!r}")
+    result = await calls(request).attach(_call_id(request), incident_id, actor=principal(request).subject)
     return web.json_response(result)
 
 
