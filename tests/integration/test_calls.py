@@ -236,6 +236,11 @@ async def test_call_refusals(make_client: Any, asr_engine_base: Any) -> None:
     err = await ws.receive_json(timeout=10)
     assert err["type"] == "error" and err["code"] == "bad_config" and "interviewer" in err["message"]
     assert (await ws.receive(timeout=10)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    # Nor does a stream that says it is interview speech.
+    ws = await client.ws_connect(f"/ws/transcribe?token={token_for(app, Role.DISPATCHER)}")
+    await ws.send_json({"type": "config", "kind": "call", "source": "interview"})
+    err = await ws.receive_json(timeout=10)
+    assert err["code"] == "bad_config" and "interview" in err["message"]
     # A bad caller is named, field and what is accepted.
     ws = await client.ws_connect(f"/ws/transcribe?token={token_for(app, Role.SERVICE)}")
     await ws.send_json({"type": "config", "kind": "call", "caller": {"number": "unknown"}})
@@ -246,7 +251,8 @@ async def test_call_refusals(make_client: Any, asr_engine_base: Any) -> None:
         resp = await client.get("/api/calls", headers=auth(app, role, "u1" if role is Role.OFFICER else None))
         assert resp.status == 403, role
     assert (await client.get("/api/calls")).status == 401
-    assert (await client.get("/api/calls", headers=auth(app, Role.ADMIN))).status == 200
+    resp = await client.get("/api/calls", headers=auth(app, Role.ADMIN))
+    assert resp.status == 200 and (await resp.json())["calls"] == []  # no record of a refused call
     assert (await client.get("/api/calls?state=open", headers=auth(app, Role.ADMIN))).status == 400
 
 

@@ -27,6 +27,9 @@ from web.auth import Role, principal, requires
 from web.errors import BAD_REQUEST, CONFLICT, NOT_FOUND, ApiError, bad_request
 from web.ws import CLOSE_POLICY, Connection
 
+# web.api.voice's name for interview speech (it imports this module, so the name is not imported back).
+INTERVIEW_SOURCE = "interview"
+
 CALLS: web.AppKey[CallService] = web.AppKey("calls", CallService)
 ROLES = (Role.DISPATCHER, Role.ADMIN)
 # Who may open a call stream: the telephony gateway (service) and call takers. An interviewer's
@@ -50,6 +53,12 @@ async def open_call(app: web.Application, conn: Connection, cfg: proto.ClientCon
     if who.role not in CALLER_ROLES:
         conn.send(proto.error_event(proto.BAD_CONFIG, "\"kind\": \"call\" needs a dispatcher, admin or service "
                                     f"token; this one is {who.role.value}"))
+        await conn.close(CLOSE_POLICY, proto.BAD_CONFIG)
+        return None
+    if meta.source == INTERVIEW_SOURCE:  # says it is interview speech: private, never on a console
+        conn.send(proto.error_event(proto.BAD_CONFIG, "a call cannot have \"source\": \"interview\" (interview "
+                                    "speech is confidential to the interview record); leave source out or name "
+                                    "the telephony gateway"))
         await conn.close(CLOSE_POLICY, proto.BAD_CONFIG)
         return None
     return await app[CALLS].start(stream_id=meta.stream_id, caller=cfg.caller, language=cfg.language,
