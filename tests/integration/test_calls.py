@@ -269,3 +269,30 @@ async def test_call_routes_documented_with_roles(client: Any) -> None:
         assert set(route_roles(route)) == {Role.DISPATCHER, Role.ADMIN}, path
         assert route.method.lower() in doc["paths"].get(path, {}), f"{route.method} {path} not in the OpenAPI document"
     assert "Call" in doc["components"]["schemas"]
+
+
+async def test_a_call_whose_server_process_died_is_ended(client: Any) -> None:
+    """A process killed mid-call leaves its call "live"; the sweep (any process) ends it, saying why."""
+    import datetime as dt
+
+    from voice.calls.tables import calls as calls_table
+    from web.api.calls import CALLS
+
+    app = client.server.app
+    api = DispatchApi(client)
+    svc = app[CALLS]
+    dead = await svc.start(stream_id="s-dead", caller=None, language="zh", opened_by="gw", sample_rate=16000)
+    alive = await svc.start(stream_id="s-alive", caller=None, language="zh", opened_by="gw", sample_rate=16000)
+    dead.task.cancel()  # the process holding it is gone: no end(), no heartbeat
+    dead.beat.cancel()
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    async with app[appkeys.DB].begin() as conn:
+        await conn.execute(calls_table.update().where(calls_table.c.id == dead.id).values(updated_at=long_ago))
+    assert await svc.end_lost() == [dead.id]
+    assert await svc.end_lost() == []  # once
+    call = await api.call("GET", f"/api/calls/{dead.id}")
+    assert (call["live"], call["state"]) == (False, "ended") and call["end_reason"].startswith("lost:")
+    assert "lost" in call["audio"]["note"]
+    assert (await api.call("GET", f"/api/calls/{alive.id}"))["live"] is True
+    await alive.end("end of audio")
+    assert (await api.call("GET", f"/api/calls/{alive.id}"))["state"] == "ended"

@@ -43,6 +43,10 @@ log = logging.getLogger("jingyun.calls")
 LOCK_STRIPES = 64
 MAX_SUGGESTIONS = 5
 MIN_ROOM = 80  # an incident with less room left than this gets the transcripts linked but no more text
+# A live call's row is touched this often; one untouched for LOST_AFTER_S lost its server process
+# (crash, kill -9) and is ended by whichever process sweeps first (docs/voice.md).
+HEARTBEAT_S = 30.0
+LOST_AFTER_S = 120.0
 
 
 def fit_text(text: str, limit: int, call_id: str) -> str:
@@ -75,7 +79,9 @@ class LiveCall:
     def __init__(self, service: CallService, call_id: str, buffer: AudioBuffer, language: str | None) -> None:
         self.service, self.id, self.buffer, self.language = service, call_id, buffer, language
         self.queue: asyncio.Queue[tuple[Final, int | None] | None] = asyncio.Queue()
-        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"call-{call_id}")
+        loop = asyncio.get_running_loop()
+        self.task = loop.create_task(self._run(), name=f"call-{call_id}")
+        self.beat = loop.create_task(self._beat(), name=f"call-beat-{call_id}")
         self.ended = False
 
     def audio(self, data: bytes, encoding: str) -> None:
@@ -97,11 +103,20 @@ class LiveCall:
             except Exception:
                 log.exception("call %s: could not add utterance %s", self.id, item[0].utterance)
 
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await self.service.heartbeat(self.id)
+            except Exception:
+                log.warning("call %s: heartbeat not written", self.id, exc_info=True)
+
     async def end(self, reason: str) -> None:
         """The stream closed: finish the finals still queued, keep the audio, mark the call ended."""
         if self.ended:
             return
         self.ended = True
+        self.beat.cancel()
         self.queue.put_nowait(None)
         with contextlib.suppress(Exception):
             await self.task
@@ -276,6 +291,35 @@ class CallService:
                 audio_seconds=buffer.received_seconds, audio_kept_seconds=buffer.kept_seconds if rec_id else 0.0,
                 audio_note=note, updated_at=_now()))
         await self._publish("ended", await self.require(call_id))
+
+    async def heartbeat(self, call_id: str) -> None:
+        """The call is still held by this process (see LOST_AFTER_S)."""
+        async with self.db.begin() as conn:
+            await conn.execute(calls.update().where(calls.c.id == call_id, calls.c.live.is_(True))
+                               .values(updated_at=_now()))
+
+    async def end_lost(self, older_than_s: float = LOST_AFTER_S) -> list[str]:
+        """End the live calls no process has touched for ``older_than_s``: their stream is gone.
+
+        Safe from any number of processes at once (a conditional update: one of them ends each).
+        """
+        cutoff = _now() - dt.timedelta(seconds=older_than_s)
+        async with self.db.connect() as conn:
+            ids = (await conn.execute(sa.select(calls.c.id).where(calls.c.live.is_(True),
+                                                                  calls.c.updated_at < cutoff))).scalars().all()
+        ended = []
+        for call_id in ids:
+            async with self.db.begin() as conn:
+                res = await conn.execute(calls.update().where(
+                    calls.c.id == call_id, calls.c.live.is_(True), calls.c.updated_at < cutoff).values(
+                    live=False, state=sa.case((calls.c.state == "live", "ended"), else_=calls.c.state),
+                    ended_at=_now(), end_reason="lost: the server process holding the call stopped",
+                    audio_note="the call audio was lost with the server process holding the call",
+                    updated_at=_now()))
+            if res.rowcount == 1:
+                ended.append(call_id)
+                await self._publish("ended", await self.require(call_id))
+        return ended
 
     # ---- a dispatcher decides ------------------------------------------------------------------------------
     async def create_incident(self, call_id: str, *, actor: str) -> dict[str, Any]:

@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import functools
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -19,7 +22,7 @@ from dispatch import errors as derr
 from dispatch.model import OPEN_INCIDENT_STATES
 from voice import protocol as proto
 from voice.calls.model import STATES
-from voice.calls.service import CallError, CallService, LiveCall
+from voice.calls.service import LOST_AFTER_S, CallError, CallService, LiveCall
 from voice.store import StreamMeta
 from web import appkeys, diskspace
 from web.api.radio import audio_response
@@ -29,6 +32,8 @@ from web.ws import CLOSE_POLICY, Connection
 
 # web.api.voice's name for interview speech (it imports this module, so the name is not imported back).
 INTERVIEW_SOURCE = "interview"
+
+log = logging.getLogger("jingyun.calls.api")
 
 CALLS: web.AppKey[CallService] = web.AppKey("calls", CallService)
 ROLES = (Role.DISPATCHER, Role.ADMIN)
@@ -208,7 +213,25 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
 
     svc.audio_ok = audio_ok
     app[CALLS] = svc
-    yield
+    task = asyncio.get_running_loop().create_task(_sweep_lost(svc), name="calls-lost-sweep")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def _sweep_lost(svc: CallService) -> None:
+    """Calls whose server process died stay "live" in the table until this ends them (any process may)."""
+    while True:
+        await asyncio.sleep(LOST_AFTER_S / 2)
+        try:
+            lost = await svc.end_lost()
+            if lost:
+                log.warning("ended %d calls whose server process stopped: %s", len(lost), ", ".join(lost))
+        except Exception:
+            log.exception("lost-call sweep failed; retrying next period")
 
 
 def setup(app: web.Application) -> None:
