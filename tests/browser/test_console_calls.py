@@ -71,6 +71,9 @@ async def test_live_call_card_becomes_an_incident(make_client: Any, asr_engine: 
         # The transcript, the facts and the score arrive while the caller is still on the line.
         await expect(card.locator(".call-transcript li.final").first).to_contain_text(re.compile("fire", re.I),
                                                                                      timeout=60_000)
+        # A keyboard user on "Create incident" keeps the focus while the card updates under it.
+        create = card.get_by_role("button", name="Create incident")
+        await create.focus()
         await expect(card.locator(".badge.lvl-P1")).to_contain_text(re.compile(r"P1 · \d+"))
         await expect(card.locator(".call-cat")).to_have_text("fire")
         await expect(card.locator(".call-reasons")).to_contain_text("fire_people_trapped")
@@ -80,8 +83,9 @@ async def test_live_call_card_becomes_an_incident(make_client: Any, asr_engine: 
         await expect(card).to_have_attribute("data-state", "live")
         await shot(page, "1-live-call")
 
-        # One click: a new incident from the call, shown in the queue and opened in the detail.
-        await card.get_by_role("button", name="Create incident").click()
+        # One key press (or click): a new incident from the call, shown in the queue and opened in the detail.
+        await expect(create).to_be_focused()
+        await page.keyboard.press("Enter")
         await expect(card).to_have_attribute("data-state", "incident")
         await expect(card.locator(".call-decided")).to_contain_text(re.compile(r"Incident JY-\d{8}-\d+ created"))
         calls = (await api.call("GET", "/api/calls"))["calls"]

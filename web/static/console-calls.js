@@ -156,16 +156,16 @@ function actions(call) {
     const id = String(call.incident_id || "");
     return h("div.row.call-decided", null,
       h("span", { text: t(call.state === "incident" ? "calls.created" : "calls.attachedTo", { n: id ? incName(id) : "…" }) }),
-      id ? h("button", { type: "button", text: t("calls.open", { n: incName(id) }), onclick: () => JY.consoleSelect && JY.consoleSelect(id) }) : null);
+      id ? h("button", { type: "button", dataset: { key: "open" }, text: t("calls.open", { n: incName(id) }), onclick: () => JY.consoleSelect && JY.consoleSelect(id) }) : null);
   }
   if (!call.transcript) return null;
   const busy = C.busy.has(call.id);
   const path = (what) => `/api/calls/${encodeURIComponent(call.id)}/${what}`;
   const attach = (incId) => (ev) => act(call, path("attach"), { incident_id: incId }, ev.currentTarget);
   const kids = [h("div.row", null,
-    h("button.primary", { type: "button", disabled: busy || null, dataset: { action: "create" }, text: t("calls.create"),
+    h("button.primary", { type: "button", disabled: busy || null, dataset: { key: "create" }, text: t("calls.create"),
       onclick: (ev) => act(call, path("incident"), undefined, ev.currentTarget) }),
-    h("button", { type: "button", disabled: busy || null, "aria-expanded": String(C.picking.has(call.id)), text: t("calls.attach"),
+    h("button", { type: "button", disabled: busy || null, dataset: { key: "pick" }, "aria-expanded": String(C.picking.has(call.id)), text: t("calls.attach"),
       onclick: () => { if (C.picking.has(call.id)) C.picking.delete(call.id); else C.picking.add(call.id); render(); } }))];
   const dups = C.dups.get(call.id) || [];
   if (dups.length) {
@@ -176,7 +176,7 @@ function actions(call) {
           h("strong", { text: d.number || d.incident_id }),
           d.score != null ? h("span.hint", { text: `${Math.round(d.score * 100)}%` }) : null,
           h("span.grow"),
-          h("button", { type: "button", disabled: busy || null, text: t("calls.attachTo", { n: d.number || d.incident_id }), onclick: attach(d.incident_id) })),
+          h("button", { type: "button", disabled: busy || null, dataset: { key: "dup-" + d.incident_id }, text: t("calls.attachTo", { n: d.number || d.incident_id }), onclick: attach(d.incident_id) })),
         h("div.dup-text", { text: d.text || "" }),
         h("div.hint", { text: (d.evidence || []).join("; ") }))))));
   }
@@ -184,10 +184,10 @@ function actions(call) {
     const open = openIncidents();
     if (!open.length) kids.push(h("p.empty", { text: t("calls.noOpen") }));
     else {
-      const sel = h("select", { "aria-label": t("calls.attachPick") }, open.map((i) =>
+      const sel = h("select", { "aria-label": t("calls.attachPick"), dataset: { key: "pick-select" } }, open.map((i) =>
         h("option", { value: i.id, text: `${i.number || i.id} · ${JY.catLabel(i.category)} · ${(i.text || "").slice(0, 40)}` })));
       kids.push(h("div.row.call-pick", null, sel,
-        h("button", { type: "button", disabled: busy || null, text: t("calls.attachGo"), onclick: (ev) => attach(sel.value)(ev) })));
+        h("button", { type: "button", disabled: busy || null, dataset: { key: "pick-go" }, text: t("calls.attachGo"), onclick: (ev) => attach(sel.value)(ev) })));
     }
   }
   return h("div.call-actions", null, kids);
@@ -215,7 +215,7 @@ function card(call) {
       partial ? h("li.partial", null, h("time", { text: "…" }), partial) : null,
       call.live && !(call.finals || []).length && !partial ? h("li.partial", { text: t("calls.listening") }) : null),
     actions(call),
-    call.audio && call.audio.url ? h("div.row", null, h("button.play", { type: "button", text: "▶ " + t("calls.play"), onclick: (ev) => play(call, ev.currentTarget) }),
+    call.audio && call.audio.url ? h("div.row", null, h("button.play", { type: "button", dataset: { key: "play" }, text: "▶ " + t("calls.play"), onclick: (ev) => play(call, ev.currentTarget) }),
       call.audio.note ? h("span.hint", { text: t("calls.audioNote", { note: call.audio.note }) }) : null)
       : call.audio && call.audio.note ? h("p.hint", { text: t("calls.audioNote", { note: call.audio.note }) }) : null);
 }
@@ -235,10 +235,16 @@ function render() {
       .sort((a, b) => (b.live - a.live) || String(b.started_at).localeCompare(String(a.started_at)));
     panel.hidden = !calls.length;
     document.getElementById("calls-count").textContent = String(calls.filter((c) => c.live).length);
-    // The select of "Attach to…" keeps its choice over a live update.
+    // A live update re-renders the cards: the choice in "Attach to…" and the keyboard focus stay put.
     const chosen = new Map([...list.querySelectorAll("li[data-call] select")].map((s) => [s.closest("li[data-call]").dataset.call, s.value]));
+    const active = document.activeElement;
+    const focus = active && list.contains(active) && active.dataset.key ? [active.closest("li[data-call]").dataset.call, active.dataset.key] : null;
     list.replaceChildren(...calls.map(card));
     chosen.forEach((v, id) => { const s = list.querySelector(`li[data-call="${CSS.escape(id)}"] select`); if (s) s.value = v; });
+    if (focus) {
+      const again = list.querySelector(`li[data-call="${CSS.escape(focus[0])}"] [data-key="${CSS.escape(focus[1])}"]`);
+      if (again) again.focus();
+    }
   });
 }
 
