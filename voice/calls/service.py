@@ -370,13 +370,17 @@ class CallService:
                     decided_at=None, updated_at=_now()))
             raise
         incident_id = str(incident["id"])
-        for f in snapshot:
-            if f.get("transcript_id"):
-                await self.dispatch.link_transcript(incident_id, transcript_id=f["transcript_id"], actor=actor)
-        async with self._locked(call_id) as (conn, row):
-            await conn.execute(calls.update().where(calls.c.id == call_id).values(incident_id=incident_id,
-                                                                                  updated_at=_now()))
-            late = [f for f in row.finals or [] if f["utterance"] not in {s["utterance"] for s in snapshot}]
+        try:
+            for f in snapshot:
+                if f.get("transcript_id"):
+                    await self.dispatch.link_transcript(incident_id, transcript_id=f["transcript_id"], actor=actor)
+        finally:
+            # The incident exists: the call records it whatever happens to the links (never decided
+            # without saying which incident).
+            async with self._locked(call_id) as (conn, row):
+                await conn.execute(calls.update().where(calls.c.id == call_id).values(incident_id=incident_id,
+                                                                                      updated_at=_now()))
+                late = [f for f in row.finals or [] if f["utterance"] not in {s["utterance"] for s in snapshot}]
         for f in sorted(late, key=lambda x: x["utterance"]):
             await self._follow(incident_id, f, actor=actor)
         await self.dispatch.audit(actor, f"call.{'incident' if target is None else 'attach'}", f"call:{call_id}",
