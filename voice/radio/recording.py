@@ -26,7 +26,7 @@ from voice.radio.tables import recordings
 
 CODEC = "opus/ogg"
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
-KINDS = ("radio", "interview", "gap")  # gap: an utterance kept for a re-run
+KINDS = ("radio", "interview", "call", "gap")  # gap: an utterance kept for a re-run
 
 
 @dataclass(frozen=True)

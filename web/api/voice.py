@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -37,6 +37,7 @@ from voice.store import StreamMeta, encode, final_message, list_transcripts, par
 from voice.stream import Dropped, Event, Failed, Final, Partial, StreamConfig, StreamTranscriber
 from voice.types import DecodeError
 from web import appkeys, diskspace
+from web.api import calls as calls_api
 from web.auth import Role, principal, requires
 from web.errors import UNAVAILABLE, ApiError, bad_request
 from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
@@ -154,6 +155,7 @@ class _Persister:
         self.queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"voice-persist-{meta.stream_id}")
         self.stored = 0
+        self.on_stored: Callable[[Final, int | None], None] | None = None  # a call follows its finals
 
     def put(self, kind: str, item: Any) -> None:
         self.queue.put_nowait((kind, item))
@@ -172,6 +174,8 @@ class _Persister:
                 await self._store_gap(db, *ev)
             elif kind == "final":
                 row_id = await self._store(db, ev)
+                if self.on_stored is not None:
+                    self.on_stored(ev, row_id)
                 if private:
                     continue
                 try:
@@ -345,7 +349,11 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
     stream_cfg, note = _stream_config(cfg, engine, settings)
     meta = StreamMeta(stream_id=stream_id, source=_source(conn, cfg.source), channel=cfg.channel,
                       model=engine.info.name)
+    call = await calls_api.open_call(app, conn, cfg, meta) if cfg.kind == "call" else None
+    if cfg.kind == "call" and call is None:
+        return  # refused; open_call said why
     persister = _Persister(app, meta)
+    persister.on_stored = call.final if call is not None else None
     stats = {"finals": 0, "errors": 0, "lag_warned": False}
     closing: list[str] = []
 
@@ -384,6 +392,8 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
                    "max_lag_seconds": v.max_lag_seconds}}
     if note:
         ready["language_note"] = note
+    if call is not None:
+        ready.update(kind="call", call_id=call.id)
     conn.send(ready)
     reason = "client closed"
     idle = _IdleFlush(session, v.idle_flush_seconds)
@@ -401,6 +411,8 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
                 except AudioError as exc:
                     conn.send(proto.error_event(proto.BAD_AUDIO, f"{exc}; the frame was ignored"))
                     continue
+                if call is not None:
+                    call.audio(data, cfg.encoding)
                 if session.core.seconds_received > v.max_stream_seconds:
                     conn.send(proto.error_event(proto.STREAM_TOO_LONG, "the stream exceeded the limit of "
                                                 f"{v.max_stream_seconds:g} s of audio; it is finished now"))
@@ -447,6 +459,8 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
             # Broken off (an internal error, shutdown): what was still being decoded is kept as gaps.
             await session.abort("not transcribed: the stream was broken off")
             await persister.close()
+        if call is not None:
+            await call.end(reason)
 
 
 def _control(data: str) -> str | None:
