@@ -6,6 +6,7 @@ on PostgreSQL, so the two cannot drift apart unnoticed.
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,15 +19,25 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import dispatch.tables
-import voice.interview.tables
-import voice.radio.tables
-import voice.tables
 from web.db import make_engine, migrate
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _all_tables_metadata() -> list[sa.MetaData]:
+    """Every package's ``tables.py`` (found on disk, so a new package's tables cannot be left out)."""
+    found = []
+    for path in sorted(REPO.glob("*/**/tables.py")):
+        rel = path.relative_to(REPO)
+        if rel.parts[0] in ("tests", "web", "bench", "build") or rel.parts[0].startswith("."):
+            continue
+        module = importlib.import_module(".".join(rel.with_suffix("").parts))
+        found.append(module.metadata)
+    return found
+
+
 # Every package's tables: what the code reads and writes.
-METADATA = [dispatch.tables.metadata, voice.tables.metadata, voice.interview.tables.metadata,
-            voice.radio.tables.metadata]
+METADATA = _all_tables_metadata()
 # Created by the migrations but deliberately without a Table object: web/app.py writes one row per
 # start with plain SQL and nothing reads it back.
 MIGRATION_ONLY_TABLES = {"server_starts"}
