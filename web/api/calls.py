@@ -23,15 +23,12 @@ from dispatch.model import OPEN_INCIDENT_STATES
 from voice import protocol as proto
 from voice.calls.model import STATES
 from voice.calls.service import LOST_AFTER_S, CallError, CallService, LiveCall
+from voice.connections.deps import INTERVIEW_SOURCE
 from voice.store import StreamMeta
 from web import appkeys, diskspace
 from web.api.radio import audio_response
-from web.auth import Role, principal, requires
+from web.auth import Principal, Role, principal, requires
 from web.errors import BAD_REQUEST, CONFLICT, NOT_FOUND, ApiError, bad_request
-from web.ws import CLOSE_POLICY, Connection
-
-# web.api.voice's name for interview speech (it imports this module, so the name is not imported back).
-INTERVIEW_SOURCE = "interview"
 
 log = logging.getLogger("jingyun.calls.api")
 
@@ -47,25 +44,19 @@ _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 # ---- the /ws/transcribe hook ------------------------------------------------------------------------
-async def open_call(app: web.Application, conn: Connection, cfg: proto.ClientConfig,
-                    meta: StreamMeta) -> LiveCall | None:
+async def open_call(app: web.Application, who: Principal, cfg: proto.ClientConfig, meta: StreamMeta) -> LiveCall:
     """Start the call record of a ``"kind": "call"`` stream.
 
-    None when the stream may not be a call: the client is told why and the socket is closed
-    (an interviewer's stream is confidential interview speech and never reaches the consoles).
+    Raises ``ProtocolError`` (bad_config) when the stream may not be a call: an interviewer's stream
+    is confidential interview speech and never reaches the consoles. The connection tells the client.
     """
-    who = principal(conn.request)
     if who.role not in CALLER_ROLES:
-        conn.send(proto.error_event(proto.BAD_CONFIG, "\"kind\": \"call\" needs a dispatcher, admin or service "
-                                    f"token; this one is {who.role.value}"))
-        await conn.close(CLOSE_POLICY, proto.BAD_CONFIG)
-        return None
+        raise proto.ProtocolError(proto.BAD_CONFIG, "\"kind\": \"call\" needs a dispatcher, admin or service "
+                                  f"token; this one is {who.role.value}")
     if meta.source == INTERVIEW_SOURCE:  # says it is interview speech: private, never on a console
-        conn.send(proto.error_event(proto.BAD_CONFIG, "a call cannot have \"source\": \"interview\" (interview "
-                                    "speech is confidential to the interview record); leave source out or name "
-                                    "the telephony gateway"))
-        await conn.close(CLOSE_POLICY, proto.BAD_CONFIG)
-        return None
+        raise proto.ProtocolError(proto.BAD_CONFIG, "a call cannot have \"source\": \"interview\" (interview "
+                                  "speech is confidential to the interview record); leave source out or name the "
+                                  "telephony gateway")
     return await app[CALLS].start(stream_id=meta.stream_id, caller=cfg.caller, language=cfg.language,
                                   opened_by=who.subject, sample_rate=cfg.sample_rate)
 
