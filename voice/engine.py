@@ -307,6 +307,9 @@ class AsrEngine:
                 if not p.options.final:
                     p.future.set_result(AsrResult(text="", dropped="skipped: engine busy with finals"))
                     self.partials_shed += 1
+            # The most urgent first (an emergency channel, a 110 call), then the oldest: when the
+            # engine is behind, routine radio waits, not an interview or a call.
+            finals.sort(key=lambda p: (-p.options.priority, p.queued_at))
             self._queue = finals
             batch = self._queue[: self.settings.max_batch]
         elif not allow_partials:

@@ -64,6 +64,7 @@ class StreamConfig:
     long_utterance_seconds: float = 8.0  # past this, a shorter pause ends the utterance:
     long_end_silence_ms: int = 300
     started_at: dt.datetime | None = None  # wall-clock time of sample 0, for absolute times
+    priority: int = 5  # the engine's order of finals under load (DecodeOptions.priority)
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,8 @@ class StreamTranscriber:
         cfg = self.config
         opts = DecodeOptions(language=cfg.language, initial_prompt=cfg.initial_prompt, hotwords=cfg.hotwords,
                              script=cfg.script, final=final,
-                             language_hint=self._language_hint if cfg.language is None else None)
+                             language_hint=self._language_hint if cfg.language is None else None,
+                             priority=cfg.priority)
         return DecodeRequest(next(self._ids), utterance, final, audio, opts, start / TARGET_RATE,
                              end / TARGET_RATE)
 

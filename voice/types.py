@@ -24,6 +24,9 @@ class DecodeOptions:
     # Auto mode: the stream's recent confident language, used when detection on this utterance is
     # unsure (a 1.5 s fragment of Mandarin can come out as Korean).
     language_hint: str | None = None
+    # Which final decodes first when the engine is behind: higher first, then the oldest (radio:
+    # the channel's 0-10 priority; streams: voice.connections.deps.stream_priority).
+    priority: int = 5
 
     @property
     def prompted(self) -> bool:

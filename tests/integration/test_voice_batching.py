@@ -76,3 +76,23 @@ def test_hotwords_still_help_when_there_is_no_echo(asr_engine_base: AsrEngine, s
     result = asr_engine_base.decode_batch([audio], [DecodeOptions(language="en", hotwords=HOTWORDS_EN)])[0]
     assert not result.prompt_echo
     assert "fight" in result.text and "Shennan" in result.text, result.text
+
+
+async def test_when_behind_the_most_urgent_finals_are_taken_first(asr_engine: AsrEngine) -> None:
+    """An emergency channel's or a call's final is not queued behind routine radio (issue 12)."""
+    from voice.engine import _Pending
+
+    loop = asyncio.get_running_loop()
+    audio = np.zeros(1600, np.float32)
+    waiting = [_Pending(audio, DecodeOptions(priority=p), loop.create_future(), t)
+               for t, p in enumerate([5, 5, 5, 9, 5, 7, 5, 5, 5, 6])]
+    saved, asr_engine._queue = asr_engine._queue, list(waiting)
+    try:
+        batch = asr_engine._take_batch()
+        left = list(asr_engine._queue)
+    finally:
+        asr_engine._queue = saved
+    assert asr_engine.settings.max_batch == 8
+    assert [(p.options.priority, p.queued_at) for p in batch] == [
+        (9, 3), (7, 5), (6, 9), (5, 0), (5, 1), (5, 2), (5, 4), (5, 6)]
+    assert [(p.options.priority, p.queued_at) for p in left] == [(5, 7), (5, 8)]  # the newest routine ones wait

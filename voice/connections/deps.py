@@ -17,6 +17,19 @@ from voice.stream import Final, StreamConfig
 # to the dispatcher consoles nor listed to other roles.
 INTERVIEW_SOURCE = "interview"
 
+# The engine's order of finals when it is behind (radio channels use their own 0-10 priority, 5 by
+# default): a 110 call is an emergency being reported now; an interview is a record being made with
+# people waiting in the room; other streams above routine radio.
+CALL_PRIORITY = 9
+INTERVIEW_PRIORITY = 7
+STREAM_PRIORITY = 6
+
+
+def stream_priority(kind: str, source: str) -> int:
+    if kind == "call":
+        return CALL_PRIORITY
+    return INTERVIEW_PRIORITY if source == INTERVIEW_SOURCE else STREAM_PRIORITY
+
 
 class CallHook(Protocol):
     """A call record following a ``"kind": "call"`` stream (voice.calls.service.LiveCall)."""
@@ -44,8 +57,10 @@ class StreamDeps:
     open_call: OpenCall | None = None
 
 
-def stream_config(cfg: proto.ClientConfig, engine: Any, v: VoiceSettings) -> tuple[StreamConfig, str | None]:
-    """The streaming core's settings for a validated client config, and a note on the language."""
+def stream_config(cfg: proto.ClientConfig, engine: Any, v: VoiceSettings, *,
+                  source: str | None = None) -> tuple[StreamConfig, str | None]:
+    """The streaming core's settings for a validated client config, and a note on the language.
+    ``source``: the stream's source as stored (an interviewer's stream is interview speech)."""
     language, note = engine.resolve_language(cfg.language)
     return StreamConfig(
         sample_rate=cfg.sample_rate, language=language, hotwords=cfg.hotwords, initial_prompt=cfg.initial_prompt,
@@ -53,4 +68,5 @@ def stream_config(cfg: proto.ClientConfig, engine: Any, v: VoiceSettings) -> tup
         max_utterance_seconds=v.max_utterance_seconds, vad_aggressiveness=v.vad_aggressiveness,
         vad_frame_ms=v.vad_frame_ms if v.vad_frame_ms in (10, 20, 30) else 30, end_silence_ms=v.end_silence_ms,
         early_final_ms=v.early_final_ms, long_utterance_seconds=v.long_utterance_seconds,
-        long_end_silence_ms=v.long_end_silence_ms, started_at=dt.datetime.now(dt.UTC)), note
+        long_end_silence_ms=v.long_end_silence_ms, started_at=dt.datetime.now(dt.UTC),
+        priority=stream_priority(cfg.kind, source if source is not None else cfg.source)), note

@@ -60,8 +60,8 @@ class TranscribeConnection:
         cfg = await self._config()
         if cfg is None:
             return
-        self.stream_cfg, note = stream_config(cfg, d.engine, v)
         source = INTERVIEW_SOURCE if self.interviewer else cfg.source
+        self.stream_cfg, note = stream_config(cfg, d.engine, v, source=source)
         self.meta = StreamMeta(stream_id=self.stream_id, source=source, channel=cfg.channel, model=d.engine.info.name)
         if cfg.kind == "call":
             if d.open_call is None:

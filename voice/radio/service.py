@@ -394,7 +394,8 @@ class RadioService:
     async def _decode(self, audio: np.ndarray, channel: Channel) -> AsrResult:
         engine = self.engine_fn()
         language, _note = engine.resolve_language(channel.language)
-        opts = DecodeOptions(language=language, hotwords=channel.hotwords or None, final=True)
+        opts = DecodeOptions(language=language, hotwords=channel.hotwords or None, final=True,
+                             priority=channel.priority)
         if audio.size <= SINGLE_CALL_SECONDS * TARGET_RATE:
             result: AsrResult = await engine.transcribe(audio, opts)
             return result
