@@ -121,10 +121,10 @@ def test_anchor_index_finds_exactly_what_a_full_scan_finds(shared_dir: Path) -> 
     """The speed-up (skip concepts whose literal anchors are absent) must never drop a match."""
     import json
 
-    from tests.unit.test_analytics_heldout import CASES
+    from tests.unit.test_analytics_heldout import load_cases
 
     texts = [json.loads(line)["text"] for line in (shared_dir / "incidents" / "public.jsonl").read_text(
-        encoding="utf-8").splitlines() if line.strip()] + [c[0] for c in CASES]
+        encoding="utf-8").splitlines() if line.strip()] + [c["text"] for c in load_cases()]
     rs = rules.current()
     for text in texts:
         norm = textnorm.normalize(text)
