@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from analytics import textnorm
+from analytics import address, textnorm
 from analytics.rules import RuleSet
 
 
@@ -86,23 +86,70 @@ _EN_SUFFIX = re.compile(
 _EN_PREFIX = re.compile(r"(?:\b(?:Tower|Block|Building)\s+[0-9A-Z]+,?\s+)$")
 
 
-def locate(text: str, rules: RuleSet) -> dict[str, Any] | None:
-    """The incident's place: gazetteer names (joined when they form a junction) plus their suffixes.
+# A unit's radio callsign ("福田七号", "Futian 9 to control") names the unit, not the place.
+_CALLSIGN_AFTER = re.compile(r"^(?:[0-9一二三四五六七八九十]{1,3}号|\s*[0-9]{1,3}\b)")
+_RANK = {"building": 0, "landmark": 1, "station": 1, "estate": 1, "port": 1, "park": 2, "village": 2,
+         "road": 3, "area": 4, "district": 8, "city": 9}
+_VAGUE = ("district", "city")
+# How sure the place is: a gazetteer name, an address next to a known place, an address whose name
+# starts like a known one, an address placed only at the district's centre.
+CONFIDENCE = {"gazetteer": 0.9, "vague": 0.4, "address_near_known": 0.7, "address_by_name": 0.5,
+              "address_district": 0.3}
 
-    Returns ``{"text", "start", "end", "name", "kind", "lat", "lon", "places"}`` or None. When two
-    roads are named as a junction the coordinates are their midpoint.
+
+def locate(text: str, rules: RuleSet, lang: str | None = None) -> dict[str, Any] | None:
+    """The incident's place: gazetteer names (joined when they form a junction) plus their suffixes,
+    or else an address written as text (:mod:`analytics.address`) placed at the nearest known place.
+
+    Returns ``{"text", "start", "end", "name", "kind", "lat", "lon", "places", "confidence", "resolved"}``
+    or None. When two roads are named as a junction the coordinates are their midpoint.
     """
-    hits = rules.gazetteer.find(text)
-    if not hits:
-        return None
+    gaz = rules.gazetteer
+    hits = [h for h in gaz.find(text)
+            if not (h.place.kind in _VAGUE and _CALLSIGN_AFTER.match(text[h.end:h.end + 4]))]
+    loc = _from_gazetteer(text, hits) if hits else None
+    if loc is not None and loc["kind"] not in _VAGUE:
+        addr = address.best(text, lang or textnorm.detect_lang(text))
+        # "泰然工业区201栋3楼" around a gazetteer "泰然": the longer phrase, the known place's coordinates
+        if addr is not None and addr.start <= loc["start"] and addr.end >= loc["end"] and (
+                addr.end - addr.start > loc["end"] - loc["start"]):
+            loc.update(text=addr.text, start=addr.start, end=addr.end)
+        return loc
+    addr = address.best(text, lang or textnorm.detect_lang(text))
+    if addr is None:
+        return loc
+    anchor, how = None, "address_district"
+    if hits:
+        # the known place nearest in the sentence ("上沙村菜市场后面" names the market by its village)
+        near = min(hits, key=lambda h: (abs(h.start - addr.start), _RANK.get(h.place.kind, 5)))
+        anchor, how = near.place, "address_near_known"
+        if anchor.kind in _VAGUE:
+            how = "address_district"
+    by_name = gaz.by_name_prefix(addr.name)
+    if by_name is not None and how != "address_near_known":
+        anchor, how = by_name, "address_by_name"
+    if anchor is None:
+        anchor = gaz.district()
+    if anchor is None:
+        return {"text": addr.text, "start": addr.start, "end": addr.end, "name": addr.name, "kind": "address",
+                "lat": None, "lon": None, "places": [], "confidence": 0.2, "resolved": "unplaced"}
+    return {"text": addr.text, "start": addr.start, "end": addr.end, "name": anchor.name, "kind": "address",
+            "lat": round(anchor.lat, 6), "lon": round(anchor.lon, 6), "places": [anchor.name],
+            "confidence": CONFIDENCE[how], "resolved": how}
+
+
+def _from_gazetteer(text: str, hits: list[Any]) -> dict[str, Any]:
     # Prefer the most specific mention: kinds ordered from precise to vague.
-    rank = {"building": 0, "landmark": 1, "station": 1, "estate": 1, "port": 1, "park": 2, "village": 2,
-            "road": 3, "area": 4, "district": 8, "city": 9}
-    best = min(range(len(hits)), key=lambda i: (rank.get(hits[i].place.kind, 5), i))
-    group = [hits[best]]
+    best = min(range(len(hits)), key=lambda i: (_RANK.get(hits[i].place.kind, 5), i))
+    # Names written back to back belong together ("华强北赛格广场"): start from the first of them.
+    first = best
+    while first > 0 and hits[first - 1].end == hits[first].start:
+        first -= 1
+    group = [hits[first]]
     # A junction: "A路和B路交叉口" / "X Road at Y overpass".
-    j = best
-    while j + 1 < len(hits) and _JOIN.match(text[hits[j].end:hits[j + 1].start]):
+    j = first
+    while j + 1 < len(hits) and (j < best or _JOIN.match(text[hits[j].end:hits[j + 1].start])
+                                 or hits[j].end == hits[j + 1].start):
         group.append(hits[j + 1])
         j += 1
     start, end = group[0].start, group[-1].end
@@ -113,11 +160,15 @@ def locate(text: str, rules: RuleSet) -> dict[str, Any] | None:
     pm = _EN_PREFIX.search(text[:start])
     if pm:
         start = pm.start()
-    lat = sum(h.place.lat for h in group) / len(group)
-    lon = sum(h.place.lon for h in group) / len(group)
-    main = group[0].place
+    # coordinates from the places that name a spot, not from an area written before them
+    spots = [h for h in group if _RANK.get(h.place.kind, 5) <= _RANK.get(hits[best].place.kind, 5)] or group
+    lat = sum(h.place.lat for h in spots) / len(spots)
+    lon = sum(h.place.lon for h in spots) / len(spots)
+    main = hits[best].place
+    vague = main.kind in _VAGUE
     return {"text": text[start:end], "start": start, "end": end, "name": main.name, "kind": main.kind,
-            "lat": round(lat, 6), "lon": round(lon, 6), "places": [h.place.name for h in group]}
+            "lat": round(lat, 6), "lon": round(lon, 6), "places": [h.place.name for h in group],
+            "confidence": CONFIDENCE["vague" if vague else "gazetteer"], "resolved": "gazetteer"}
 
 
 # ---- concepts with negation -----------------------------------------------------------------

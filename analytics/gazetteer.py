@@ -74,6 +74,38 @@ class Gazetteer:
     def get(self, name: str) -> Place | None:
         return self._by_key.get(name.lower())
 
+    def by_name_prefix(self, name: str) -> Place | None:
+        """A known place whose name starts like ``name`` (its first two characters, or its first English
+        word): the best guess of where an unknown 益田村 or "Tairan 9th Road" lies. None when nothing does."""
+        low = name.lower().strip()
+        if not low:
+            return None
+        key = low.split()[0] if low[0].isascii() else low[:2]
+        if len(key) < 2:
+            return None
+        return self._by_prefix.get(key)
+
+    @property
+    def _by_prefix(self) -> dict[str, Place]:
+        cached: dict[str, Place] | None = self.__dict__.get("_prefix_cache")
+        if cached is None:
+            cached = {}
+            # precise kinds first, so a prefix shared by a road and a district points at the road
+            rank = {"building": 0, "landmark": 1, "station": 1, "estate": 1, "port": 1, "park": 2, "village": 2,
+                    "road": 3, "area": 4, "district": 8, "city": 9}
+            for place in sorted(self.places, key=lambda p: rank.get(p.kind, 5)):
+                for label in (place.name, *place.aliases):
+                    low = label.lower()
+                    key = low.split()[0] if low[0].isascii() else low[:2]
+                    if len(key) >= 2 and place.kind not in ("district", "city"):
+                        cached.setdefault(key, place)
+            self.__dict__["_prefix_cache"] = cached
+        return cached
+
+    def district(self) -> Place | None:
+        """The widest place of kind ``district`` (the fallback when an address cannot be placed better)."""
+        return next((p for p in self.places if p.kind == "district"), None)
+
 
 def load_gazetteer(path: Path) -> Gazetteer:
     """Read a gazetteer YAML file; errors name the entry and the problem."""
