@@ -118,6 +118,18 @@ class RuleSet:
     counts: dict[str, int] = field(default_factory=dict)
     cjk_index: AnchorIndex | None = None
     en_index: AnchorIndex | None = None
+    # factor -> indexes of the level rules that cannot hold without it (a rule's first ``all`` factor,
+    # or each of its ``any`` factors): only those rules are checked for a text.
+    level_index: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def candidate_level_rules(self, present: frozenset[str]) -> list[LevelRule]:
+        """The level rules whose conditions hold for ``present``, in file order."""
+        index = self.level_index
+        found: set[int] = set()
+        for f in index.keys() & present:
+            found.update(index[f])
+        rules = self.level_rules
+        return [rules[i] for i in sorted(found) if rules[i].when.holds(present)]
 
 
 class AnchorIndex:
@@ -152,15 +164,15 @@ class AnchorIndex:
         """Indexes of concepts worth scanning ``low`` (the lower-cased text) for."""
         out = set(self.always)
         one, two = self.one, self.two
-        for i in range(len(low)):
-            hit = one.get(low[i])
-            if hit:
-                out |= hit
-            entries = two.get(low[i:i + 2])
-            if entries:
-                for anchor, idx in entries:
-                    if len(anchor) == 2 or low.startswith(anchor, i):
-                        out |= idx
+        # Set intersections run in C: the distinct characters and character pairs of the text
+        # against the anchors' first one or two characters.
+        for ch in one.keys() & set(low):
+            out |= one[ch]
+        pairs = {low[i:i + 2] for i in range(len(low) - 1)}
+        for key in two.keys() & pairs:
+            for anchor, idx in two[key]:
+                if len(anchor) == 2 or anchor in low:
+                    out |= idx
         return out
 
 
@@ -364,7 +376,16 @@ def parse_rules(doc: Any, gazetteer: Gazetteer, source: str = "<rules>") -> Rule
         counts={"concepts": len(concepts), "level_rules": len(level_rules),
                 "category_rules": len(category_rules), "places": len(gazetteer.places)},
         cjk_index=AnchorIndex(tuple(concepts), "cjk"), en_index=AnchorIndex(tuple(concepts), "en"),
+        level_index=_level_index(level_rules),
     )
+
+
+def _level_index(level_rules: list[LevelRule]) -> dict[str, tuple[int, ...]]:
+    index: dict[str, list[int]] = {}
+    for i, rule in enumerate(level_rules):
+        for f in rule.when.all[:1] or rule.when.any:
+            index.setdefault(f, []).append(i)
+    return {f: tuple(v) for f, v in index.items()}
 
 
 def load_rules(rules_path: str | Path | None = None, gazetteer_path: str | Path | None = None) -> RuleSet:
