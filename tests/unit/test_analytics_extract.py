@@ -86,15 +86,18 @@ def test_negated_facts_listed() -> None:
 def test_reload_picks_up_an_edited_rule_file(tmp_path: Path) -> None:
     edited = tmp_path / "rules.yaml"
     original = rules.DEFAULT_RULES.read_text(encoding="utf-8")
-    # An admin adds a local slang word for a knife.
+    # An admin adds a local slang word for a knife. The rules alone are checked (model=None): the
+    # learned model may already read the sentence as dangerous, which is not what this test is about.
     edited.write_text(original.replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"), encoding="utf-8")
-    assert triage("那个人手里拿着家伙事站在门口").level != "P1"
+    text = "那个人手里拿着家伙事站在门口"
+    assert triage(text, model=None).level != "P1"
     try:
         rules.configure(str(edited))
-        assert triage("那个人手里拿着家伙事站在门口").level == "P1"
+        assert triage(text, model=None).level == "P1"
+        assert triage(text, model=None).rule == "weapon_present"
     finally:
         rules.configure()
-    assert triage("那个人手里拿着家伙事站在门口").level != "P1"
+    assert triage(text, model=None).level != "P1"
 
 
 def test_broken_rule_file_is_refused_and_old_rules_stay(tmp_path: Path) -> None:

@@ -1,0 +1,225 @@
+"""A small learned scorer beside the rules: character n-gram features and two linear (softmax) models.
+
+The rules explain; this model catches phrasings no rule has met. It reads the same normalised text
+(full width to half width, traditional to simplified) and looks at:
+
+* Chinese: character 1-, 2- and 3-grams, so 流血 / 流雪, 昏迷 / 婚迷 or 揸刀 share most features;
+* English and other Latin text: words, word pairs and character 3-grams inside words (typos such as
+  "bleading" still share "ble", "lea").
+
+It predicts a level (P1-P4) and a category. The weights come from ``analytics/train_model.py`` (run at
+build time, from analytics/corpus/) and live in ``data/triage_model.npz``; nothing is fetched at run
+time. Weights are stored as int8 with one scale per head, which keeps the file small; they are
+dequantised once when the model is loaded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analytics import textnorm
+
+DEFAULT_MODEL = Path(__file__).with_name("data") / "triage_model.npz"
+LEVELS = ("P1", "P2", "P3", "P4")
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[a-z][a-z0-9'-]*|[0-9]+(?:-[0-9]+)?")
+
+
+def feature_set(text: str) -> set[str]:
+    """The model's features of a normalised ``text`` (the fast path used for scoring and training)."""
+    low = text.lower()
+    out: set[str] = set()
+    for run in _CJK_RUN.findall(low):
+        n = len(run)
+        out.update(run)
+        out.update([run[i:i + 2] for i in range(n - 1)])
+        out.update([run[i:i + 3] for i in range(n - 2)])
+    words = _WORD.findall(low)
+    if words:
+        out.update(["w:" + w for w in words])
+        out.update(["p:" + a + " " + b for a, b in itertools.pairwise(words)])
+        # character trigrams over the words joined by one space: typos and word endings
+        flat = " " + " ".join(words) + " "
+        out.update(["c:" + flat[i:i + 3] for i in range(len(flat) - 2)])
+    return out
+
+
+def features(text: str) -> list[tuple[str, int, int]]:
+    """Word-like features of ``text`` with their spans, for explanations: ``(feature, start, end)``.
+
+    Chinese n-grams and English words and word pairs (the character trigrams are left out: a
+    reason should quote words). Spans index the text given.
+    """
+    low = text.lower()
+    seen: dict[str, tuple[int, int]] = {}
+    for m in _CJK_RUN.finditer(low):
+        run, base = m.group(0), m.start()
+        n = len(run)
+        for k in (2, 3):
+            for i in range(n - k + 1):
+                seen.setdefault(run[i:i + k], (base + i, base + i + k))
+    prev: tuple[str, int, int] | None = None
+    for w in _WORD.finditer(low):
+        word, s, e = w.group(0), w.start(), w.end()
+        seen.setdefault("w:" + word, (s, e))
+        if prev is not None:
+            seen.setdefault("p:" + prev[0] + " " + word, (prev[1], e))
+        prev = (word, s, e)
+    return [(f, s, e) for f, (s, e) in seen.items()]
+
+
+@dataclass(frozen=True)
+class Head:
+    """One softmax model: ``weights[feature_index, class]`` plus a bias per class."""
+
+    classes: tuple[str, ...]
+    weights: np.ndarray  # float32 [V, C]
+    bias: np.ndarray  # float32 [C]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A head's answer for one text: the most likely class, every class's probability, and the evidence."""
+
+    label: str
+    probs: dict[str, float]
+    evidence: list[tuple[str, int, int, float]]  # (feature, start, end, contribution to ``label``)
+
+    @property
+    def confidence(self) -> float:
+        return self.probs[self.label]
+
+
+class NgramModel:
+    """The trained level and category heads over one shared n-gram vocabulary."""
+
+    def __init__(self, vocab: list[str], level: Head, category: Head, meta: dict[str, Any]) -> None:
+        self.vocab = {g: i for i, g in enumerate(vocab)}
+        self.level = level
+        self.category = category
+        self.meta = meta
+
+        # Both heads in one matrix: one gather per text instead of two.
+        self._both = np.concatenate([level.weights, category.weights], axis=1)
+        self._nlevel = len(level.classes)
+
+    def predict(self, text: str, *, evidence: int = 3) -> tuple[Prediction, Prediction]:
+        """Level and category for a normalised text, each with up to ``evidence`` strongest features.
+
+        Evidence costs a second pass over the text (for the spans), so ask for it only when it is used.
+        """
+        vocab = self.vocab
+        # sorted: the float sum is then the same in every process, whatever the string hash seed
+        idx = sorted([vocab[f] for f in vocab.keys() & feature_set(text)])
+        if idx:
+            sums = self._both.take(idx, axis=0).sum(axis=0) / np.float32(np.sqrt(len(idx)))
+        else:
+            sums = np.zeros(self._both.shape[1], dtype=np.float32)
+        level = _softmax(self.level, sums[:self._nlevel])
+        category = _softmax(self.category, sums[self._nlevel:])
+        if evidence and idx:
+            level = Prediction(level.label, level.probs, self.explain(text, level.label, evidence))
+            category = Prediction(category.label, category.probs,
+                                  self.explain(text, category.label, evidence, head="category"))
+        return level, category
+
+    def explain(self, text: str, label: str, k: int = 2, *, head: str = "level") -> list[tuple[str, int, int, float]]:
+        """The ``k`` features of ``text`` that pull hardest towards ``label`` (over the average class).
+
+        Returns ``(feature, start, end, pull)``; only word-like features (see :func:`features`) are quoted.
+        """
+        h = self.level if head == "level" else self.category
+        spans = [(f, s, e, self.vocab[f]) for f, s, e in features(text) if f in self.vocab]
+        if not spans or label not in h.classes:
+            return []
+        rows = h.weights[[i for *_x, i in spans]]
+        pull = rows[:, h.classes.index(label)] - rows.mean(axis=1)
+        ev: list[tuple[str, int, int, float]] = []
+        for j in np.argsort(-pull, kind="stable")[:k]:
+            if pull[j] <= 0:
+                break
+            f, s, e, _i = spans[int(j)]
+            ev.append((f, s, e, round(float(pull[j]), 3)))
+        return ev
+
+
+def _softmax(head: Head, sums: np.ndarray) -> Prediction:
+    # Presence features scaled by 1/sqrt(n): long and short reports land on one scale (as in training).
+    logits = sums + head.bias
+    z = np.exp(logits - logits.max())
+    p = z / z.sum()
+    best = int(p.argmax())
+    return Prediction(head.classes[best], dict(zip(head.classes, p.tolist(), strict=True)), [])
+
+
+def save(path: Path, vocab: list[str], level: Head, category: Head, meta: dict[str, Any]) -> None:
+    """Write the model as int8 weights with one scale per head (deterministic bytes for the same input)."""
+    arrays: dict[str, np.ndarray] = {"vocab": np.array("\n".join(vocab))}
+    for name, head in (("level", level), ("category", category)):
+        scale = float(np.abs(head.weights).max()) / 127.0 or 1.0
+        arrays[f"{name}_q"] = np.round(head.weights / scale).astype(np.int8)
+        arrays[f"{name}_scale"] = np.array(scale, dtype=np.float32)
+        arrays[f"{name}_bias"] = head.bias.astype(np.float32)
+        arrays[f"{name}_classes"] = np.array("\n".join(head.classes))
+    arrays["meta"] = np.array(json.dumps(meta, sort_keys=True, ensure_ascii=False))
+    with path.open("wb") as fh:
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+
+
+class ModelError(ValueError):
+    """The weights file is missing or not a model this code can read; the message says which file."""
+
+
+def load(path: Path = DEFAULT_MODEL) -> NgramModel:
+    """Read a model written by :func:`save`."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            vocab = str(z["vocab"]).split("\n")
+            heads = {}
+            for name in ("level", "category"):
+                w = z[f"{name}_q"].astype(np.float32) * np.float32(z[f"{name}_scale"])
+                heads[name] = Head(tuple(str(z[f"{name}_classes"]).split("\n")), w,
+                                   z[f"{name}_bias"].astype(np.float32))
+            meta = json.loads(str(z["meta"]))
+    except OSError as exc:
+        raise ModelError(f"cannot read triage model {path}: {exc}; build it with "
+                         f"`python -m analytics.train_model`") from None
+    except (KeyError, ValueError) as exc:
+        raise ModelError(f"triage model {path} is not a model file this version reads: {exc}") from None
+    if tuple(heads["level"].classes) != LEVELS:
+        raise ModelError(f"triage model {path}: level classes {heads['level'].classes} are not {LEVELS}")
+    for head in heads.values():
+        if head.weights.shape != (len(vocab), len(head.classes)):
+            raise ModelError(f"triage model {path}: weights shape {head.weights.shape} does not match "
+                             f"{len(vocab)} features x {len(head.classes)} classes")
+    return NgramModel(vocab, heads["level"], heads["category"], meta)
+
+
+_lock = threading.Lock()
+_current: NgramModel | None = None
+_loaded = False
+
+
+def current() -> NgramModel | None:
+    """The shipped model, loaded once; None when no weights file is installed (the rules still work)."""
+    global _current, _loaded
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                _current = load() if DEFAULT_MODEL.exists() else None
+                _loaded = True
+    return _current
+
+
+def normalised_features(text: str) -> list[tuple[str, int, int]]:
+    """:func:`features` of a raw text (normalised first); spans still index the raw text."""
+    return features(textnorm.normalize(text))
