@@ -1,8 +1,9 @@
 """How the rules and the learned n-gram model are combined into one level, category and uncertainty.
 
-The rules explain and come first. The model may only *raise* a level the rules gave (it never lowers
-one: a missed emergency costs more than a second look at a routine call), and it names the words that
-moved it. When no rule matched at all, the model's level is used and the result is marked uncertain:
+The rules explain and come first. The model may *raise* a level the rules gave, and it never lowers
+a P1 or P2 (a missed emergency costs more than a second look at a routine call); the one move down
+it may make is a rules P3 it reads, very confidently, as a P4 service request (both are non-urgent).
+Every move names the words that pulled the model towards it. When no rule matched at all, the model's level is used and the result is marked uncertain:
 a person reads it before it is trusted ("needs a human read" on the console). A strong disagreement
 between the two (two levels or more) is also uncertain.
 
