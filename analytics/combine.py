@@ -3,9 +3,11 @@
 The rules explain and come first. The model may *raise* a level the rules gave, and it never lowers
 a P1 or P2 (a missed emergency costs more than a second look at a routine call); the one move down
 it may make is a rules P3 it reads, very confidently, as a P4 service request (both are non-urgent).
-Every move names the words that pulled the model towards it. When no rule matched at all, the model's level is used and the result is marked uncertain:
-a person reads it before it is trusted ("needs a human read" on the console). A strong disagreement
-between the two (two levels or more) is also uncertain.
+Every move names the words that pulled the model towards it. When no rule matched at all, the
+model's level is used (leaning to the safe side) and the result is marked uncertain: a person reads
+it before it is trusted ("needs a human read" on the console). A strong disagreement between the two
+(two levels or more) is also uncertain. A winning rule marked ``model_may_raise: false`` (a level the
+RUBRIC fixes) and an explicitly negated danger word stop the model from raising.
 
 The thresholds below were chosen on the corpus dev split and public.jsonl only (see
 docs/intelligence.md); ``python bench/triage_eval.py`` reports what they give.
@@ -22,11 +24,11 @@ _NUM = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}
 
 # The model raises a rules level to P1 when it gives P1 at least this probability (and the report is
 # not in the past tense); to P2 when P1 + P2 together reach RAISE_P2.
-RAISE_P1 = 0.50
-RAISE_P2 = 0.80
+RAISE_P1 = 0.30
+RAISE_P2 = 0.70
 # A rules P3 becomes P4 when the model gives P4 at least this probability: both are non-urgent, and
 # the rules' P3 is partly their old catch-all.
-LOWER_P4 = 0.90
+LOWER_P4 = 0.80
 # When the rules named no category (the fallback), the model's category is used at this confidence;
 # over a rule's category only at CATEGORY_OVERRIDE.
 CATEGORY_MIN = 0.30
@@ -55,11 +57,14 @@ class Verdict:
 
 
 def combine(model: NgramModel | None, norm: str, text: str, *, rules_level: str, rules_matched: bool,
-            category: str, category_from_rule: bool, flags: frozenset[str]) -> Verdict:
+            category: str, category_from_rule: bool, flags: frozenset[str], negated_danger: bool = False,
+            may_raise: bool = True) -> Verdict:
     """The final level and category for a text the rules scored as ``rules_level`` / ``category``.
 
     ``norm`` is the normalised text the model reads; ``text`` the original (evidence is quoted from it,
-    the offsets are the same).
+    the offsets are the same). ``negated_danger``: the rules found a danger word explicitly negated
+    ("nobody has a knife"); the model reads words, not negation, so it does not raise to P1 then.
+    ``may_raise``: False when the winning rule's level is fixed by the RUBRIC (``model_may_raise``).
     """
     if model is None:
         if rules_matched:
@@ -74,11 +79,18 @@ def combine(model: NgramModel | None, norm: str, text: str, *, rules_level: str,
     out = Verdict(rules_level, category, model_facts=facts)
     num = _NUM[rules_level]
     if not rules_matched:
-        # Nothing in the rules fired: the model's reading, flagged for a human.
-        num = _NUM[model_level]
+        # Nothing in the rules fired: the model's reading, leaning to the safe side, flagged for a human.
+        if probs["P1"] >= RAISE_P1:
+            num = 1
+        elif probs["P1"] + probs["P2"] >= RAISE_P2:
+            num = 2
+        else:
+            num = _NUM[model_level]
         out.uncertain, out.uncertain_reason = True, "no_rule_matched"
-        out.reasons.extend(_evidence(model, norm, text, f"model_{model_level}", probs[model_level]))
-    elif num > 1 and probs["P1"] >= RAISE_P1 and not past:
+        out.reasons.extend(_evidence(model, norm, text, f"model_P{num}", probs[f"P{num}"]))
+    elif not may_raise:
+        pass
+    elif num > 1 and probs["P1"] >= RAISE_P1 and not past and not negated_danger:
         num = 1
         out.reasons.extend(_evidence(model, norm, text, "model_P1", probs["P1"]))
     elif num > 2 and probs["P1"] + probs["P2"] >= RAISE_P2 and not past:

@@ -243,6 +243,9 @@ def _negated(text: str, start: int, clause_starts: list[int], rules: RuleSet, la
     for k in range(len(last) - 1, -1, -1):
         word, ws, _we = last[k]
         low = word.lower()
+        # "nobody's got a knife", "no-one's hurt": the cue is the word before the apostrophe
+        if not cjk and "'" in low and not low.endswith("n't"):
+            low = low.split("'", 1)[0]
         if low in cues or (not cjk and low.endswith("n't")):
             # "a man I don't know punched me": the cue negates "know", not what follows it.
             nxt = last[k + 1][0].lower() if k + 1 < len(last) else ""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from analytics import textnorm
 DEFAULT_MODEL = Path(__file__).with_name("data") / "triage_model.npz"
 LEVELS = ("P1", "P2", "P3", "P4")
 
+# Words too common to quote as a reason (they can still carry weight in the model).
+_STOPWORDS = frozenset("a an the and or of to in on at is are was were be been i me my we our you he she it "
+                       "they them his her its this that there here with for from by as not no".split())
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z][a-z0-9'-]*|[0-9]+(?:-[0-9]+)?")
 
@@ -70,8 +74,9 @@ def features(text: str) -> list[tuple[str, int, int]]:
     prev: tuple[str, int, int] | None = None
     for w in _WORD.finditer(low):
         word, s, e = w.group(0), w.start(), w.end()
-        seen.setdefault("w:" + word, (s, e))
-        if prev is not None:
+        if word not in _STOPWORDS and len(word) > 2:
+            seen.setdefault("w:" + word, (s, e))
+        if prev is not None and not (prev[0] in _STOPWORDS and word in _STOPWORDS):
             seen.setdefault("p:" + prev[0] + " " + word, (prev[1], e))
         prev = (word, s, e)
     return [(f, s, e) for f, (s, e) in seen.items()]
@@ -121,6 +126,7 @@ class NgramModel:
         # sorted: the float sum is then the same in every process, whatever the string hash seed
         idx = sorted([vocab[f] for f in vocab.keys() & feature_set(text)])
         if idx:
+            # presence features scaled by 1/sqrt(n), as in training: long and short reports on one scale
             sums = self._both.take(idx, axis=0).sum(axis=0) / np.float32(np.sqrt(len(idx)))
         else:
             sums = np.zeros(self._both.shape[1], dtype=np.float32)
@@ -153,20 +159,33 @@ class NgramModel:
 
 
 def _softmax(head: Head, sums: np.ndarray) -> Prediction:
-    # Presence features scaled by 1/sqrt(n): long and short reports land on one scale (as in training).
-    logits = sums + head.bias
-    z = np.exp(logits - logits.max())
-    p = z / z.sum()
-    best = int(p.argmax())
-    return Prediction(head.classes[best], dict(zip(head.classes, p.tolist(), strict=True)), [])
+    # A few classes: plain floats are quicker than numpy's per-call overhead here.
+    logits = (sums + head.bias).tolist()
+    top = max(logits)
+    z = [math.exp(v - top) for v in logits]
+    total = sum(z)
+    probs = {c: v / total for c, v in zip(head.classes, z, strict=True)}
+    return Prediction(head.classes[logits.index(top)], probs, [])
+
+
+def _quantise(weights: np.ndarray) -> tuple[np.ndarray, float]:
+    scale = float(np.abs(weights).max()) / 127.0 or 1.0
+    return np.round(weights / scale).astype(np.int8), scale
+
+
+def quantised(head: Head) -> Head:
+    """``head`` as it will be after :func:`save` and :func:`load` (int8 weights): figures reported for a
+    model are computed on this, so they are the figures of the file."""
+    q, scale = _quantise(head.weights)
+    return Head(head.classes, q.astype(np.float32) * np.float32(scale), head.bias.astype(np.float32))
 
 
 def save(path: Path, vocab: list[str], level: Head, category: Head, meta: dict[str, Any]) -> None:
     """Write the model as int8 weights with one scale per head (deterministic bytes for the same input)."""
     arrays: dict[str, np.ndarray] = {"vocab": np.array("\n".join(vocab))}
     for name, head in (("level", level), ("category", category)):
-        scale = float(np.abs(head.weights).max()) / 127.0 or 1.0
-        arrays[f"{name}_q"] = np.round(head.weights / scale).astype(np.int8)
+        q, scale = _quantise(head.weights)
+        arrays[f"{name}_q"] = q
         arrays[f"{name}_scale"] = np.array(scale, dtype=np.float32)
         arrays[f"{name}_bias"] = head.bias.astype(np.float32)
         arrays[f"{name}_classes"] = np.array("\n".join(head.classes))

@@ -76,6 +76,9 @@ class LevelRule:
     priority: int | None = None
     raise_vulnerable: bool = False
     raise_suspect_near: bool = False
+    # False: the RUBRIC defines this rule's level (a missing child is P2 by definition), so the learned
+    # model may not raise it.
+    model_may_raise: bool = True
 
 
 @dataclass(frozen=True)
@@ -122,13 +125,16 @@ class RuleSet:
     # or each of its ``any`` factors): only those rules are checked for a text.
     level_index: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
-    def candidate_level_rules(self, present: frozenset[str]) -> list[LevelRule]:
-        """The level rules whose conditions hold for ``present``, in file order."""
+    def candidate_level_rules(self, present: frozenset[str], *, ignoring_none: bool = False) -> list[LevelRule]:
+        """The level rules whose conditions hold for ``present``, in file order (``ignoring_none``: the
+        rules that would hold but for a blocker such as past tense)."""
         index = self.level_index
         found: set[int] = set()
         for f in index.keys() & present:
             found.update(index[f])
         rules = self.level_rules
+        if ignoring_none:
+            return [rules[i] for i in sorted(found) if rules[i].when.holds_ignoring_none(present)]
         return [rules[i] for i in sorted(found) if rules[i].when.holds(present)]
 
 
@@ -323,7 +329,8 @@ def parse_rules(doc: Any, gazetteer: Gazetteer, source: str = "<rules>") -> Rule
         level_rules.append(LevelRule(raw["id"], raw["level"], float(raw.get("weight", 1.0)),
                                      _condition(raw, where, known), prio,
                                      bool(raw.get("raise_vulnerable", False)),
-                                     bool(raw.get("raise_suspect_near", False))))
+                                     bool(raw.get("raise_suspect_near", False)),
+                                     bool(raw.get("model_may_raise", True))))
     if not level_rules:
         raise RulesError(f"{source}: level_rules is empty")
 

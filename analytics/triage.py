@@ -143,11 +143,14 @@ def triage(text: str, *, lang: str | None = None, source: str = "call", fields: 
             reasons.append(_reason("suspect_nearby", ev, 1.0))
     rules_num = num
     reasons.extend(_suppressed(rs, found, flags, best_num))
-    reasons.extend(_negations(rs, found, best_num, text))
+    negations = _negations(rs, found, best_num, text)
+    reasons.extend(negations)
 
     category, category_rule = _category(rs, flags, template)
     verdict = combine.combine(ngram, norm, text, rules_level=_NUM_LEVEL[num], rules_matched=bool(matched),
-                              category=category, category_from_rule=category_rule, flags=flags)
+                              category=category, category_from_rule=category_rule, flags=flags,
+                              negated_danger=bool(negations),
+                              may_raise=all(r.model_may_raise for r in winners))
     num = _LEVEL_NUM[verdict.level]
     category = verdict.category
     reasons.extend(Reason(r.factor, r.evidence, r.start, r.end, r.weight, "model") for r in verdict.reasons)
@@ -188,8 +191,8 @@ def _suppressed(rs: RuleSet, found: _Found, flags: frozenset[str], best_num: int
     """Why a higher level did not apply: past tense, suspect gone, treated, resolved."""
     out: list[Reason] = []
     blockers_done: set[str] = set()
-    for rule in rs.level_rules:
-        if _LEVEL_NUM[rule.level] >= best_num or not rule.when.holds_ignoring_none(flags):
+    for rule in rs.candidate_level_rules(flags, ignoring_none=True):
+        if _LEVEL_NUM[rule.level] >= best_num:
             continue
         for blocker in rule.when.none:
             if blocker in flags and blocker not in blockers_done:
