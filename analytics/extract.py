@@ -81,7 +81,8 @@ _ZH_SUFFIX = re.compile(
     r"^(?:[东西南北]?[0-9一二三四五六七八九十]*(?:路口|交叉口|十字路口|路段|段|[东西南北]行|方向|附近|门口|旁边|对面|楼下|里面|内|上)"
     r"|[0-9A-Za-z一二三四五六七八九十]+(?:号|栋|座|楼|层|单元|室|坊|出口|期)|[A-Z]出口|地铁站|站|(?<=[栋座])[0-9]{3,4})+")
 _EN_SUFFIX = re.compile(
-    r"^(?:\s+(?:eastbound|westbound|northbound|southbound|(?:exit|gate|block|tower|building|entrance)\s+[0-9A-Z]+\b|station))+",
+    r"^(?:\s+(?:eastbound|westbound|northbound|southbound|junction|intersection|crossing"
+    r"|(?:exit|gate|block|tower|building|entrance)\s+(?-i:[0-9]+[A-Z]?|[A-Z][0-9]?)\b|station))+",
     re.IGNORECASE)
 _EN_PREFIX = re.compile(r"(?:\b(?:Tower|Block|Building)\s+[0-9A-Z]+,?\s+)$")
 
@@ -109,7 +110,11 @@ def locate(text: str, rules: RuleSet, lang: str | None = None) -> dict[str, Any]
             if not (h.place.kind in _VAGUE and _CALLSIGN_AFTER.match(text[h.end:h.end + 4]))]
     loc = _from_gazetteer(text, hits) if hits else None
     if loc is not None and loc["kind"] not in _VAGUE:
-        addr = address.best(text, lang or textnorm.detect_lang(text))
+        # only the words around the name can extend it; scanning them alone keeps this cheap
+        lo, hi = max(0, loc["start"] - 8), loc["end"] + 16
+        addr = address.best(text[lo:hi], lang or textnorm.detect_lang(text))
+        if addr is not None:
+            addr = address.Address(addr.text, addr.start + lo, addr.end + lo, addr.name)
         # "泰然工业区201栋3楼" around a gazetteer "泰然": the longer phrase, the known place's coordinates
         if addr is not None and addr.start <= loc["start"] and addr.end >= loc["end"] and (
                 addr.end - addr.start > loc["end"] - loc["start"]):
@@ -172,7 +177,9 @@ def _from_gazetteer(text: str, hits: list[Any]) -> dict[str, Any]:
 
 
 # ---- concepts with negation -----------------------------------------------------------------
-_LATIN = re.compile(r"[a-z0-9]")
+# English patterns are worth running on Chinese text only when it holds a Latin word ("CCTV", "PI")
+# or a radio code ("10-50"); digits alone (an address number, a time) are not English.
+_LATIN = re.compile(r"[a-z]{2}|(?<![0-9])10-[0-9]")
 _SELF_NEGATED = re.compile(r"(?:没|沒|无|無|冇|未|唔|不|no\b|not\b|isn't|isnt|wasn't|can't|won't|hasn't|stopped)")
 
 
@@ -184,7 +191,7 @@ def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text")
     """Every concept match in ``text`` (already normalised), with negation decided per match."""
     cjk = lang != "en"
     low = text.lower()
-    # English patterns matter in Chinese text only when it has Latin letters or digits ("10-50", "CCTV").
+    # English patterns matter in Chinese text only when it has Latin words or radio codes (see _LATIN).
     latin = not cjk or _LATIN.search(low) is not None
     found: list[tuple[str, bool, int, int]] = []
     scans: list[tuple[set[int], str]] = []
@@ -236,9 +243,14 @@ def _negated(text: str, start: int, clause_starts: list[int], rules: RuleSet, la
     begin = max(clause_start, start - (_LOOKBACK_CJK if cjk else _LOOKBACK_EN))
     if begin >= start:
         return False, -1
-    tokens = textnorm.tokenize(text[begin:start], lang)
-    window = rules.neg_window_cjk if cjk else rules.neg_window_en
     cues = rules.neg_cues_cjk if cjk else rules.neg_cues_en
+    segment = text[begin:start]
+    # A token can only be a cue if the cue is written there: most matches have none nearby, and the
+    # substring test spares them the segmenter (the costliest step of scoring).
+    if cjk and not any(c in segment for c in cues):
+        return False, -1
+    tokens = textnorm.tokenize(segment, lang)
+    window = rules.neg_window_cjk if cjk else rules.neg_window_en
     last = tokens[-window:]
     for k in range(len(last) - 1, -1, -1):
         word, ws, _we = last[k]

@@ -52,23 +52,28 @@ class Gazetteer:
         """Every non-overlapping place mention, in text order, longest name first."""
         low = text.lower()
         n = len(low)
+        # Only labels whose first two characters occur in the text can match: a set intersection
+        # (in C) finds them, then str.find locates each; no per-character loop in Python.
+        pairs = {low[i:i + 2] for i in range(n - 1)}
+        found: list[tuple[int, int, str]] = []
+        for key in self._by_first.keys() & pairs:
+            for label in self._by_first[key]:
+                i = low.find(label)
+                while i >= 0:
+                    end = i + len(label)
+                    # English names must not match inside longer words ("Futian" in "Futianxyz").
+                    if not ((label[0].isascii() and i > 0 and _is_latin(low[i - 1]))
+                            or (label[-1].isascii() and end < n and _is_latin(low[end]))):
+                        found.append((i, -len(label), label))
+                    i = low.find(label, i + 1)
+        found.sort()
         hits: list[PlaceHit] = []
-        i = 0
-        while i < n:
-            for label in self._by_first.get(low[i:i + 2], ()):
-                end = i + len(label)
-                if not low.startswith(label, i):
-                    continue
-                # English names must not match inside longer words ("Futian" in "Futianxyz").
-                if label[0].isascii() and i > 0 and _is_latin(low[i - 1]):
-                    continue
-                if label[-1].isascii() and end < n and _is_latin(low[end]):
-                    continue
-                hits.append(PlaceHit(self._by_key[label], i, end))
-                i = end
-                break
-            else:
-                i += 1
+        pos = 0
+        for start, neg_len, label in found:
+            # leftmost first, longest first at one position, never overlapping an earlier hit
+            if start >= pos:
+                hits.append(PlaceHit(self._by_key[label], start, start - neg_len))
+                pos = start - neg_len
         return hits
 
     def get(self, name: str) -> Place | None:

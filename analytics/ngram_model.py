@@ -51,9 +51,10 @@ def feature_set(text: str) -> set[str]:
     if words:
         out.update(["w:" + w for w in words])
         out.update(["p:" + a + " " + b for a, b in itertools.pairwise(words)])
-        # character trigrams over the words joined by one space: typos and word endings
+        # character trigrams over the words joined by one space: typos and word endings (no prefix:
+        # Latin trigrams cannot collide with the Chinese n-grams, and words carry "w:")
         flat = " " + " ".join(words) + " "
-        out.update(["c:" + flat[i:i + 3] for i in range(len(flat) - 2)])
+        out.update([flat[i:i + 3] for i in range(len(flat) - 2)])
     return out
 
 
@@ -109,6 +110,7 @@ class NgramModel:
 
     def __init__(self, vocab: list[str], level: Head, category: Head, meta: dict[str, Any]) -> None:
         self.vocab = {g: i for i, g in enumerate(vocab)}
+        self._known = frozenset(self.vocab)
         self.level = level
         self.category = category
         self.meta = meta
@@ -116,6 +118,8 @@ class NgramModel:
         # Both heads in one matrix: one gather per text instead of two.
         self._both = np.concatenate([level.weights, category.weights], axis=1)
         self._nlevel = len(level.classes)
+        self._bias_level = level.bias.tolist()
+        self._bias_category = category.bias.tolist()
 
     def predict(self, text: str, *, evidence: int = 3) -> tuple[Prediction, Prediction]:
         """Level and category for a normalised text, each with up to ``evidence`` strongest features.
@@ -124,14 +128,16 @@ class NgramModel:
         """
         vocab = self.vocab
         # sorted: the float sum is then the same in every process, whatever the string hash seed
-        idx = sorted([vocab[f] for f in vocab.keys() & feature_set(text)])
+        # (a set intersection walks the smaller side; dict.keys() & set would walk the whole vocabulary)
+        idx = sorted([vocab[f] for f in feature_set(text).intersection(self._known)])
         if idx:
             # presence features scaled by 1/sqrt(n), as in training: long and short reports on one scale
-            sums = self._both.take(idx, axis=0).sum(axis=0) / np.float32(np.sqrt(len(idx)))
+            sums = self._both.take(idx, axis=0).sum(axis=0).tolist()
+            scale = 1.0 / math.sqrt(len(idx))
         else:
-            sums = np.zeros(self._both.shape[1], dtype=np.float32)
-        level = _softmax(self.level, sums[:self._nlevel])
-        category = _softmax(self.category, sums[self._nlevel:])
+            sums, scale = [0.0] * self._both.shape[1], 1.0
+        level = _softmax(self.level, sums[:self._nlevel], scale, self._bias_level)
+        category = _softmax(self.category, sums[self._nlevel:], scale, self._bias_category)
         if evidence and idx:
             level = Prediction(level.label, level.probs, self.explain(text, level.label, evidence))
             category = Prediction(category.label, category.probs,
@@ -158,9 +164,9 @@ class NgramModel:
         return ev
 
 
-def _softmax(head: Head, sums: np.ndarray) -> Prediction:
+def _softmax(head: Head, sums: list[float], scale: float, bias: list[float]) -> Prediction:
     # A few classes: plain floats are quicker than numpy's per-call overhead here.
-    logits = (sums + head.bias).tolist()
+    logits = [v * scale + b for v, b in zip(sums, bias, strict=True)]
     top = max(logits)
     z = [math.exp(v - top) for v in logits]
     total = sum(z)

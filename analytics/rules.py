@@ -124,6 +124,16 @@ class RuleSet:
     # factor -> indexes of the level rules that cannot hold without it (a rule's first ``all`` factor,
     # or each of its ``any`` factors): only those rules are checked for a text.
     level_index: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    category_index: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def first_category_rule(self, present: frozenset[str]) -> CategoryRule | None:
+        """The first category rule (in file order) whose condition holds for ``present``."""
+        index = self.category_index
+        found: set[int] = set()
+        for f in index.keys() & present:
+            found.update(index[f])
+        rules = self.category_rules
+        return next((rules[i] for i in sorted(found) if rules[i].when.holds(present)), None)
 
     def candidate_level_rules(self, present: frozenset[str], *, ignoring_none: bool = False) -> list[LevelRule]:
         """The level rules whose conditions hold for ``present``, in file order (``ignoring_none``: the
@@ -383,14 +393,17 @@ def parse_rules(doc: Any, gazetteer: Gazetteer, source: str = "<rules>") -> Rule
         counts={"concepts": len(concepts), "level_rules": len(level_rules),
                 "category_rules": len(category_rules), "places": len(gazetteer.places)},
         cjk_index=AnchorIndex(tuple(concepts), "cjk"), en_index=AnchorIndex(tuple(concepts), "en"),
-        level_index=_level_index(level_rules),
+        level_index=_index([r.when for r in level_rules]),
+        category_index=_index([r.when for r in category_rules]),
     )
 
 
-def _level_index(level_rules: list[LevelRule]) -> dict[str, tuple[int, ...]]:
+def _index(conditions: list[Condition]) -> dict[str, tuple[int, ...]]:
+    """factor -> indexes of the conditions that cannot hold without it (the first ``all`` factor, or
+    each ``any`` factor)."""
     index: dict[str, list[int]] = {}
-    for i, rule in enumerate(level_rules):
-        for f in rule.when.all[:1] or rule.when.any:
+    for i, cond in enumerate(conditions):
+        for f in cond.all[:1] or cond.any:
             index.setdefault(f, []).append(i)
     return {f: tuple(v) for f, v in index.items()}
 

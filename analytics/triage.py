@@ -249,9 +249,9 @@ def _priority(rs: RuleSet, level: str, winners: list[LevelRule], flags: frozense
 
 def _category(rs: RuleSet, flags: frozenset[str], template: str) -> tuple[str, bool]:
     """(category, whether a category rule or the kiosk template named it rather than the fallback)."""
-    for rule in rs.category_rules:
-        if rule.when.holds(flags):
-            return rule.category, True
+    rule = rs.first_category_rule(flags)
+    if rule is not None:
+        return rule.category, True
     if template in rs.template_categories:
         return rs.template_categories[template], True
     return rs.fallback_category, False
