@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import operator
 import re
 import threading
 from dataclasses import dataclass
@@ -42,11 +43,13 @@ def feature_set(text: str) -> set[str]:
     """The model's features of a normalised ``text`` (the fast path used for scoring and training)."""
     low = text.lower()
     out: set[str] = set()
+    add = operator.add
     for run in _CJK_RUN.findall(low):
-        n = len(run)
         out.update(run)
-        out.update([run[i:i + 2] for i in range(n - 1)])
-        out.update([run[i:i + 3] for i in range(n - 2)])
+        # bigrams and trigrams by pairing the run with itself shifted (map runs in C)
+        pairs = list(map(add, run, run[1:]))
+        out.update(pairs)
+        out.update(map(add, pairs, run[2:]))
     words = _WORD.findall(low)
     if words:
         out.update(["w:" + w for w in words])
