@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics import address, textnorm
+from analytics import rules as rules_mod
 from analytics.rules import RuleSet
 
 
@@ -190,7 +191,7 @@ def _clause_starts(text: str, pattern: re.Pattern[str]) -> list[int]:
 def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text") -> list[Match]:
     """Every concept match in ``text`` (already normalised), with negation decided per match."""
     cjk = lang != "en"
-    low = text.lower()
+    low = rules_mod.lower_same_length(text)
     # English patterns matter in Chinese text only when it has Latin words or radio codes (see _LATIN).
     latin = not cjk or _LATIN.search(low) is not None
     found: list[tuple[str, bool, int, int]] = []
@@ -205,7 +206,7 @@ def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text")
             pattern = concept.cjk if attr == "cjk" else concept.en
             if pattern is None:
                 continue
-            for m in pattern.finditer(text):
+            for m in pattern.finditer(low):  # lower-cased patterns on lower-cased text (see rules._compile)
                 if m.end() > m.start():
                     found.append((concept.id, concept.negatable, m.start(), m.end()))
     if not found:

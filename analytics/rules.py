@@ -262,7 +262,37 @@ def _compile(patterns: Any, where: str) -> re.Pattern[str] | None:
             re.compile(p)
         except re.error as exc:
             raise RulesError(f"{where}: bad regular expression {p!r}: {exc}") from None
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    # Case-insensitive matching costs Python's re about four times the time of a case-sensitive one;
+    # the patterns are lower-cased instead and run on the lower-cased text (lower_same_length).
+    return re.compile("|".join(f"(?:{lower_pattern(p)})" for p in patterns))
+
+
+def lower_pattern(pattern: str) -> str:
+    """``pattern`` with its literal letters lower-cased and every escape (``\\B``, ``\\S``, ``\\W``) kept.
+
+    Matching the result against :func:`lower_same_length` text finds what ``pattern`` finds with
+    re.IGNORECASE in the original text.
+    """
+    out = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < n:
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        out.append(ch.lower() if len(ch.lower()) == 1 else ch)
+        i += 1
+    return "".join(out)
+
+
+def lower_same_length(text: str) -> str:
+    """``text`` lower-cased one character for one (a character whose lower case is longer stays as it is),
+    so offsets in the result are offsets in ``text``."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
 def _condition(raw: dict[str, Any], where: str, known: set[str]) -> Condition:

@@ -100,6 +100,16 @@ def test_reload_picks_up_an_edited_rule_file(tmp_path: Path) -> None:
     assert triage(text, model=None).level != "P1"
 
 
+def test_patterns_match_regardless_of_case() -> None:
+    """Patterns are lower-cased at load and run on lower-cased text: upper-case words, upper-case
+    patterns (an admin's 'CPR') and escapes such as \\S or \\W keep their meaning."""
+    assert rules.lower_pattern(r"\bCPR\b\S+\W[A-Z]") == r"\bcpr\b\S+\W[a-z]"
+    lowered = rules.lower_same_length("İstanbul KNIFE")  # "İ".lower() is two characters: kept as it is
+    assert len(lowered) == len("İstanbul KNIFE") and lowered.endswith("stanbul knife")
+    assert triage("A MAN IS STABBING PEOPLE AT THE GATE", model=None).level == "P1"
+    assert triage("He Is Not Breathing", model=None).level == "P1"
+
+
 def test_broken_rule_file_is_refused_and_old_rules_stay(tmp_path: Path) -> None:
     before = rules.current()
     bad = tmp_path / "rules.yaml"
@@ -137,5 +147,7 @@ def test_anchor_index_finds_exactly_what_a_full_scan_finds(shared_dir: Path) -> 
         for concept in rs.concepts:
             for pattern in ((concept.cjk, concept.en) if lang != "en" else (concept.en,)):
                 if pattern is not None:
-                    full |= {(concept.id, m.start(), m.end()) for m in pattern.finditer(norm) if m.end() > m.start()}
+                    # patterns are compiled lower-cased and run on the lower-cased text
+                    full |= {(concept.id, m.start(), m.end()) for m in pattern.finditer(norm.lower())
+                             if m.end() > m.start()}
         assert fast == full, (text, full - fast)
