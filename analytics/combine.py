@@ -82,7 +82,9 @@ def combine(model: NgramModel | None, norm: str, text: str, *, rules_level: str,
     num = _NUM[rules_level]
     if not rules_matched:
         # Nothing in the rules fired: the model's reading, leaning to the safe side, flagged for a human.
-        if probs["P1"] >= RAISE_P1:
+        # (P1 only when the model does not read the text as routine: "10-4" shares the radio-code
+        # n-grams of 10-50 / 10-52 but is an acknowledgement)
+        if probs["P1"] >= RAISE_P1 and model_level in ("P1", "P2"):
             num = 1
         elif probs["P1"] + probs["P2"] >= RAISE_P2:
             num = 2

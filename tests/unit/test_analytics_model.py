@@ -90,3 +90,21 @@ def test_model_reasons_name_their_evidence() -> None:
 def test_missing_weights_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ngram_model.ModelError, match="train_model"):
         ngram_model.load(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize("text", [
+    "Unit 7, copy, en route",
+    "收到，正在前往",
+    "10-4",
+    "Car 2 to control, radio check",
+    "ok cool thanks",
+    "佢话冇事喇，收线",
+    "Unit 9 to control, on my way to the depot",
+])
+def test_routine_radio_traffic_is_not_an_incident(text: str) -> None:
+    """Content-free text (acknowledgements, radio checks; phrasings not in the training files) stays
+    routine: the radio service suggests an incident for any category but ``other``."""
+    result = triage(text, source="radio")
+    assert result.category == "other", result.facts["model"]
+    assert result.level in ("P3", "P4"), result.facts["model"]
+    assert result.uncertain, "nothing recognised: a person may still glance at it"
