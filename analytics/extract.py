@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from analytics import textnorm
+from analytics import address, textnorm
+from analytics import rules as rules_mod
 from analytics.rules import RuleSet
 
 
@@ -81,28 +82,80 @@ _ZH_SUFFIX = re.compile(
     r"^(?:[东西南北]?[0-9一二三四五六七八九十]*(?:路口|交叉口|十字路口|路段|段|[东西南北]行|方向|附近|门口|旁边|对面|楼下|里面|内|上)"
     r"|[0-9A-Za-z一二三四五六七八九十]+(?:号|栋|座|楼|层|单元|室|坊|出口|期)|[A-Z]出口|地铁站|站|(?<=[栋座])[0-9]{3,4})+")
 _EN_SUFFIX = re.compile(
-    r"^(?:\s+(?:eastbound|westbound|northbound|southbound|(?:exit|gate|block|tower|building|entrance)\s+[0-9A-Z]+\b|station))+",
+    r"^(?:\s+(?:eastbound|westbound|northbound|southbound|junction|intersection|crossing"
+    r"|(?:exit|gate|block|tower|building|entrance)\s+(?-i:[0-9]+[A-Z]?|[A-Z][0-9]?)\b|station))+",
     re.IGNORECASE)
 _EN_PREFIX = re.compile(r"(?:\b(?:Tower|Block|Building)\s+[0-9A-Z]+,?\s+)$")
 
 
-def locate(text: str, rules: RuleSet) -> dict[str, Any] | None:
-    """The incident's place: gazetteer names (joined when they form a junction) plus their suffixes.
+# A unit's radio callsign ("福田七号", "Futian 9 to control") names the unit, not the place.
+_CALLSIGN_AFTER = re.compile(r"^(?:[0-9一二三四五六七八九十]{1,3}号|\s*[0-9]{1,3}\b)")
+_RANK = {"building": 0, "landmark": 1, "station": 1, "estate": 1, "port": 1, "park": 2, "village": 2,
+         "road": 3, "area": 4, "district": 8, "city": 9}
+_VAGUE = ("district", "city")
+# How sure the place is: a gazetteer name, an address next to a known place, an address whose name
+# starts like a known one, an address placed only at the district's centre.
+CONFIDENCE = {"gazetteer": 0.9, "vague": 0.4, "address_near_known": 0.7, "address_by_name": 0.5,
+              "address_district": 0.3}
 
-    Returns ``{"text", "start", "end", "name", "kind", "lat", "lon", "places"}`` or None. When two
-    roads are named as a junction the coordinates are their midpoint.
+
+def locate(text: str, rules: RuleSet, lang: str | None = None) -> dict[str, Any] | None:
+    """The incident's place: gazetteer names (joined when they form a junction) plus their suffixes,
+    or else an address written as text (:mod:`analytics.address`) placed at the nearest known place.
+
+    Returns ``{"text", "start", "end", "name", "kind", "lat", "lon", "places", "confidence", "resolved"}``
+    or None. When two roads are named as a junction the coordinates are their midpoint.
     """
-    hits = rules.gazetteer.find(text)
-    if not hits:
-        return None
+    gaz = rules.gazetteer
+    hits = [h for h in gaz.find(text)
+            if not (h.place.kind in _VAGUE and _CALLSIGN_AFTER.match(text[h.end:h.end + 4]))]
+    loc = _from_gazetteer(text, hits) if hits else None
+    if loc is not None and loc["kind"] not in _VAGUE:
+        # only the words around the name can extend it; scanning them alone keeps this cheap
+        lo, hi = max(0, loc["start"] - 8), loc["end"] + 16
+        addr = address.best(text[lo:hi], lang or textnorm.detect_lang(text))
+        if addr is not None:
+            addr = address.Address(addr.text, addr.start + lo, addr.end + lo, addr.name)
+        # "泰然工业区201栋3楼" around a gazetteer "泰然": the longer phrase, the known place's coordinates
+        if addr is not None and addr.start <= loc["start"] and addr.end >= loc["end"] and (
+                addr.end - addr.start > loc["end"] - loc["start"]):
+            loc.update(text=addr.text, start=addr.start, end=addr.end)
+        return loc
+    addr = address.best(text, lang or textnorm.detect_lang(text))
+    if addr is None:
+        return loc
+    anchor, how = None, "address_district"
+    if hits:
+        # the known place nearest in the sentence ("上沙村菜市场后面" names the market by its village)
+        near = min(hits, key=lambda h: (abs(h.start - addr.start), _RANK.get(h.place.kind, 5)))
+        anchor, how = near.place, "address_near_known"
+        if anchor.kind in _VAGUE:
+            how = "address_district"
+    by_name = gaz.by_name_prefix(addr.name)
+    if by_name is not None and how != "address_near_known":
+        anchor, how = by_name, "address_by_name"
+    if anchor is None:
+        anchor = gaz.district()
+    if anchor is None:
+        return {"text": addr.text, "start": addr.start, "end": addr.end, "name": addr.name, "kind": "address",
+                "lat": None, "lon": None, "places": [], "confidence": 0.2, "resolved": "unplaced"}
+    return {"text": addr.text, "start": addr.start, "end": addr.end, "name": anchor.name, "kind": "address",
+            "lat": round(anchor.lat, 6), "lon": round(anchor.lon, 6), "places": [anchor.name],
+            "confidence": CONFIDENCE[how], "resolved": how}
+
+
+def _from_gazetteer(text: str, hits: list[Any]) -> dict[str, Any]:
     # Prefer the most specific mention: kinds ordered from precise to vague.
-    rank = {"building": 0, "landmark": 1, "station": 1, "estate": 1, "port": 1, "park": 2, "village": 2,
-            "road": 3, "area": 4, "district": 8, "city": 9}
-    best = min(range(len(hits)), key=lambda i: (rank.get(hits[i].place.kind, 5), i))
-    group = [hits[best]]
+    best = min(range(len(hits)), key=lambda i: (_RANK.get(hits[i].place.kind, 5), i))
+    # Names written back to back belong together ("华强北赛格广场"): start from the first of them.
+    first = best
+    while first > 0 and hits[first - 1].end == hits[first].start:
+        first -= 1
+    group = [hits[first]]
     # A junction: "A路和B路交叉口" / "X Road at Y overpass".
-    j = best
-    while j + 1 < len(hits) and _JOIN.match(text[hits[j].end:hits[j + 1].start]):
+    j = first
+    while j + 1 < len(hits) and (j < best or _JOIN.match(text[hits[j].end:hits[j + 1].start])
+                                 or hits[j].end == hits[j + 1].start):
         group.append(hits[j + 1])
         j += 1
     start, end = group[0].start, group[-1].end
@@ -113,15 +166,21 @@ def locate(text: str, rules: RuleSet) -> dict[str, Any] | None:
     pm = _EN_PREFIX.search(text[:start])
     if pm:
         start = pm.start()
-    lat = sum(h.place.lat for h in group) / len(group)
-    lon = sum(h.place.lon for h in group) / len(group)
-    main = group[0].place
+    # coordinates from the places that name a spot, not from an area written before them
+    spots = [h for h in group if _RANK.get(h.place.kind, 5) <= _RANK.get(hits[best].place.kind, 5)] or group
+    lat = sum(h.place.lat for h in spots) / len(spots)
+    lon = sum(h.place.lon for h in spots) / len(spots)
+    main = hits[best].place
+    vague = main.kind in _VAGUE
     return {"text": text[start:end], "start": start, "end": end, "name": main.name, "kind": main.kind,
-            "lat": round(lat, 6), "lon": round(lon, 6), "places": [h.place.name for h in group]}
+            "lat": round(lat, 6), "lon": round(lon, 6), "places": [h.place.name for h in group],
+            "confidence": CONFIDENCE["vague" if vague else "gazetteer"], "resolved": "gazetteer"}
 
 
 # ---- concepts with negation -----------------------------------------------------------------
-_LATIN = re.compile(r"[a-z0-9]")
+# English patterns are worth running on Chinese text only when it holds a Latin word ("CCTV", "PI")
+# or a radio code ("10-50"); digits alone (an address number, a time) are not English.
+_LATIN = re.compile(r"[a-z]{2}|(?<![0-9])10-[0-9]")
 _SELF_NEGATED = re.compile(r"(?:没|沒|无|無|冇|未|唔|不|no\b|not\b|isn't|isnt|wasn't|can't|won't|hasn't|stopped)")
 
 
@@ -132,8 +191,8 @@ def _clause_starts(text: str, pattern: re.Pattern[str]) -> list[int]:
 def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text") -> list[Match]:
     """Every concept match in ``text`` (already normalised), with negation decided per match."""
     cjk = lang != "en"
-    low = text.lower()
-    # English patterns matter in Chinese text only when it has Latin letters or digits ("10-50", "CCTV").
+    low = rules_mod.lower_same_length(text)
+    # English patterns matter in Chinese text only when it has Latin words or radio codes (see _LATIN).
     latin = not cjk or _LATIN.search(low) is not None
     found: list[tuple[str, bool, int, int]] = []
     scans: list[tuple[set[int], str]] = []
@@ -147,7 +206,7 @@ def find_concepts(text: str, lang: str, rules: RuleSet, *, source: str = "text")
             pattern = concept.cjk if attr == "cjk" else concept.en
             if pattern is None:
                 continue
-            for m in pattern.finditer(text):
+            for m in pattern.finditer(low):  # lower-cased patterns on lower-cased text (see rules._compile)
                 if m.end() > m.start():
                     found.append((concept.id, concept.negatable, m.start(), m.end()))
     if not found:
@@ -185,13 +244,21 @@ def _negated(text: str, start: int, clause_starts: list[int], rules: RuleSet, la
     begin = max(clause_start, start - (_LOOKBACK_CJK if cjk else _LOOKBACK_EN))
     if begin >= start:
         return False, -1
-    tokens = textnorm.tokenize(text[begin:start], lang)
-    window = rules.neg_window_cjk if cjk else rules.neg_window_en
     cues = rules.neg_cues_cjk if cjk else rules.neg_cues_en
+    segment = text[begin:start]
+    # A token can only be a cue if the cue is written there: most matches have none nearby, and the
+    # substring test spares them the segmenter (the costliest step of scoring).
+    if cjk and not any(c in segment for c in cues):
+        return False, -1
+    tokens = textnorm.tokenize(segment, lang)
+    window = rules.neg_window_cjk if cjk else rules.neg_window_en
     last = tokens[-window:]
     for k in range(len(last) - 1, -1, -1):
         word, ws, _we = last[k]
         low = word.lower()
+        # "nobody's got a knife", "no-one's hurt": the cue is the word before the apostrophe
+        if not cjk and "'" in low and not low.endswith("n't"):
+            low = low.split("'", 1)[0]
         if low in cues or (not cjk and low.endswith("n't")):
             # "a man I don't know punched me": the cue negates "know", not what follows it.
             nxt = last[k + 1][0].lower() if k + 1 < len(last) else ""

@@ -52,27 +52,64 @@ class Gazetteer:
         """Every non-overlapping place mention, in text order, longest name first."""
         low = text.lower()
         n = len(low)
+        # Only labels whose first two characters occur in the text can match: a set intersection
+        # (in C) finds them, then str.find locates each; no per-character loop in Python.
+        pairs = {low[i:i + 2] for i in range(n - 1)}
+        found: list[tuple[int, int, str]] = []
+        for key in self._by_first.keys() & pairs:
+            for label in self._by_first[key]:
+                i = low.find(label)
+                while i >= 0:
+                    end = i + len(label)
+                    # English names must not match inside longer words ("Futian" in "Futianxyz").
+                    if not ((label[0].isascii() and i > 0 and _is_latin(low[i - 1]))
+                            or (label[-1].isascii() and end < n and _is_latin(low[end]))):
+                        found.append((i, -len(label), label))
+                    i = low.find(label, i + 1)
+        found.sort()
         hits: list[PlaceHit] = []
-        i = 0
-        while i < n:
-            for label in self._by_first.get(low[i:i + 2], ()):
-                end = i + len(label)
-                if not low.startswith(label, i):
-                    continue
-                # English names must not match inside longer words ("Futian" in "Futianxyz").
-                if label[0].isascii() and i > 0 and _is_latin(low[i - 1]):
-                    continue
-                if label[-1].isascii() and end < n and _is_latin(low[end]):
-                    continue
-                hits.append(PlaceHit(self._by_key[label], i, end))
-                i = end
-                break
-            else:
-                i += 1
+        pos = 0
+        for start, neg_len, label in found:
+            # leftmost first, longest first at one position, never overlapping an earlier hit
+            if start >= pos:
+                hits.append(PlaceHit(self._by_key[label], start, start - neg_len))
+                pos = start - neg_len
         return hits
 
     def get(self, name: str) -> Place | None:
         return self._by_key.get(name.lower())
+
+    def by_name_prefix(self, name: str) -> Place | None:
+        """A known place whose name starts like ``name`` (its first two characters, or its first English
+        word): the best guess of where an unknown 益田村 or "Tairan 9th Road" lies. None when nothing does."""
+        low = name.lower().strip()
+        if not low:
+            return None
+        key = low.split()[0] if low[0].isascii() else low[:2]
+        if len(key) < 2:
+            return None
+        return self._by_prefix.get(key)
+
+    @property
+    def _by_prefix(self) -> dict[str, Place]:
+        cached: dict[str, Place] | None = self.__dict__.get("_prefix_cache")
+        if cached is None:
+            cached = {}
+            # precise kinds first, so a prefix shared by a road and a district points at the road
+            rank = {"building": 0, "landmark": 1, "station": 1, "estate": 1, "port": 1, "park": 2, "village": 2,
+                    "road": 3, "area": 4, "district": 8, "city": 9}
+            for place in sorted(self.places, key=lambda p: rank.get(p.kind, 5)):
+                for label in (place.name, *place.aliases):
+                    low = label.lower()
+                    key = low.split()[0] if low[0].isascii() else low[:2]
+                    if len(key) >= 2 and place.kind not in ("district", "city"):
+                        cached.setdefault(key, place)
+            self.__dict__["_prefix_cache"] = cached
+        return cached
+
+    def district(self) -> Place | None:
+        """The widest place of kind ``district`` (the fallback when an address cannot be placed better)."""
+        return next((p for p in self.places if p.kind == "district"), None)
 
 
 def load_gazetteer(path: Path) -> Gazetteer:

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from analytics import extract, textnorm
+from analytics import combine, extract, ngram_model, textnorm
 from analytics import rules as rules_mod
 from analytics.extract import Match
+from analytics.ngram_model import NgramModel
 from analytics.rules import LevelRule, RuleSet
 
 _LEVEL_NUM = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}
@@ -46,6 +47,10 @@ class Triage:
     lang: str
     rule: str = ""
     rules_version: int = 1
+    # True when a person should read the report before trusting the level: no rule matched, or the
+    # learned model and the rules disagree by two levels or more. ``uncertain_reason`` says which.
+    uncertain: bool = False
+    uncertain_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (reasons as objects)."""
@@ -63,10 +68,19 @@ class _Found:
         (self.negated if m.negated else self.asserted).setdefault(m.concept, []).append(m)
 
 
+_SHIPPED = object()
+
+
 def triage(text: str, *, lang: str | None = None, source: str = "call", fields: Mapping[str, Any] | None = None,
-           rules: RuleSet | None = None) -> Triage:
-    """Score one report. ``fields`` are a kiosk form's values (``template`` names its template)."""
+           rules: RuleSet | None = None, model: NgramModel | object | None = _SHIPPED) -> Triage:
+    """Score one report. ``fields`` are a kiosk form's values (``template`` names its template).
+
+    ``model``: the learned n-gram model combined with the rules (default: the shipped one; None: the
+    rules alone).
+    """
     rs = rules or rules_mod.current()
+    ngram = ngram_model.current() if model is _SHIPPED else model
+    assert ngram is None or isinstance(ngram, NgramModel)
     text = text if isinstance(text, str) else str(text)
     norm = textnorm.normalize(text)
     detected = textnorm.detect_lang(norm)
@@ -96,7 +110,7 @@ def triage(text: str, *, lang: str | None = None, source: str = "call", fields: 
     # "gone" and "past" need the flag set before rules are checked; "now" likewise.
     flags = frozenset(present)
 
-    matched = [r for r in rs.level_rules if r.when.holds(flags)]
+    matched = rs.candidate_level_rules(flags)
     reasons: list[Reason] = []
     if matched:
         best_num = min(_LEVEL_NUM[r.level] for r in matched)
@@ -127,17 +141,30 @@ def triage(text: str, *, lang: str | None = None, source: str = "call", fields: 
         if ev is not None:
             num = 2
             reasons.append(_reason("suspect_nearby", ev, 1.0))
-    level = _NUM_LEVEL[num]
-
+    rules_num = num
     reasons.extend(_suppressed(rs, found, flags, best_num))
-    reasons.extend(_negations(rs, found, best_num, text))
+    negations = _negations(rs, found, best_num, text)
+    reasons.extend(negations)
 
-    priority = _priority(rs, level, (num == best_num and winners) or [], flags)
-    category = _category(rs, flags, template)
+    category, category_rule = _category(rs, flags, template)
+    verdict = combine.combine(ngram, norm, text, rules_level=_NUM_LEVEL[num], rules_matched=bool(matched),
+                              category=category, category_from_rule=category_rule, flags=flags,
+                              negated_danger=bool(negations),
+                              may_raise=all(r.model_may_raise for r in winners))
+    num = _LEVEL_NUM[verdict.level]
+    category = verdict.category
+    reasons.extend(Reason(r.factor, r.evidence, r.start, r.end, r.weight, "model") for r in verdict.reasons)
+    level = _NUM_LEVEL[num]
+    priority = _priority(rs, level, (num == rules_num == best_num and winners) or [], flags)
     facts = _facts(text, norm, rs, found, flags, lang)
+    facts["uncertain"] = {"uncertain": verdict.uncertain, "reason": verdict.uncertain_reason}
+    facts["model"] = verdict.model_facts
     winner_id = winners[0].id if winners else "fallback"
+    if num != rules_num:
+        winner_id = "model"
     return Triage(category=category, priority=priority, level=level, reasons=reasons, facts=facts, lang=lang,
-                  rule=winner_id, rules_version=rs.version)
+                  rule=winner_id, rules_version=rs.version, uncertain=verdict.uncertain,
+                  uncertain_reason=verdict.uncertain_reason)
 
 
 def _with_evidence(m: Match, original: str) -> Match:
@@ -164,8 +191,8 @@ def _suppressed(rs: RuleSet, found: _Found, flags: frozenset[str], best_num: int
     """Why a higher level did not apply: past tense, suspect gone, treated, resolved."""
     out: list[Reason] = []
     blockers_done: set[str] = set()
-    for rule in rs.level_rules:
-        if _LEVEL_NUM[rule.level] >= best_num or not rule.when.holds_ignoring_none(flags):
+    for rule in rs.candidate_level_rules(flags, ignoring_none=True):
+        if _LEVEL_NUM[rule.level] >= best_num:
             continue
         for blocker in rule.when.none:
             if blocker in flags and blocker not in blockers_done:
@@ -220,11 +247,14 @@ def _priority(rs: RuleSet, level: str, winners: list[LevelRule], flags: frozense
     return int(rs.levels[level]["default"])
 
 
-def _category(rs: RuleSet, flags: frozenset[str], template: str) -> str:
-    for rule in rs.category_rules:
-        if rule.when.holds(flags):
-            return rule.category
-    return rs.template_categories.get(template, rs.fallback_category)
+def _category(rs: RuleSet, flags: frozenset[str], template: str) -> tuple[str, bool]:
+    """(category, whether a category rule or the kiosk template named it rather than the fallback)."""
+    rule = rs.first_category_rule(flags)
+    if rule is not None:
+        return rule.category, True
+    if template in rs.template_categories:
+        return rs.template_categories[template], True
+    return rs.fallback_category, False
 
 
 def _facts(text: str, norm: str, rs: RuleSet, found: _Found, flags: frozenset[str], lang: str) -> dict[str, Any]:
@@ -240,7 +270,7 @@ def _facts(text: str, norm: str, rs: RuleSet, found: _Found, flags: frozenset[st
         severity = "none"
     else:
         severity = "unknown"
-    location = extract.locate(norm, rs)
+    location = extract.locate(norm, rs, lang)
     if location is not None:
         location["text"] = text[location["start"]:location["end"]]
     persons = [{"kind": m.concept, "text": m.evidence, "start": m.start, "end": m.end}

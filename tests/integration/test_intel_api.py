@@ -163,7 +163,8 @@ async def test_triage_preview_and_rules_reload(make_client: Any, tmp_path: Path)
         disp, admin = auth(client.app, "dispatcher"), auth(client.app, "admin")
         text = "那个人手里拿着家伙事站在门口"
         first = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
-        assert first["level"] != "P1" and first["reasons"] is not None
+        # the rules do not know the word (the learned model may still read the sentence as dangerous)
+        assert first["rule"] != "weapon_present" and first["reasons"] is not None
 
         edited.write_text(edited.read_text(encoding="utf-8").replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"),
                           encoding="utf-8")
@@ -171,7 +172,7 @@ async def test_triage_preview_and_rules_reload(make_client: Any, tmp_path: Path)
         resp = await client.post("/api/admin/rules/reload", headers=admin)
         assert resp.status == 200 and (await resp.json())["reloaded"] is True
         second = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
-        assert second["level"] == "P1"
+        assert second["level"] == "P1" and second["rule"] == "weapon_present"
 
         edited.write_text("concepts: [", encoding="utf-8")
         resp = await client.post("/api/admin/rules/reload", headers=admin)
@@ -193,7 +194,7 @@ async def test_incident_rescored_when_text_arrives_and_duplicate_linked(make_cli
                              json={"text": "福华路一家便利店门口两个人在吵架", "source": "call"})
     assert resp.status in (200, 201), await resp.text()
     first = await resp.json()
-    assert first["level"] == "P3"
+    assert first["level"] in ("P2", "P3"), "an argument: not yet an emergency (the model may read it as urgent)"
     resp = await client.post(f"/api/incidents/{first['id']}/text", headers=disp,
                              json={"text": "现在其中一个人从车里拿出一把刀了", "source": "call"})
     assert resp.status == 200, await resp.text()

@@ -86,15 +86,28 @@ def test_negated_facts_listed() -> None:
 def test_reload_picks_up_an_edited_rule_file(tmp_path: Path) -> None:
     edited = tmp_path / "rules.yaml"
     original = rules.DEFAULT_RULES.read_text(encoding="utf-8")
-    # An admin adds a local slang word for a knife.
+    # An admin adds a local slang word for a knife. The rules alone are checked (model=None): the
+    # learned model may already read the sentence as dangerous, which is not what this test is about.
     edited.write_text(original.replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"), encoding="utf-8")
-    assert triage("那个人手里拿着家伙事站在门口").level != "P1"
+    text = "那个人手里拿着家伙事站在门口"
+    assert triage(text, model=None).level != "P1"
     try:
         rules.configure(str(edited))
-        assert triage("那个人手里拿着家伙事站在门口").level == "P1"
+        assert triage(text, model=None).level == "P1"
+        assert triage(text, model=None).rule == "weapon_present"
     finally:
         rules.configure()
-    assert triage("那个人手里拿着家伙事站在门口").level != "P1"
+    assert triage(text, model=None).level != "P1"
+
+
+def test_patterns_match_regardless_of_case() -> None:
+    """Patterns are lower-cased at load and run on lower-cased text: upper-case words, upper-case
+    patterns (an admin's 'CPR') and escapes such as \\S or \\W keep their meaning."""
+    assert rules.lower_pattern(r"\bCPR\b\S+\W[A-Z]") == r"\bcpr\b\S+\W[a-z]"
+    lowered = rules.lower_same_length("İstanbul KNIFE")  # "İ".lower() is two characters: kept as it is
+    assert len(lowered) == len("İstanbul KNIFE") and lowered.endswith("stanbul knife")
+    assert triage("A MAN IS STABBING PEOPLE AT THE GATE", model=None).level == "P1"
+    assert triage("He Is Not Breathing", model=None).level == "P1"
 
 
 def test_broken_rule_file_is_refused_and_old_rules_stay(tmp_path: Path) -> None:
@@ -121,10 +134,10 @@ def test_anchor_index_finds_exactly_what_a_full_scan_finds(shared_dir: Path) -> 
     """The speed-up (skip concepts whose literal anchors are absent) must never drop a match."""
     import json
 
-    from tests.unit.test_analytics_heldout import CASES
+    from tests.unit.test_analytics_heldout import load_cases
 
     texts = [json.loads(line)["text"] for line in (shared_dir / "incidents" / "public.jsonl").read_text(
-        encoding="utf-8").splitlines() if line.strip()] + [c[0] for c in CASES]
+        encoding="utf-8").splitlines() if line.strip()] + [c["text"] for c in load_cases()]
     rs = rules.current()
     for text in texts:
         norm = textnorm.normalize(text)
@@ -134,5 +147,7 @@ def test_anchor_index_finds_exactly_what_a_full_scan_finds(shared_dir: Path) -> 
         for concept in rs.concepts:
             for pattern in ((concept.cjk, concept.en) if lang != "en" else (concept.en,)):
                 if pattern is not None:
-                    full |= {(concept.id, m.start(), m.end()) for m in pattern.finditer(norm) if m.end() > m.start()}
+                    # patterns are compiled lower-cased and run on the lower-cased text
+                    full |= {(concept.id, m.start(), m.end()) for m in pattern.finditer(norm.lower())
+                             if m.end() > m.start()}
         assert fast == full, (text, full - fast)

@@ -23,6 +23,7 @@
       "console.ni.badCoord": "纬度应在 -90 到 90，经度应在 -180 到 180，或都留空。",
       "console.queue.empty": "当前没有未结束的警情。", "console.reasons": "评级理由", "console.noReasons": "无评级理由",
       "console.dupFlag": "疑似重复",
+      "console.uncertain": "需人工研判", "console.uncertain.why": "系统没有把握（{r}）：请阅读原文，在详情中设定优先级，您的决定会被记录。",
       "console.detail": "警情详情", "console.detail.none": "请在队列中选择一个警情。",
       "console.d.text": "内容", "console.d.report": "报案表单", "console.d.prio": "调整优先级", "console.d.prioReason": "理由（必填）", "console.d.prioSet": "设定",
       "console.d.prioBad": "优先级应为 0 到 10 的整数。", "console.d.prioWhy": "请写明调整理由。", "console.d.prioDone": "优先级已设为 {p}",
@@ -82,6 +83,7 @@
       "console.ni.badCoord": "Latitude must be -90 to 90 and longitude -180 to 180, or leave both empty.",
       "console.queue.empty": "No open incidents.", "console.reasons": "Why this priority", "console.noReasons": "No reasons given",
       "console.dupFlag": "possible duplicate",
+      "console.uncertain": "needs a human read", "console.uncertain.why": "The scorer is not sure ({r}): read the report and set the priority in the detail; your decision is recorded.",
       "console.detail": "Selected incident", "console.detail.none": "Select an incident in the queue.",
       "console.d.text": "Report", "console.d.report": "Report form", "console.d.prio": "Set priority", "console.d.prioReason": "Reason (required)", "console.d.prioSet": "Set",
       "console.d.prioBad": "Priority must be a whole number from 0 to 10.", "console.d.prioWhy": "Say why you change it.", "console.d.prioDone": "Priority set to {p}",
@@ -226,11 +228,16 @@
     if (d.has("alerts")) renderAlerts();
   }
 
+  /** The scorer marked the incident uncertain (facts.uncertain) and no dispatcher has set its priority yet. */
+  const needsRead = (inc) => !!(inc.facts && inc.facts.uncertain && inc.facts.uncertain.uncertain) && !inc.priority_override;
+  // An incident that needs a human read sorts above every P3 (5.5: between P3's 5 and P2's 6), whatever its score.
+  const queueRank = (inc) => needsRead(inc) ? Math.max(inc.priority ?? -1, 5.5) : inc.priority ?? -1;
+
   function sortedIncidents() {
     const showClosed = $("#show-closed").checked;
     return [...S.incidents.values()]
       .filter((i) => showClosed || OPEN.has(i.status) || !i.status)
-      .sort((a, b) => (b.priority ?? -1) - (a.priority ?? -1) ||
+      .sort((a, b) => queueRank(b) - queueRank(a) ||
         (JY.parseTime(a.created_at) || 0) - (JY.parseTime(b.created_at) || 0));
   }
 
@@ -255,13 +262,15 @@
           h("span.num", { text: inc.number || inc.id }),
           h("span", { text: catLabel(inc.category) }),
           h("span.badge.st.st-" + inc.status, { text: stLabel(inc.status) }),
-          visibleDups(inc.id).length ? h("span.badge.dup-flag", { text: t("console.dupFlag") }) : null),
+          visibleDups(inc.id).length ? h("span.badge.dup-flag", { text: t("console.dupFlag") }) : null,
+          needsRead(inc) ? h("span.badge.needs-read", { text: t("console.uncertain"),
+            title: t("console.uncertain.why", { r: inc.facts.uncertain.reason || "?" }) }) : null),
         h("span.where", { text: inc.location_text || (inc.lat != null ? inc.lat.toFixed(4) + ", " + inc.lon.toFixed(4) : "") }),
         " ",
         h("span.age", { dataset: { ts: inc.created_at || "" }, text: JY.ago(inc.created_at) }),
         overdue(inc) ? h("span.badge.overdue", { text: t("console.notDispatched") }) : null);
       const li = h("li" + (S.selected === inc.id ? ".sel" : "") + (OPEN.has(inc.status) ? "" : ".closed"),
-        { dataset: { id: inc.id, level: lvl, status: inc.status || "" } }, btn, det);
+        { dataset: { id: inc.id, level: lvl, status: inc.status || "", needsRead: needsRead(inc) ? "1" : "" } }, btn, det);
       ul.append(li);
     }
     if (focusedId) {
