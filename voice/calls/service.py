@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -31,7 +30,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from voice.calls.model import AudioBuffer, call_json, final_entry, iso, main_language, transcript_text
+from common.ids import new_id
+from voice.calls.model import AudioBuffer, call_json, final_entry, main_language, transcript_text
 from voice.calls.settings import CallSettings
 from voice.calls.tables import calls
 from voice.protocol import Caller
@@ -63,10 +63,6 @@ class CallError(Exception):
     def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
 
 
 def _now() -> dt.datetime:
@@ -420,4 +416,4 @@ class CallService:
                 for m in list(matches)[:MAX_SUGGESTIONS]]
 
 
-__all__ = ["CallError", "CallService", "LiveCall", "iso"]
+__all__ = ["CallError", "CallService", "LiveCall"]
