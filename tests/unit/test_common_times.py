@@ -44,3 +44,15 @@ def test_new_id_is_sixteen_hex_digits_and_fresh() -> None:
     assert len(ids) == 100
     assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
 
+
+def test_console_event_envelope() -> None:
+    from common.events import console_event, envelope
+
+    event = console_event("unit", origin="host-1", action="status", unit={"id": "u1"})
+    assert list(event) == ["type", "action", "unit", "origin", "at"]
+    assert event["origin"] == "host-1" and event["at"].endswith("Z")
+    assert parse_iso(event["at"]) <= dt.datetime.now(dt.UTC)
+    # An event that carries its own time keeps it; the origin is always the sender's.
+    kept = envelope({"type": "alert", "at": "2026-05-01T12:00:00Z", "origin": "x"}, origin="host-2")
+    assert kept == {"type": "alert", "at": "2026-05-01T12:00:00Z", "origin": "host-2"}
+    assert envelope({"type": "x"}, origin="h", now=AT)["at"] == "2026-05-01T12:00:03.120456Z"

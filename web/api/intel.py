@@ -22,10 +22,10 @@ from aiohttp import web
 
 from analytics import analysis
 from analytics import brief as brief_mod
+from analytics import keys as kiosk_keys
 from analytics import rules as rules_mod
 from analytics import templates as templates_mod
 from analytics.triage import triage
-from dispatch import keys
 from web import appkeys
 from web.auth import Role, principal, requires
 from web.errors import RATE_LIMITED, UNAVAILABLE, ApiError, bad_request
@@ -77,7 +77,7 @@ async def _rate_limit(request: web.Request, bucket: str, per_min: int) -> None:
     settings = request.app[appkeys.SETTINGS]
     now = time.time()
     minute = int(now // 60)
-    key = keys.kiosk_rate(settings.redis_prefix, bucket, request.remote or "unknown", minute)
+    key = kiosk_keys.kiosk_rate(settings.redis_prefix, bucket, request.remote or "unknown", minute)
     redis = request.app[appkeys.REDIS]
     try:
         async with redis.pipeline(transaction=True) as pipe:
@@ -183,7 +183,7 @@ async def kiosk_report(request: web.Request) -> web.Response:
     if lang is not None and lang not in ("zh", "en", "yue"):
         raise bad_request(f"lang must be zh, en or yue, got {lang!r}", field="lang")
     redis = request.app[appkeys.REDIS]
-    skey = keys.kiosk_submission(settings.redis_prefix, draft_id) if draft_id else None
+    skey = kiosk_keys.kiosk_submission(settings.redis_prefix, draft_id) if draft_id else None
     if skey:
         claimed = await redis.set(skey, b"pending", nx=True, ex=SUBMISSION_TTL_S)
         if not claimed:

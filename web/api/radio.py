@@ -22,8 +22,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import FileField
 
-from dispatch import keys
 from voice.audio import AudioError, decode_file, pcm_to_float
+from voice.radio import keys as radio_keys
 from voice.radio.channels import Channel, ChannelError, check_channel
 from voice.radio.ptt import PttError, SegmenterConfig, TransmissionSegmenter, make_transmission
 from voice.radio.rdio import SUCCESS_TEXT, CallFormError, parse_call_form
@@ -503,7 +503,7 @@ async def _retention_loop(app: web.Application) -> None:
     """One process at a time sweeps (a Redis lease), every JINGYUN_RETENTION_SWEEP_SECONDS."""
     rs = app[RADIO_SETTINGS]
     redis = app[appkeys.REDIS]
-    lease = keys.retention_lease(app[appkeys.SETTINGS].redis_prefix)
+    lease = radio_keys.retention_lease(app[appkeys.SETTINGS].redis_prefix)
     me = os.urandom(8).hex()
     while True:
         try:
