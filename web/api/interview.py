@@ -232,7 +232,8 @@ async def upload_audio(request: web.Request) -> web.Response:
     diskspace.require_room(app, rs.audio_min_free_mb, len(raw), "interview audio")
     loop = asyncio.get_running_loop()
     try:
-        samples = await loop.run_in_executor(app[appkeys.EXECUTOR], decode_file, raw, rs.max_interview_audio_seconds)
+        samples = await loop.run_in_executor(app[appkeys.EXECUTOR], decode_file, raw,
+                                             app[appkeys.SETTINGS].interview.max_audio_seconds)
     except AudioError as exc:
         raise bad_request(str(exc), field="audio") from None
     encoded = await loop.run_in_executor(app[appkeys.EXECUTOR], encode_opus, samples, 16000, rs.opus_bitrate)
