@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from dispatch import errors as derr
 from dispatch.model import OPEN_INCIDENT_STATES
 from voice import protocol as proto
 from voice.calls.model import STATES
-from voice.calls.service import LOST_AFTER_S, CallError, CallService, LiveCall
+from voice.calls.service import LOST_AFTER_S, CallService, LiveCall
 from voice.store import StreamMeta
 from web import appkeys, diskspace
-from web.api.radio import audio_response
+from web.api.common import audio_response, handles_errors, json_body, limit_param, since_param
 from web.auth import Role, principal, requires
-from web.errors import BAD_REQUEST, CONFLICT, NOT_FOUND, ApiError, bad_request
+from web.errors import NOT_FOUND, ApiError, bad_request
 from web.ws import CLOSE_POLICY, Connection
 
 # web.api.voice's name for interview speech (it imports this module, so the name is not imported back).
@@ -35,13 +31,11 @@ INTERVIEW_SOURCE = "interview"
 
 log = logging.getLogger("jingyun.calls.api")
 
-CALLS: web.AppKey[CallService] = web.AppKey("calls", CallService)
 ROLES = (Role.DISPATCHER, Role.ADMIN)
 # Who may open a call stream: the telephony gateway (service) and call takers. An interviewer's
 # stream is confidential interview speech and never reaches the dispatcher consoles.
 CALLER_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Ids are ours (16 hex digits) or dispatch's; anything else is answered without touching the database.
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -66,32 +60,17 @@ async def open_call(app: web.Application, conn: Connection, cfg: proto.ClientCon
                                     "the telephony gateway"))
         await conn.close(CLOSE_POLICY, proto.BAD_CONFIG)
         return None
-    return await app[CALLS].start(stream_id=meta.stream_id, caller=cfg.caller, language=cfg.language,
-                                  opened_by=who.subject, sample_rate=cfg.sample_rate)
+    return await app[appkeys.CALLS].start(stream_id=meta.stream_id, caller=cfg.caller, language=cfg.language,
+                                          opened_by=who.subject, sample_rate=cfg.sample_rate)
 
 
 # ---- routes ---------------------------------------------------------------------------------------------
+def _limit(request: web.Request) -> int:
+    return limit_param(request, default=50, hi=500)
+
+
 def calls(request: web.Request) -> CallService:
-    return request.app[CALLS]
-
-
-def handles_errors(handler: Handler) -> Handler:
-    """Call and dispatch errors become the API's JSON errors with their own messages."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except CallError as exc:
-            raise ApiError(exc.status, exc.code, exc.message, **exc.details) from None
-        except derr.NotFound as exc:
-            raise ApiError(404, NOT_FOUND, exc.message, **exc.details) from None
-        except derr.Conflict as exc:
-            raise ApiError(409, CONFLICT, exc.message, **exc.details) from None
-        except derr.InvalidInput as exc:
-            raise ApiError(400, BAD_REQUEST, exc.message, **exc.details) from None
-
-    return wrapper
+    return request.app[appkeys.CALLS]
 
 
 def _call_id(request: web.Request) -> str:
@@ -99,24 +78,6 @@ def _call_id(request: web.Request) -> str:
     if not _ID.match(call_id):
         raise ApiError(404, NOT_FOUND, f"no call with id {call_id[:80]!r}")
     return call_id
-
-
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        raise bad_request(f"limit must be an integer from 1 to 500, got {raw!r}")
-    return int(raw)
-
-
-def _since(request: web.Request) -> dt.datetime | None:
-    raw = request.query.get("since")
-    if not raw:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(f"since must be an ISO 8601 time such as 2026-05-01T12:00:00Z, got {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @requires(*ROLES)
@@ -128,7 +89,7 @@ async def list_calls(request: web.Request) -> web.Response:
     incident_id = request.query.get("incident_id") or None
     if incident_id is not None and not _ID.match(incident_id):
         raise bad_request(f"incident_id {incident_id[:80]!r} is not an incident id", field="incident_id")
-    items = await calls(request).list_calls(state=state, since=_since(request), incident_id=incident_id,
+    items = await calls(request).list_calls(state=state, since=since_param(request), incident_id=incident_id,
                                             limit=_limit(request))
     return web.json_response({"calls": items})
 
@@ -157,26 +118,11 @@ async def call_duplicates(request: web.Request) -> web.Response:
     return web.json_response({"duplicates": await calls(request).duplicates(_call_id(request))})
 
 
-async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise bad_request("the request body must be a JSON object (Content-Type: application/json)") from None
-    if not isinstance(data, dict):
-        raise bad_request(f"the request body must be a JSON object, not {type(data).__name__}")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise bad_request(f"unknown field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(allowed)) or 'none'}")
-    return data
-
-
 @requires(*ROLES)
 @handles_errors
 async def call_incident(request: web.Request) -> web.Response:
     """Make the call an incident (409 when it already is one or is attached to one)."""
-    await _body(request, set())
+    await json_body(request, allowed=(), optional=True)
     result = await calls(request).create_incident(_call_id(request), actor=principal(request).subject)
     return web.json_response(result, status=201)
 
@@ -185,7 +131,7 @@ async def call_incident(request: web.Request) -> web.Response:
 @handles_errors
 async def call_attach(request: web.Request) -> web.Response:
     """Attach the call to an open incident: ``{"incident_id": ...}`` (404 for an unknown incident)."""
-    data = await _body(request, {"incident_id"})
+    data = await json_body(request, allowed=("incident_id",), optional=True)
     incident_id = data.get("incident_id")
     if not isinstance(incident_id, str) or not incident_id:
         raise bad_request("incident_id must be the id of an open incident", field="incident_id")
@@ -212,7 +158,7 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
         return ok
 
     svc.audio_ok = audio_ok
-    app[CALLS] = svc
+    app[appkeys.CALLS] = svc
     task = asyncio.get_running_loop().create_task(_sweep_lost(svc), name="calls-lost-sweep")
     try:
         yield
