@@ -125,7 +125,8 @@ class CallService:
     def __init__(self, db: AsyncEngine, settings: CallSettings, *, dispatch: Any, executor: Executor | None = None,
                  opus_bitrate: int = 24000, open_states: Sequence[str] = (),
                  duplicate_limits: tuple[float, float, float] = (30.0, 500.0, 0.55), max_text_chars: int = 20000,
-                 triage_fn: Callable[..., Any] | None = None, duplicates_fn: Callable[..., Any] | None = None) -> None:
+                 triage_fn: Callable[..., Any] | None = None, duplicates_fn: Callable[..., Any] | None = None,
+                 audio_ok: Callable[[int], bool] | None = None) -> None:
         self.db = db
         self.settings = settings
         self.dispatch = dispatch
@@ -134,8 +135,8 @@ class CallService:
         self.open_states = tuple(open_states)
         self.duplicate_limits = duplicate_limits
         self.max_text_chars = max_text_chars  # dispatch's longest incident text (JINGYUN_MAX_INCIDENT_TEXT)
-        # Whether n more bytes of audio may be kept (the server sets a free-disk-space check).
-        self.audio_ok: Callable[[int], bool] = lambda _n: True
+        # Whether n more bytes of audio may be kept (the server passes a free-disk-space check).
+        self.audio_ok: Callable[[int], bool] = audio_ok or (lambda _n: True)
         if triage_fn is None:
             from analytics.triage import triage
 

@@ -140,7 +140,9 @@ class RadioService:
 
     def __init__(self, db: AsyncEngine, settings: RadioSettings, *, engine_fn: Callable[[], Any],
                  dispatch: Any, executor: Executor | None = None,
-                 triage_fn: Callable[..., Any] | None = None) -> None:
+                 triage_fn: Callable[..., Any] | None = None,
+                 audio_ok: Callable[[int], bool] | None = None,
+                 on_outcome: Callable[[str], None] | None = None) -> None:
         self.db = db
         self.settings = settings
         self.channels = ChannelStore(db)
@@ -149,10 +151,10 @@ class RadioService:
         self.executor = executor
         self.gate = PriorityGate(settings.decode_concurrency, max_waiting=settings.max_waiting,
                                  max_wait_s=settings.max_wait_seconds)
-        # Whether n more bytes of audio may be kept (the server sets a free-disk-space check).
-        self.audio_ok: Callable[[int], bool] = lambda _n: True
+        # Whether n more bytes of audio may be kept (the server passes a free-disk-space check).
+        self.audio_ok: Callable[[int], bool] = audio_ok or (lambda _n: True)
         # How each transmission ended (transcribed, dropped, failed, busy, late): the server counts them.
-        self.on_outcome: Callable[[str], None] = lambda _state: None
+        self.on_outcome: Callable[[str], None] = on_outcome or (lambda _state: None)
         if triage_fn is None:
             from analytics.triage import triage
 

@@ -145,11 +145,6 @@ async def call_attach(request: web.Request) -> web.Response:
 async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
     intel = settings.intel
-    svc = CallService(app[appkeys.DB], settings.calls, dispatch=app[appkeys.DISPATCH], executor=app[appkeys.EXECUTOR],
-                      opus_bitrate=settings.radio.opus_bitrate, open_states=OPEN_INCIDENT_STATES,
-                      duplicate_limits=(intel.duplicate_max_minutes, intel.duplicate_max_meters,
-                                        intel.duplicate_min_similarity),
-                      max_text_chars=settings.dispatch.max_text_chars)
     min_free = settings.radio.audio_min_free_mb
 
     def audio_ok(n: int) -> bool:
@@ -157,7 +152,11 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
         diskspace.report(app, min_free)  # /readyz follows the disk both ways
         return ok
 
-    svc.audio_ok = audio_ok
+    svc = CallService(app[appkeys.DB], settings.calls, dispatch=app[appkeys.DISPATCH], executor=app[appkeys.EXECUTOR],
+                      opus_bitrate=settings.radio.opus_bitrate, open_states=OPEN_INCIDENT_STATES,
+                      duplicate_limits=(intel.duplicate_max_minutes, intel.duplicate_max_meters,
+                                        intel.duplicate_min_similarity),
+                      max_text_chars=settings.dispatch.max_text_chars, audio_ok=audio_ok)
     app[appkeys.CALLS] = svc
     task = asyncio.get_running_loop().create_task(_sweep_lost(svc), name="calls-lost-sweep")
     try:

@@ -430,13 +430,13 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
     service = DispatchService(app[appkeys.DB], app[appkeys.REDIS], settings.dispatch, settings.redis_prefix,
                               executor=app[appkeys.EXECUTOR], intel_settings=settings.intel)
-    hub = Hub(service.bus, settings.dispatch, service.instance, service)
+    readiness = app[appkeys.READINESS]
+    readiness.set("dispatch", False, "pub/sub not subscribed yet")
+    hub = Hub(service.bus, settings.dispatch, service.instance, service,
+              on_ready_change=lambda ready, detail: readiness.set("dispatch", ready, detail))
     app[appkeys.DISPATCH] = service
     app[appkeys.HUB] = hub
     app[appkeys.AUDIT_DENIED] = service.audit_denied
-    readiness = app[appkeys.READINESS]
-    readiness.set("dispatch", False, "pub/sub not subscribed yet")
-    hub.on_ready_change = lambda ready, detail: readiness.set("dispatch", ready, detail)
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(hub.listen(), name="dispatch-pubsub"),
              loop.create_task(hub.poll(), name="dispatch-redelivery"),

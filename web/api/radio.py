@@ -462,17 +462,15 @@ async def radio_ctx(app: web.Application) -> AsyncIterator[None]:
     def engine() -> Any:
         return service_of_voice(app).require_engine()
 
-    app[RADIO] = RadioService(app[appkeys.DB], rs, engine_fn=engine, dispatch=app[appkeys.DISPATCH],
-                              executor=app[appkeys.EXECUTOR])
-
     def audio_ok(n: int) -> bool:
         ok, _free = diskspace.room_for(app[appkeys.SETTINGS].data_dir, rs.audio_min_free_mb, n)
         diskspace.report(app, rs.audio_min_free_mb)  # /readyz follows the disk both ways
         return ok
 
-    app[RADIO].audio_ok = audio_ok
     outcomes = app[appkeys.METRICS].utterances
-    app[RADIO].on_outcome = lambda state: outcomes.labels("radio", state).inc()
+    app[RADIO] = RadioService(app[appkeys.DB], rs, engine_fn=engine, dispatch=app[appkeys.DISPATCH],
+                              executor=app[appkeys.EXECUTOR], audio_ok=audio_ok,
+                              on_outcome=lambda state: outcomes.labels("radio", state).inc())
     diskspace.report(app, rs.audio_min_free_mb)
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_retention_loop(app), name="radio-retention"),
