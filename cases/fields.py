@@ -13,6 +13,8 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from cases.errors import InvalidInput
+from common import times
+from common.times import as_utc as as_utc  # re-exported for the case modules
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:]{0,63}$")
@@ -135,14 +137,9 @@ def instant(value: Any, field: str, *, now: dt.datetime | None = None,
     return utc
 
 
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes that were stored as UTC."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def iso(value: dt.datetime) -> str:
-    """ISO 8601 UTC with a ``Z``, as the API writes times."""
-    return as_utc(value).isoformat().replace("+00:00", "Z")
+    """ISO 8601 UTC with a ``Z``, microseconds when there are any: what the case-file hash chain holds."""
+    return times.iso(value, timespec="auto")
 
 
 def duration(value: Any, field: str) -> dt.timedelta:

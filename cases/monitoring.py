@@ -15,12 +15,13 @@ from typing import Any
 
 from cases import fields
 from cases.deadlines import CaseDeadlines
+from common.times import parse_iso
 
 
 def _time(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return fields.as_utc(value)
-    return fields.as_utc(dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    return parse_iso(str(value))
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from common.ids import new_id
 from dispatch.context import Context
 from dispatch.errors import NotFound
 from dispatch.model import iso, utcnow
-from dispatch.store import new_id
 from dispatch.tables import alerts
 from dispatch.views import alert_json
 

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dispatch.model import iso
 from dispatch.tables import audit_log
 
 GENESIS = "0" * 64
@@ -97,7 +98,7 @@ async def append(conn: AsyncConnection, *, actor: str, action: str, target: str,
                                .order_by(audit_log.c.seq.desc()).limit(1))).first()
     seq = (last.seq + 1) if last else 1
     prev = last.hash if last else GENESIS
-    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    when = iso(at or dt.datetime.now(dt.UTC))  # dispatch's format: the hash covers these exact characters
     b, a = canonical(before), canonical(after)
     digest = entry_hash(seq, when, actor, action, target, b, a, prev)
     await conn.execute(audit_log.insert().values(seq=seq, at=when, actor=actor, action=action, target=target,

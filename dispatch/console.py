@@ -12,8 +12,8 @@ import asyncio
 import logging
 from typing import Any
 
+from common.events import envelope
 from dispatch.bus import Bus
-from dispatch.model import iso, utcnow
 from dispatch.store import Store
 
 log = logging.getLogger("jingyun.dispatch")
@@ -38,8 +38,7 @@ class Console:
 
     async def publish(self, event: dict[str, Any]) -> None:
         """Send a live event to every dispatcher console of every process (losable pub/sub)."""
-        event = {**event, "origin": self.instance}
-        event.setdefault("at", iso(utcnow()))
+        event = envelope(event, origin=self.instance)
         try:
             await self.bus.publish_console(event)
         except Exception:

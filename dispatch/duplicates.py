@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from common.times import parse_iso
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.model import OPEN_INCIDENT_STATES, as_utc, utcnow
@@ -36,7 +37,7 @@ async def link(ctx: Context, incident: dict[str, Any]) -> None:
     intel = ctx.intel_settings
     max_minutes = float(getattr(intel, "duplicate_max_minutes", 30.0))
     max_meters = float(getattr(intel, "duplicate_max_meters", 500.0))
-    created = as_utc(dt.datetime.fromisoformat(incident["created_at"].replace("Z", "+00:00")))
+    created = parse_iso(incident["created_at"])
     assert created is not None
     window = dt.timedelta(minutes=max_minutes)
     lat, lon = incident["location"]["lat"], incident["location"]["lon"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from common.ids import new_id
 from dispatch import alerts, duplicates, orders, views
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidInput
@@ -38,7 +39,6 @@ from dispatch.model import (
     stamps_for,
     utcnow,
 )
-from dispatch.store import new_id
 from dispatch.tables import incidents
 from dispatch.tables import orders as order_rows
 

@@ -1,4 +1,8 @@
-"""Every Redis key and channel name, built from the configured prefix (one place, so nothing collides)."""
+"""Dispatch's Redis keys and channels, built from the configured prefix.
+
+Other packages keep theirs beside them (``voice/radio/keys.py``, ``analytics/keys.py``); every name
+has its own fixed part after the prefix, so none collide.
+"""
 
 from __future__ import annotations
 
@@ -49,17 +53,3 @@ def audit_head(prefix: str) -> str:
     """The last audit entry's ``seq:hash``, kept outside the database so truncation is detected."""
     return f"{prefix}audit-head"
 
-
-def retention_lease(prefix: str) -> str:
-    """Lease held by the one process that runs the audio retention sweep for a period."""
-    return f"{prefix}lease:audio-retention"
-
-
-def kiosk_rate(prefix: str, bucket: str, client: str, minute: int) -> str:
-    """Fixed one-minute window counter of kiosk requests per client address."""
-    return f"{prefix}ratelimit:kiosk:{bucket}:{client}:{minute}"
-
-
-def kiosk_submission(prefix: str, draft_id: str) -> str:
-    """A kiosk draft's submission: makes a double-tapped Submit create one incident."""
-    return f"{prefix}kiosk:submitted:{draft_id}"

@@ -59,7 +59,8 @@ class Hub:
     ``instance`` names this process as the holder of the timer lease.
     """
 
-    def __init__(self, bus: Bus, settings: DispatchSettings, instance: str, ledger: OrderLedger) -> None:
+    def __init__(self, bus: Bus, settings: DispatchSettings, instance: str, ledger: OrderLedger, *,
+                 on_ready_change: Callable[[bool, str], None] | None = None) -> None:
         self.bus = bus
         self.settings = settings
         self.instance = instance
@@ -70,7 +71,7 @@ class Hub:
         self.ready = asyncio.Event()
         # Told whenever the subscription comes or goes, so readiness follows it (the composition
         # root wires it to /readyz; the console shows the "dispatch" line from there).
-        self.on_ready_change: Callable[[bool, str], None] | None = None
+        self.on_ready_change = on_ready_change
         self._delivered: set[str] = set()
 
     # ---- registration ------------------------------------------------------------------------------

@@ -18,8 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
+from common import times
+from common.times import as_utc as as_utc  # re-exported: the dispatch modules take their time helpers from here
 from dispatch.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
 from dispatch.settings import DispatchSettings
 
@@ -82,27 +84,22 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes: they were stored as UTC, so say so."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
+@overload
+def iso(value: dt.datetime) -> str: ...
+@overload
+def iso(value: dt.datetime | None) -> str | None: ...
 def iso(value: dt.datetime | None) -> str | None:
-    """ISO 8601 UTC with a ``Z``, as the API promises."""
-    v = as_utc(value)
-    return None if v is None else v.isoformat().replace("+00:00", "Z")
+    """ISO 8601 UTC with a ``Z``, with microseconds when there are any: dispatch's published format."""
+    return times.iso(value, timespec="auto")
 
 
 def parse_time(value: str, name: str) -> dt.datetime:
     """Parse an ISO 8601 time from the API; naive means UTC."""
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return times.parse_iso(value)
     except (ValueError, AttributeError):
         raise InvalidInput(f"{name} must be an ISO 8601 time such as 2026-01-31T08:00:00Z, got {value!r}",
                            field=name) from None
-    return as_utc(parsed)  # type: ignore[return-value]
 
 
 # ---- validation of inputs --------------------------------------------------------------------------

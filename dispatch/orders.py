@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from common.ids import new_id
 from dispatch import alerts, keys, views
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidInput, NotFound
@@ -39,7 +40,7 @@ from dispatch.model import (
     utcnow,
 )
 from dispatch.recommend import rank_units
-from dispatch.store import AuditHeads, new_id
+from dispatch.store import AuditHeads
 from dispatch.tables import incidents, orders, units
 
 log = logging.getLogger("jingyun.dispatch")

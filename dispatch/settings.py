@@ -1,56 +1,57 @@
-"""Dispatch settings: read from the environment by ``web.envparse`` (field metadata names the variable)."""
+"""Dispatch settings: read from the environment by ``web.envparse`` (each ``setting`` names its variable)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from common.settings import setting
 
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    ack_timeout_s: float = field(default=30.0, metadata={
-        "env": "JINGYUN_ACK_TIMEOUT", "doc": "seconds a unit has to acknowledge an order before escalation",
-        "lo": 1, "hi": 3600})
+    ack_timeout_s: float = setting(30.0, "JINGYUN_ACK_TIMEOUT",
+                                   "seconds a unit has to acknowledge an order before escalation", lo=1, hi=3600)
     # Per-level deadlines: unset means JINGYUN_ACK_TIMEOUT. A P1 job usually deserves a shorter one.
-    ack_timeout_p1_s: float | None = field(default=None, metadata={
-        "env": "JINGYUN_ACK_TIMEOUT_P1", "doc": "acknowledgement deadline for P1 orders, seconds "
-        "(unset: JINGYUN_ACK_TIMEOUT)", "lo": 1, "hi": 3600})
-    ack_timeout_p2_s: float | None = field(default=None, metadata={
-        "env": "JINGYUN_ACK_TIMEOUT_P2", "doc": "acknowledgement deadline for P2 orders, seconds "
-        "(unset: JINGYUN_ACK_TIMEOUT)", "lo": 1, "hi": 3600})
-    ack_timeout_p3_s: float | None = field(default=None, metadata={
-        "env": "JINGYUN_ACK_TIMEOUT_P3", "doc": "acknowledgement deadline for P3 orders, seconds "
-        "(unset: JINGYUN_ACK_TIMEOUT)", "lo": 1, "hi": 3600})
-    ack_timeout_p4_s: float | None = field(default=None, metadata={
-        "env": "JINGYUN_ACK_TIMEOUT_P4", "doc": "acknowledgement deadline for P4 orders, seconds "
-        "(unset: JINGYUN_ACK_TIMEOUT)", "lo": 1, "hi": 3600})
-    max_reoffers: int = field(default=3, metadata={
-        "env": "JINGYUN_MAX_REOFFERS", "doc": "times an unacknowledged order is re-offered to the next "
-        "recommended unit before only dispatchers are alerted", "lo": 0, "hi": 20})
-    sweep_interval_s: float = field(default=0.5, metadata={
-        "env": "JINGYUN_DISPATCH_SWEEP_INTERVAL", "doc": "seconds between checks for expired "
-        "acknowledgement deadlines (one process holds the lease and acts)", "lo": 0.05, "hi": 60})
-    lease_ttl_s: float = field(default=5.0, metadata={
-        "env": "JINGYUN_DISPATCH_LEASE_TTL", "doc": "seconds the timer lease lasts without renewal before "
-        "another process takes over", "lo": 1, "hi": 300})
-    stale_location_s: float = field(default=1800.0, metadata={
-        "env": "JINGYUN_STALE_LOCATION", "doc": "a unit location older than this many seconds is "
-        "ranked after fresh ones in recommendations", "lo": 10, "hi": 86400})
-    auto_dispatch_p1: bool = field(default=False, metadata={
-        "env": "JINGYUN_AUTO_DISPATCH_P1", "doc": "send a P1 incident to the best recommended unit "
-        "without waiting for a dispatcher"})
-    capabilities_file: str = field(default="", metadata={
-        "env": "JINGYUN_CAPABILITIES_FILE", "doc": "YAML table of the capabilities each incident category "
-        "requires (unset: the bundled dispatch/data/capabilities.yaml)"})
-    redelivery_s: float = field(default=10.0, metadata={
-        "env": "JINGYUN_ORDER_REDELIVERY", "doc": "seconds between re-sends of an unacknowledged order "
-        "to a connected unit", "lo": 1, "hi": 600})
-    max_text_chars: int = field(default=20000, metadata={
-        "env": "JINGYUN_MAX_INCIDENT_TEXT", "doc": "longest incident text accepted, characters",
-        "lo": 100, "hi": 1_000_000})
-    agency_domain: str = field(default="futian.police.example", metadata={
-        "env": "JINGYUN_AGENCY_DOMAIN", "doc": "agency domain used in EIDO identifiers and as CAP sender"})
-    max_list: int = field(default=500, metadata={
-        "env": "JINGYUN_MAX_LIST", "doc": "most items one list request returns", "lo": 10, "hi": 100000})
+    ack_timeout_p1_s: float | None = setting(None, "JINGYUN_ACK_TIMEOUT_P1",
+                                             "acknowledgement deadline for P1 orders, seconds "
+                                             "(unset: JINGYUN_ACK_TIMEOUT)", lo=1, hi=3600)
+    ack_timeout_p2_s: float | None = setting(None, "JINGYUN_ACK_TIMEOUT_P2",
+                                             "acknowledgement deadline for P2 orders, seconds "
+                                             "(unset: JINGYUN_ACK_TIMEOUT)", lo=1, hi=3600)
+    ack_timeout_p3_s: float | None = setting(None, "JINGYUN_ACK_TIMEOUT_P3",
+                                             "acknowledgement deadline for P3 orders, seconds "
+                                             "(unset: JINGYUN_ACK_TIMEOUT)", lo=1, hi=3600)
+    ack_timeout_p4_s: float | None = setting(None, "JINGYUN_ACK_TIMEOUT_P4",
+                                             "acknowledgement deadline for P4 orders, seconds "
+                                             "(unset: JINGYUN_ACK_TIMEOUT)", lo=1, hi=3600)
+    max_reoffers: int = setting(3, "JINGYUN_MAX_REOFFERS",
+                                "times an unacknowledged order is re-offered to the next "
+                                "recommended unit before only dispatchers are alerted", lo=0, hi=20)
+    sweep_interval_s: float = setting(0.5, "JINGYUN_DISPATCH_SWEEP_INTERVAL",
+                                      "seconds between checks for expired "
+                                      "acknowledgement deadlines (one process holds the lease and acts)",
+                                      lo=0.05, hi=60)
+    lease_ttl_s: float = setting(5.0, "JINGYUN_DISPATCH_LEASE_TTL",
+                                 "seconds the timer lease lasts without renewal before "
+                                 "another process takes over", lo=1, hi=300)
+    stale_location_s: float = setting(1800.0, "JINGYUN_STALE_LOCATION",
+                                      "a unit location older than this many seconds is "
+                                      "ranked after fresh ones in recommendations", lo=10, hi=86400)
+    auto_dispatch_p1: bool = setting(False, "JINGYUN_AUTO_DISPATCH_P1",
+                                     "send a P1 incident to the best recommended unit "
+                                     "without waiting for a dispatcher")
+    capabilities_file: str = setting("", "JINGYUN_CAPABILITIES_FILE",
+                                     "YAML table of the capabilities each incident category "
+                                     "requires (unset: the bundled dispatch/data/capabilities.yaml)")
+    redelivery_s: float = setting(10.0, "JINGYUN_ORDER_REDELIVERY",
+                                  "seconds between re-sends of an unacknowledged order "
+                                  "to a connected unit", lo=1, hi=600)
+    max_text_chars: int = setting(20000, "JINGYUN_MAX_INCIDENT_TEXT",
+                                  "longest incident text accepted, characters", lo=100, hi=1_000_000)
+    agency_domain: str = setting("futian.police.example", "JINGYUN_AGENCY_DOMAIN",
+                                 "agency domain used in EIDO identifiers and as CAP sender")
+    max_list: int = setting(500, "JINGYUN_MAX_LIST",
+                            "most items one list request returns", lo=10, hi=100000)
 
     def ack_timeout_for(self, level: str | None) -> float:
         """The acknowledgement deadline for an order of priority level ``level`` (P1..P4)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,10 +26,6 @@ from dispatch.model import UNIT_TRANSITIONS, check_transition, utcnow
 from dispatch.tables import incident_events, incidents, orders, unit_events, units
 
 AuditHeads = list[tuple[int, str]]
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
 
 
 class Store:

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from common.ids import new_id
 from dispatch import orders, views
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidInput
@@ -33,7 +34,6 @@ from dispatch.model import (
     stamps_for,
     utcnow,
 )
-from dispatch.store import new_id
 from dispatch.tables import incidents, unit_events, units
 from dispatch.tables import orders as order_rows
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cases import fields
+from common.times import parse_iso
 from inspections.access import LABELS
 from inspections.chain import WAITING_FOR
 from inspections.rules import StepDeadlines
@@ -23,7 +24,7 @@ SELF_CHECK_ALERT_KIND = "self_check_due"
 def _time(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return fields.as_utc(value)
-    return fields.as_utc(dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    return parse_iso(str(value))
 
 
 @dataclass(frozen=True)

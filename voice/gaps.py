@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
 from concurrent.futures import Executor
 from typing import Any
 
@@ -20,9 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.db import transaction
+from common.ids import new_id
+from common.times import as_utc, iso
 from voice.audio import decode_file
 from voice.radio.recording import Encoded, recording_bytes, store_recording
-from voice.store import StreamMeta, _aware, _iso, row_message, save_final
+from voice.store import StreamMeta, row_message, save_final
 from voice.stream import Failed, Final
 from voice.tables import gaps, transcripts
 from voice.types import AsrBackend, DecodeOptions
@@ -38,18 +39,18 @@ class GapError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def new_gap_id() -> str:
-    return uuid.uuid4().hex[:16]
+# web/api/voice.py's name for it (that module is being rewritten and will import common.ids itself).
+new_gap_id = new_id
 
 
 def gap_json(row: Any) -> dict[str, Any]:
     return {"id": row.id, "stream_id": row.stream_id, "utterance": row.utterance, "source": row.source,
             "channel": row.channel, "start": row.start_s, "end": row.end_s,
-            "start_utc": _iso(_aware(row.start_utc)) if row.start_utc else None,
-            "end_utc": _iso(_aware(row.end_utc)) if row.end_utc else None, "reason": row.reason,
+            "start_utc": iso(row.start_utc),
+            "end_utc": iso(row.end_utc), "reason": row.reason,
             "recording_id": row.recording_id, "state": row.state, "transcript_id": row.transcript_id,
-            "created_at": _iso(_aware(row.created_at)),
-            "resolved_at": _iso(_aware(row.resolved_at)) if row.resolved_at else None,
+            "created_at": iso(row.created_at),
+            "resolved_at": iso(row.resolved_at),
             "resolved_by": row.resolved_by}
 
 
@@ -138,8 +139,8 @@ async def retry_gap(db: AsyncEngine, backend: AsrBackend, gap_id: str, *, actor:
     if result.text:
         words = [{"word": w.word, "start": round(row.start_s + w.start, 3), "end": round(row.start_s + w.end, 3),
                   "probability": w.probability} for w in result.words]
-        final = Final(row.utterance, result.text, row.start_s, row.end_s, _aware(row.start_utc) if row.start_utc
-                      else None, _aware(row.end_utc) if row.end_utc else None, result.language,
+        final = Final(row.utterance, result.text, row.start_s, row.end_s, as_utc(row.start_utc),
+                      as_utc(row.end_utc), result.language,
                       result.language_probability, round(result.confidence, 4), words, result.avg_logprob,
                       result.no_speech_prob)
         meta = StreamMeta(stream_id=row.stream_id, source=row.source, channel=row.channel, model=row.model or "")

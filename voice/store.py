@@ -11,8 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.db import transaction
+from common.times import iso
 from voice.stream import Final, Partial
 from voice.tables import transcripts
+
+# voice/protocol.py's name for it (the lead engineer is rewriting that module; it will import common.times).
+_iso = iso
 
 
 @dataclass(frozen=True)
@@ -25,19 +29,13 @@ class StreamMeta:
     model: str = ""
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def final_message(meta: StreamMeta, final: Final, row_id: int | None = None) -> dict[str, Any]:
     """The console/pub-sub JSON for a final segment."""
     msg: dict[str, Any] = {
         "type": "transcript", "final": True, "stream_id": meta.stream_id, "source": meta.source,
         "channel": meta.channel, "utterance": final.utterance, "text": final.text, "language": final.language,
         "language_probability": final.language_probability, "confidence": final.confidence,
-        "start": final.start, "end": final.end, "start_utc": _iso(final.start_utc), "end_utc": _iso(final.end_utc),
+        "start": final.start, "end": final.end, "start_utc": iso(final.start_utc), "end_utc": iso(final.end_utc),
         "words": final.words,
     }
     if row_id is not None:
@@ -77,13 +75,8 @@ def row_message(row: Any) -> dict[str, Any]:
             "source": row.source, "channel": row.channel, "utterance": row.utterance, "text": row.text,
             "language": row.language, "language_probability": row.language_probability,
             "confidence": row.confidence, "start": row.start_s, "end": row.end_s,
-            "start_utc": _iso(_aware(row.start_utc)), "end_utc": _iso(_aware(row.end_utc)),
+            "start_utc": iso(row.start_utc), "end_utc": iso(row.end_utc),
             "words": row.words or [], "model": row.model}
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 async def list_transcripts(db: AsyncEngine, *, channel: str | None = None, since: dt.datetime | None = None,

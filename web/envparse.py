@@ -1,9 +1,9 @@
 """Read a settings dataclass from environment variables, with validation.
 
-A settings dataclass declares each field with :func:`setting`, which stores the environment
-variable name, the documentation line and the accepted range in the field metadata. The core
-packages (``voice``, ``dispatch``, ``analytics``) declare their own settings this way without
-importing ``web``; only this module reads the environment.
+A settings dataclass declares each field with :func:`common.settings.setting`, which stores the
+environment variable name, the documentation line and the accepted range in the field metadata.
+Every package declares its section this way without importing ``web``; only this module reads the
+environment.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+
+from common.settings import setting as setting  # re-exported: web's own sections declare with it too
 
 T = TypeVar("T")
 
@@ -27,16 +29,6 @@ class SettingsError(ValueError):
     def __init__(self, name: str, value: str, accepted: str) -> None:
         self.name, self.value, self.accepted = name, value, accepted
         super().__init__(f"bad setting {name}={value!r}: expected {accepted}")
-
-
-def setting(default: Any, env: str, doc: str, *, lo: float | None = None, hi: float | None = None,
-            choices: Sequence[str] | None = None, secret: bool = False) -> Any:
-    """Declare a dataclass field read from environment variable ``env``."""
-    meta = {"env": env, "doc": doc, "lo": lo, "hi": hi, "choices": tuple(choices) if choices else None,
-            "secret": secret}
-    if isinstance(default, list | dict | set):
-        raise TypeError("use a tuple default for list settings")
-    return dataclasses.field(default=default, metadata=meta)
 
 
 def _describe(f: dataclasses.Field[Any], kind: type) -> str:

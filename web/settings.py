@@ -6,8 +6,9 @@ them. A bad value stops start-up with a :class:`SettingsError` that names the va
 value and what is accepted.
 
 The core packages keep their own sections (``voice.settings``, ``dispatch.settings``,
-``analytics.settings``, ``voice.radio.settings``, ``voice.calls.settings``): plain dataclasses whose fields carry
-``metadata={"env": ..., "doc": ..., "lo": ..., "hi": ..., "choices": ...}``. They are composed
+``analytics.settings``, ``voice.radio.settings``, ``voice.interview.settings``, ``voice.calls.settings``):
+plain dataclasses whose fields carry ``metadata={"env": ..., "doc": ..., "lo": ..., "hi": ..., "choices": ...}``
+(declared with ``common.settings.setting``). They are composed
 here so there is one object to pass around, and only ``web.envparse`` reads the environment.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 from analytics.settings import IntelSettings
 from dispatch.settings import DispatchSettings
 from voice.calls.settings import CallSettings
+from voice.interview.settings import InterviewSettings
 from voice.radio.settings import RadioSettings
 from voice.settings import VoiceSettings
 from web.envparse import SettingsError, describe_settings, load_settings, setting
@@ -31,6 +33,8 @@ from web.page_settings import PageSettings
 
 __all__ = ["Settings", "SettingsError", "settings_table"]
 
+# The sections composed from the core packages (attribute names of Settings).
+SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _DB_SCHEMES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")
 
@@ -78,6 +82,7 @@ class Settings:
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     intel: IntelSettings = field(default_factory=IntelSettings)
     radio: RadioSettings = field(default_factory=RadioSettings)
+    interview: InterviewSettings = field(default_factory=InterviewSettings)
     calls: CallSettings = field(default_factory=CallSettings)
     pages: PageSettings = field(default_factory=PageSettings)
 
@@ -88,14 +93,14 @@ class Settings:
         Raises :class:`SettingsError` on the first bad value.
         """
         env = os.environ if env is None else env
-        sections = {name: overrides.pop(name) for name in ("voice", "dispatch", "intel", "radio", "calls", "pages")
-                    if name in overrides}
+        sections = {name: overrides.pop(name) for name in SECTIONS if name in overrides}
         base = load_settings(cls, env, overrides)
         values: dict[str, Any] = {
             "voice": sections.get("voice") or load_settings(VoiceSettings, env),
             "dispatch": sections.get("dispatch") or load_settings(DispatchSettings, env),
             "intel": sections.get("intel") or load_settings(IntelSettings, env),
             "radio": sections.get("radio") or load_settings(RadioSettings, env),
+            "interview": sections.get("interview") or load_settings(InterviewSettings, env),
             "calls": sections.get("calls") or load_settings(CallSettings, env),
             "pages": sections.get("pages") or load_settings(PageSettings, env),
             "data_dir": Path(base.data_dir).expanduser().resolve(),
@@ -157,6 +162,7 @@ class Settings:
 def settings_table() -> list[tuple[str, str, str]]:
     """Every setting as (variable, default, meaning), for ``jingyun settings`` and the README."""
     rows = describe_settings(Settings)
-    for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings, CallSettings, PageSettings):
+    for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings, InterviewSettings, CallSettings,
+                    PageSettings):
         rows.extend(describe_settings(section))
     return rows

@@ -276,7 +276,7 @@ async def test_a_call_whose_server_process_died_is_ended(client: Any) -> None:
     import datetime as dt
 
     from voice.calls.tables import calls as calls_table
-    from web.api.calls import CALLS
+    from web.appkeys import CALLS
 
     app = client.server.app
     api = DispatchApi(client)

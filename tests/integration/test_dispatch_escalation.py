@@ -158,7 +158,7 @@ async def test_slow_console_is_dropped_with_a_reason(make_client: Any) -> None:
     from web import appkeys
 
     assert api.app is not None
-    from web.api.dispatch import HUB
+    from web.appkeys import HUB
 
     service = api.app[appkeys.DISPATCH]
     hub = api.app[HUB]

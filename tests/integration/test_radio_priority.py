@@ -9,7 +9,7 @@ import pytest
 
 from tests.fixtures_radio import headers, read_wav
 from voice.radio.ptt import SegmenterConfig, make_transmission
-from web.api.radio import RADIO
+from web.appkeys import RADIO
 from web.auth import Role
 
 pytestmark = [pytest.mark.redis, pytest.mark.model]

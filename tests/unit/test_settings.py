@@ -85,3 +85,11 @@ def test_readme_documents_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     missing = [name for name, _, _ in settings_table() if f"`{name}`" not in readme]
     assert not missing, f"regenerate README's table with `jingyun settings --markdown`: {missing}"
+
+
+def test_interview_settings_are_their_own_section() -> None:
+    s = Settings.from_env({"JINGYUN_INTERVIEW_MAX_AUDIO_SECONDS": "60"})
+    assert s.interview.max_audio_seconds == 60.0
+    assert not hasattr(s.radio, "max_interview_audio_seconds")
+    with pytest.raises(SettingsError, match="JINGYUN_INTERVIEW_MAX_AUDIO_SECONDS"):
+        Settings.from_env({"JINGYUN_INTERVIEW_MAX_AUDIO_SECONDS": "0"})

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import numpy as np
 
+from common.times import iso
 from voice.audio import pcm_to_float
 from voice.stream import Final
 
 STATES = ("live", "ended", "incident", "attached")
 DECIDED = ("incident", "attached")
 _CJK = ("\u3400", "\u9fff")
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class AudioBuffer:

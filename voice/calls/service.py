@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -31,7 +30,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from voice.calls.model import AudioBuffer, call_json, final_entry, iso, main_language, transcript_text
+from common.ids import new_id
+from voice.calls.model import AudioBuffer, call_json, final_entry, main_language, transcript_text
 from voice.calls.settings import CallSettings
 from voice.calls.tables import calls
 from voice.protocol import Caller
@@ -63,10 +63,6 @@ class CallError(Exception):
     def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
 
 
 def _now() -> dt.datetime:
@@ -129,7 +125,8 @@ class CallService:
     def __init__(self, db: AsyncEngine, settings: CallSettings, *, dispatch: Any, executor: Executor | None = None,
                  opus_bitrate: int = 24000, open_states: Sequence[str] = (),
                  duplicate_limits: tuple[float, float, float] = (30.0, 500.0, 0.55), max_text_chars: int = 20000,
-                 triage_fn: Callable[..., Any] | None = None, duplicates_fn: Callable[..., Any] | None = None) -> None:
+                 triage_fn: Callable[..., Any] | None = None, duplicates_fn: Callable[..., Any] | None = None,
+                 audio_ok: Callable[[int], bool] | None = None) -> None:
         self.db = db
         self.settings = settings
         self.dispatch = dispatch
@@ -138,8 +135,8 @@ class CallService:
         self.open_states = tuple(open_states)
         self.duplicate_limits = duplicate_limits
         self.max_text_chars = max_text_chars  # dispatch's longest incident text (JINGYUN_MAX_INCIDENT_TEXT)
-        # Whether n more bytes of audio may be kept (the server sets a free-disk-space check).
-        self.audio_ok: Callable[[int], bool] = lambda _n: True
+        # Whether n more bytes of audio may be kept (the server passes a free-disk-space check).
+        self.audio_ok: Callable[[int], bool] = audio_ok or (lambda _n: True)
         if triage_fn is None:
             from analytics.triage import triage
 
@@ -420,4 +417,4 @@ class CallService:
                 for m in list(matches)[:MAX_SUGGESTIONS]]
 
 
-__all__ = ["CallError", "CallService", "LiveCall", "iso"]
+__all__ = ["CallError", "CallService", "LiveCall"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from common.db import transaction
+from common.ids import new_id
+from common.times import as_utc, iso
+from common.times import parse_iso as parse_utc
 from voice.interview import model
 from voice.interview.model import InterviewError
 from voice.interview.tables import line_versions, lines, sessions
@@ -29,23 +31,8 @@ from voice.tables import transcripts
 AuditFn = Callable[[str, str, str, Any, Any], Awaitable[None]]
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    v = _aware(value)
-    return v.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if v else None
 
 
 def parse_iso(value: Any, field: str) -> dt.datetime:
@@ -66,10 +53,6 @@ def gap_text(gap: dict[str, Any]) -> str:
     """What a gap line says in the record until it is re-run: plainly, that words are missing here."""
     return (f"〔未能转写 / not transcribed: {gap['start']:.1f}–{gap['end']:.1f} s, {gap['reason']}; "
             f"录音已保存 / audio kept〕")
-
-
-def _parse_utc(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def session_json(row: Any) -> dict[str, Any]:
@@ -172,13 +155,14 @@ class InterviewStore:
             gap = await self._gap(body.get("gap_id"))
             source, origin, language = "gap", f"gap:{gap['id']}", None
             text = gap_text(gap)
-            start_utc, end_utc = _parse_utc(gap["start_utc"]), _parse_utc(gap["end_utc"])
+            start_utc = parse_utc(gap["start_utc"]) if gap["start_utc"] else None
+            end_utc = parse_utc(gap["end_utc"]) if gap["end_utc"] else None
         elif body.get("stream_id") is not None or body.get("transcript_id") is not None:
             seg = await self._transcript(body)
             text, language = seg.text, seg.language
             source, origin, confidence = "asr", f"stream:{seg.stream_id}:{seg.utterance}", seg.confidence
-            start_utc = _aware(seg.start_utc)
-            end_utc = _aware(seg.end_utc)
+            start_utc = as_utc(seg.start_utc)
+            end_utc = as_utc(seg.end_utc)
             if body.get("text") is not None and body["text"] != text:
                 raise model.invalid("an ASR line takes its text from the stored transcript; send the line "
                                     "without 'text' and correct it afterwards with PATCH (kept as a version)", "text")
@@ -196,7 +180,7 @@ class InterviewStore:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "adding a line")
             if start_utc is not None and start is None:
-                started = _aware(row.started_at)
+                started = as_utc(row.started_at)
                 assert started is not None and end_utc is not None
                 start = round(max(0.0, (start_utc - started).total_seconds()), 3)
                 end = round(max(0.0, (end_utc - started).total_seconds()), 3)
@@ -363,7 +347,7 @@ class InterviewStore:
         async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "finishing")
-            started = _aware(row.started_at)
+            started = as_utc(row.started_at)
             assert started is not None
             if end < started:
                 raise model.invalid(f"ended_at must not be before started_at ({iso(started)})", "ended_at")
@@ -395,7 +379,7 @@ class InterviewStore:
                                         .where(lines.c.session_id == sid))).scalar_one()
             if not count:
                 raise InterviewError(409, "empty", "an interview without any line cannot be signed")
-            ended = _aware(row.ended_at) or now.replace(microsecond=now.microsecond // 1000 * 1000)
+            ended = as_utc(row.ended_at) or now.replace(microsecond=now.microsecond // 1000 * 1000)
             # The state change and the hash are computed inside one transaction: nothing can slip between.
             await conn.execute(sessions.update().where(sessions.c.id == sid).values(ended_at=ended))
             session = session_json((await conn.execute(sa.select(sessions).where(sessions.c.id == sid))).first())

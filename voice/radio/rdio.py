@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.times import iso
+
 KNOWN_FIELDS = ("audio", "audioName", "audioType", "audioFileName", "audioMime", "dateTime", "timestamp",
                 "frequency", "frequencies", "source", "sources", "system", "systemLabel", "talkgroup",
                 "talkgroupLabel", "talkgroupTag", "talkgroupGroup", "talkgroupName", "patches", "site", "key")
@@ -55,15 +57,11 @@ class CallMeta:
         return f"{self.system}:{self.talkgroup}:{self.date_key}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"system": self.system, "talkgroup": self.talkgroup, "started_at": _iso(self.started_at),
+        return {"system": self.system, "talkgroup": self.talkgroup, "started_at": iso(self.started_at),
                 "frequency": self.frequency, "source": self.source, "sources": list(self.sources),
                 "talkgroup_label": self.talkgroup_label, "talkgroup_tag": self.talkgroup_tag,
                 "talkgroup_group": self.talkgroup_group, "system_label": self.system_label,
                 "audio_name": self.audio_name, "extra": self.extra}
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _int_id(form: Mapping[str, str], name: str, *, required: bool) -> str | None:

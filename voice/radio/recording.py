@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.db import transaction
+from common.ids import new_id
+from common.times import iso
 from voice.radio.tables import recordings
 
 CODEC = "opus/ogg"
@@ -62,10 +63,6 @@ def encode_opus(samples: np.ndarray, sample_rate: int, bitrate: int = 24000) -> 
     return Encoded(data, hashlib.sha256(data).hexdigest(), sample_rate, round(samples.size / sample_rate, 3))
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
 async def store_recording(db: AsyncEngine, *, kind: str, owner_id: str, encoded: Encoded,
                           retention_days: float, now: dt.datetime | None = None) -> str:
     """Insert one recording; returns its id. ``retention_days == 0`` keeps it until deleted by hand."""
@@ -82,23 +79,12 @@ async def store_recording(db: AsyncEngine, *, kind: str, owner_id: str, encoded:
     return rec_id
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    value = _aware(value)
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else None
-
-
 def recording_json(row: Any) -> dict[str, Any]:
     """Metadata of a recording (never the bytes)."""
     return {"id": row.id, "kind": row.kind, "owner_id": row.owner_id, "codec": row.codec,
             "sample_rate": row.sample_rate, "seconds": row.seconds, "bytes": row.bytes, "sha256": row.sha256,
-            "created_at": _iso(row.created_at), "expires_at": _iso(row.expires_at),
-            "deleted_at": _iso(row.deleted_at), "deleted_reason": row.deleted_reason}
+            "created_at": iso(row.created_at), "expires_at": iso(row.expires_at),
+            "deleted_at": iso(row.deleted_at), "deleted_reason": row.deleted_reason}
 
 
 async def recording_meta(db: AsyncEngine, rec_id: str) -> dict[str, Any] | None:
@@ -139,7 +125,7 @@ async def sweep_expired(db: AsyncEngine, audit: AuditFn | None, *, now: dt.datet
                                          recordings.c.deleted_at.is_(None)).limit(limit))).all()
     deleted = []
     for row in due:
-        reason = f"retention period ended {_iso(row.expires_at)}"
+        reason = f"retention period ended {iso(row.expires_at)}"
         async with transaction(db) as conn:
             res = await conn.execute(recordings.update().where(recordings.c.id == row.id,
                                                                recordings.c.deleted_at.is_(None))
@@ -150,5 +136,5 @@ async def sweep_expired(db: AsyncEngine, audit: AuditFn | None, *, now: dt.datet
         if audit is not None:
             await audit("retention", "audio.delete", f"recording:{row.id}",
                         {"kind": row.kind, "owner_id": row.owner_id, "sha256": row.sha256},
-                        {"deleted_at": _iso(now), "reason": reason})
+                        {"deleted_at": iso(now), "reason": reason})
     return deleted

@@ -19,7 +19,6 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analytics.status_phrases import match_status
 from common.db import transaction
+from common.ids import new_id
+from common.times import iso, parse_iso
 from voice.audio import TARGET_RATE, StreamResampler, decode_file
 from voice.engine import AsrResult, DecodeOptions, transcribe_audio
 from voice.radio.channels import Channel, ChannelStore
@@ -57,17 +58,6 @@ class RadioError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
     """Whole-buffer resampling to the model's 16 kHz (a fresh filter per transmission)."""
     if rate == TARGET_RATE:
@@ -80,10 +70,9 @@ def _parse_iso(value: Any) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_iso(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _squash(text: str) -> str:
@@ -151,7 +140,9 @@ class RadioService:
 
     def __init__(self, db: AsyncEngine, settings: RadioSettings, *, engine_fn: Callable[[], Any],
                  dispatch: Any, executor: Executor | None = None,
-                 triage_fn: Callable[..., Any] | None = None) -> None:
+                 triage_fn: Callable[..., Any] | None = None,
+                 audio_ok: Callable[[int], bool] | None = None,
+                 on_outcome: Callable[[str], None] | None = None) -> None:
         self.db = db
         self.settings = settings
         self.channels = ChannelStore(db)
@@ -160,10 +151,10 @@ class RadioService:
         self.executor = executor
         self.gate = PriorityGate(settings.decode_concurrency, max_waiting=settings.max_waiting,
                                  max_wait_s=settings.max_wait_seconds)
-        # Whether n more bytes of audio may be kept (the server sets a free-disk-space check).
-        self.audio_ok: Callable[[int], bool] = lambda _n: True
+        # Whether n more bytes of audio may be kept (the server passes a free-disk-space check).
+        self.audio_ok: Callable[[int], bool] = audio_ok or (lambda _n: True)
         # How each transmission ended (transcribed, dropped, failed, busy, late): the server counts them.
-        self.on_outcome: Callable[[str], None] = lambda _state: None
+        self.on_outcome: Callable[[str], None] = on_outcome or (lambda _state: None)
         if triage_fn is None:
             from analytics.triage import triage
 

@@ -9,36 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from dispatch import errors as derr
 from dispatch.model import OPEN_INCIDENT_STATES
 from voice import protocol as proto
 from voice.calls.model import STATES
-from voice.calls.service import LOST_AFTER_S, CallError, CallService, LiveCall
+from voice.calls.service import LOST_AFTER_S, CallService, LiveCall
 from voice.connections.deps import INTERVIEW_SOURCE
 from voice.store import StreamMeta
 from web import appkeys, diskspace
-from web.api.radio import audio_response
+from web.api.common import audio_response, handles_errors, json_body, limit_param, since_param
 from web.auth import Principal, Role, principal, requires
-from web.errors import BAD_REQUEST, CONFLICT, NOT_FOUND, ApiError, bad_request
+from web.errors import NOT_FOUND, ApiError, bad_request
 
 log = logging.getLogger("jingyun.calls.api")
 
-CALLS: web.AppKey[CallService] = web.AppKey("calls", CallService)
 ROLES = (Role.DISPATCHER, Role.ADMIN)
 # Who may open a call stream: the telephony gateway (service) and call takers. An interviewer's
 # stream is confidential interview speech and never reaches the dispatcher consoles.
 CALLER_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Ids are ours (16 hex digits) or dispatch's; anything else is answered without touching the database.
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -57,32 +51,17 @@ async def open_call(app: web.Application, who: Principal, cfg: proto.ClientConfi
         raise proto.ProtocolError(proto.BAD_CONFIG, "a call cannot have \"source\": \"interview\" (interview "
                                   "speech is confidential to the interview record); leave source out or name the "
                                   "telephony gateway")
-    return await app[CALLS].start(stream_id=meta.stream_id, caller=cfg.caller, language=cfg.language,
-                                  opened_by=who.subject, sample_rate=cfg.sample_rate)
+    return await app[appkeys.CALLS].start(stream_id=meta.stream_id, caller=cfg.caller, language=cfg.language,
+                                          opened_by=who.subject, sample_rate=cfg.sample_rate)
 
 
 # ---- routes ---------------------------------------------------------------------------------------------
+def _limit(request: web.Request) -> int:
+    return limit_param(request, default=50, hi=500)
+
+
 def calls(request: web.Request) -> CallService:
-    return request.app[CALLS]
-
-
-def handles_errors(handler: Handler) -> Handler:
-    """Call and dispatch errors become the API's JSON errors with their own messages."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except CallError as exc:
-            raise ApiError(exc.status, exc.code, exc.message, **exc.details) from None
-        except derr.NotFound as exc:
-            raise ApiError(404, NOT_FOUND, exc.message, **exc.details) from None
-        except derr.Conflict as exc:
-            raise ApiError(409, CONFLICT, exc.message, **exc.details) from None
-        except derr.InvalidInput as exc:
-            raise ApiError(400, BAD_REQUEST, exc.message, **exc.details) from None
-
-    return wrapper
+    return request.app[appkeys.CALLS]
 
 
 def _call_id(request: web.Request) -> str:
@@ -90,24 +69,6 @@ def _call_id(request: web.Request) -> str:
     if not _ID.match(call_id):
         raise ApiError(404, NOT_FOUND, f"no call with id {call_id[:80]!r}")
     return call_id
-
-
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        raise bad_request(f"limit must be an integer from 1 to 500, got {raw!r}")
-    return int(raw)
-
-
-def _since(request: web.Request) -> dt.datetime | None:
-    raw = request.query.get("since")
-    if not raw:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(f"since must be an ISO 8601 time such as 2026-05-01T12:00:00Z, got {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @requires(*ROLES)
@@ -119,7 +80,7 @@ async def list_calls(request: web.Request) -> web.Response:
     incident_id = request.query.get("incident_id") or None
     if incident_id is not None and not _ID.match(incident_id):
         raise bad_request(f"incident_id {incident_id[:80]!r} is not an incident id", field="incident_id")
-    items = await calls(request).list_calls(state=state, since=_since(request), incident_id=incident_id,
+    items = await calls(request).list_calls(state=state, since=since_param(request), incident_id=incident_id,
                                             limit=_limit(request))
     return web.json_response({"calls": items})
 
@@ -148,26 +109,11 @@ async def call_duplicates(request: web.Request) -> web.Response:
     return web.json_response({"duplicates": await calls(request).duplicates(_call_id(request))})
 
 
-async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise bad_request("the request body must be a JSON object (Content-Type: application/json)") from None
-    if not isinstance(data, dict):
-        raise bad_request(f"the request body must be a JSON object, not {type(data).__name__}")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise bad_request(f"unknown field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(allowed)) or 'none'}")
-    return data
-
-
 @requires(*ROLES)
 @handles_errors
 async def call_incident(request: web.Request) -> web.Response:
     """Make the call an incident (409 when it already is one or is attached to one)."""
-    await _body(request, set())
+    await json_body(request, allowed=(), optional=True)
     result = await calls(request).create_incident(_call_id(request), actor=principal(request).subject)
     return web.json_response(result, status=201)
 
@@ -176,7 +122,7 @@ async def call_incident(request: web.Request) -> web.Response:
 @handles_errors
 async def call_attach(request: web.Request) -> web.Response:
     """Attach the call to an open incident: ``{"incident_id": ...}`` (404 for an unknown incident)."""
-    data = await _body(request, {"incident_id"})
+    data = await json_body(request, allowed=("incident_id",), optional=True)
     incident_id = data.get("incident_id")
     if not isinstance(incident_id, str) or not incident_id:
         raise bad_request("incident_id must be the id of an open incident", field="incident_id")
@@ -190,11 +136,6 @@ async def call_attach(request: web.Request) -> web.Response:
 async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
     intel = settings.intel
-    svc = CallService(app[appkeys.DB], settings.calls, dispatch=app[appkeys.DISPATCH], executor=app[appkeys.EXECUTOR],
-                      opus_bitrate=settings.radio.opus_bitrate, open_states=OPEN_INCIDENT_STATES,
-                      duplicate_limits=(intel.duplicate_max_minutes, intel.duplicate_max_meters,
-                                        intel.duplicate_min_similarity),
-                      max_text_chars=settings.dispatch.max_text_chars)
     min_free = settings.radio.audio_min_free_mb
 
     def audio_ok(n: int) -> bool:
@@ -202,8 +143,12 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
         diskspace.report(app, min_free)  # /readyz follows the disk both ways
         return ok
 
-    svc.audio_ok = audio_ok
-    app[CALLS] = svc
+    svc = CallService(app[appkeys.DB], settings.calls, dispatch=app[appkeys.DISPATCH], executor=app[appkeys.EXECUTOR],
+                      opus_bitrate=settings.radio.opus_bitrate, open_states=OPEN_INCIDENT_STATES,
+                      duplicate_limits=(intel.duplicate_max_minutes, intel.duplicate_max_meters,
+                                        intel.duplicate_min_similarity),
+                      max_text_chars=settings.dispatch.max_text_chars, audio_ok=audio_ok)
+    app[appkeys.CALLS] = svc
     task = asyncio.get_running_loop().create_task(_sweep_lost(svc), name="calls-lost-sweep")
     try:
         yield

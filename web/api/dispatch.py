@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -24,53 +23,14 @@ from dispatch.model import parse_time, utcnow
 from dispatch.service import DispatchService
 from web import appkeys
 from web.api import openapi
-from web.auth import PRINCIPAL_KEY, Principal, Role, principal, requires
+from web.api.common import audit_refusal, handles_errors, json_body
+from web.auth import Principal, Role, principal, requires
 from web.errors import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ApiError
 from web.ws import CLOSE_POLICY, Connection
 
 log = logging.getLogger("jingyun.dispatch.api")
 
 DISPATCH_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
-HUB = web.AppKey("dispatch_hub", Hub)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def handles_errors(handler: Handler) -> Handler:
-    """Turn dispatch errors into ApiError (400/403/404/409) with the service's message."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except derr.IllegalTransition as exc:
-            raise ApiError(409, "illegal_transition", exc.message, **exc.details) from None
-        except derr.NotFound as exc:
-            raise ApiError(404, NOT_FOUND, exc.message, **exc.details) from None
-        except derr.Forbidden as exc:
-            await _audit_refusal(request, exc.message)
-            raise ApiError(403, FORBIDDEN, exc.message, **exc.details) from None
-        except ApiError as exc:
-            if exc.status == 403:  # e.g. an officer on another unit's resource
-                await _audit_refusal(request, exc.message)
-            raise
-        except derr.Conflict as exc:
-            raise ApiError(409, CONFLICT, exc.message, **exc.details) from None
-        except derr.InvalidInput as exc:
-            raise ApiError(400, BAD_REQUEST, exc.message, **exc.details) from None
-
-    return wrapper
-
-
-async def _audit_refusal(request: web.Request, reason: str) -> None:
-    """A refusal decided by the handler (not the role check) is audited like the middleware's."""
-    hook = request.app.get(appkeys.AUDIT_DENIED)
-    if hook is None:
-        return
-    try:
-        await hook(request, request.get(PRINCIPAL_KEY), reason)
-    except Exception:  # the refusal itself must still be answered
-        log.exception("could not audit a refused request")
 
 
 def svc(request: web.Request) -> DispatchService:
@@ -81,18 +41,6 @@ def svc(request: web.Request) -> DispatchService:
 
 def actor_of(who: Principal) -> str:
     return who.subject
-
-
-async def body(request: web.Request) -> dict[str, Any]:
-    """The JSON object in the request body, or a 400 that says what is expected."""
-    try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
-        raise ApiError(400, BAD_REQUEST, "the request body must be a JSON object "
-                       "(Content-Type: application/json)") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, BAD_REQUEST, f"the request body must be a JSON object, not {type(data).__name__}")
-    return data
 
 
 def own_unit_only(who: Principal, unit_id: str) -> None:
@@ -110,7 +58,7 @@ def time_arg(request: web.Request, name: str) -> Any:
 @requires(*DISPATCH_ROLES)
 @handles_errors
 async def create_incident(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = await json_body(request)
     allowed = {"text", "source", "lang", "location_text", "lat", "lon", "report"}
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -152,7 +100,7 @@ async def get_incident(request: web.Request) -> web.Response:
 @requires(*DISPATCH_ROLES)
 @handles_errors
 async def add_text(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = await json_body(request)
     incident = await svc(request).add_text(request.match_info["id"], text=data.get("text"),  # type: ignore[arg-type]
                                            source=data.get("source", "dispatcher"),
                                            actor=actor_of(principal(request)))
@@ -162,7 +110,7 @@ async def add_text(request: web.Request) -> web.Response:
 @requires(*DISPATCH_ROLES)
 @handles_errors
 async def link_transcript(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = await json_body(request)
     incident = await svc(request).link_transcript(request.match_info["id"], transcript_id=data.get("transcript_id"),  # type: ignore[arg-type]
                                                   text=data.get("text"), actor=actor_of(principal(request)))
     return web.json_response(incident)
@@ -171,7 +119,7 @@ async def link_transcript(request: web.Request) -> web.Response:
 @requires(Role.DISPATCHER, Role.ADMIN)
 @handles_errors
 async def override_priority(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = await json_body(request)
     incident = await svc(request).override_priority(request.match_info["id"], priority=data.get("priority"),  # type: ignore[arg-type]
                                                     reason=data.get("reason"),  # type: ignore[arg-type]
                                                     actor=actor_of(principal(request)))
@@ -181,7 +129,7 @@ async def override_priority(request: web.Request) -> web.Response:
 @requires(*DISPATCH_ROLES)
 @handles_errors
 async def incident_status(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = await json_body(request)
     status = data.get("status")
     if not isinstance(status, str):
         raise ApiError(400, BAD_REQUEST, "status is required: one of new, triaged, dispatched, en_route, "
@@ -199,7 +147,7 @@ async def incident_status(request: web.Request) -> web.Response:
 @handles_errors
 async def unlink_duplicate(request: web.Request) -> web.Response:
     """"Not a duplicate": remove the possible-duplicate link between two incidents."""
-    data = await body(request) if request.can_read_body else {}
+    data = await json_body(request, optional=True)
     reason = data.get("reason", "")
     if not isinstance(reason, str):
         raise ApiError(400, BAD_REQUEST, "reason must be a string")
@@ -217,7 +165,7 @@ async def recommendations(request: web.Request) -> web.Response:
 @requires(Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
 @handles_errors
 async def dispatch_unit(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = await json_body(request)
     unit_id = data.get("unit_id")
     if not isinstance(unit_id, str) or not unit_id:
         raise ApiError(400, BAD_REQUEST, "unit_id is required: the id of the unit to send (a string)")
@@ -258,7 +206,7 @@ async def alert_cap(request: web.Request) -> web.Response:
 @requires(Role.DISPATCHER, Role.ADMIN)
 @handles_errors
 async def create_unit(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = await json_body(request)
     allowed = {"callsign", "unit_type", "capabilities", "lat", "lon", "shift_start", "shift_end", "status"}
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -301,7 +249,7 @@ async def unit_status(request: web.Request) -> web.Response:
     unit_id = request.match_info["id"]
     who = principal(request)
     own_unit_only(who, unit_id)
-    data = await body(request)
+    data = await json_body(request)
     status = data.get("status")
     if not isinstance(status, str):
         raise ApiError(400, BAD_REQUEST, "status is required: one of available, dispatched, en_route, "
@@ -318,7 +266,7 @@ async def unit_location(request: web.Request) -> web.Response:
     unit_id = request.match_info["id"]
     who = principal(request)
     own_unit_only(who, unit_id)
-    data = await body(request)
+    data = await json_body(request)
     at = parse_time(data["at"], "at") if data.get("at") else None
     return web.json_response(await svc(request).update_unit_location(unit_id, lat=data.get("lat"),
                                                                       lon=data.get("lon"), actor=actor_of(who),
@@ -387,7 +335,7 @@ async def ws_console(request: web.Request) -> web.StreamResponse:
     """Live events for dispatchers; a snapshot first so the console starts complete."""
     conn = Connection(request, "console")
     await conn.prepare()
-    hub = request.app[HUB]
+    hub = request.app[appkeys.HUB]
     hub.add_console(conn)
     try:
         conn.send({"type": "snapshot", "snapshot": await svc(request).snapshot()})
@@ -426,7 +374,7 @@ async def ws_unit(request: web.Request) -> web.StreamResponse:
                    "which does not exist; ask a dispatcher for a new token"})
         await conn.close(CLOSE_POLICY, "unknown unit")
         return conn.ws
-    hub = request.app[HUB]
+    hub = request.app[appkeys.HUB]
     # The server's clock lets the phone judge order ages without trusting its own.
     conn.send({"type": "hello", "unit": unit, "server_time": dt.datetime.now(dt.UTC).isoformat()})
     try:
@@ -471,7 +419,7 @@ async def _unit_message(service: DispatchService, who: Principal, unit_id: str, 
         code = {derr.NotFound: NOT_FOUND, derr.Forbidden: FORBIDDEN, derr.IllegalTransition: "illegal_transition",
                 derr.Conflict: CONFLICT}.get(type(exc), BAD_REQUEST)
         if isinstance(exc, derr.Forbidden):
-            await _audit_refusal(conn.request, f"{kind}: {exc.message}")
+            await audit_refusal(conn.request, f"{kind}: {exc.message}")
         conn.send({"type": "error", "code": code, "message": exc.message, "request": kind,
                    **({"order_id": msg.get("order_id")} if kind == "ack" else {})})
 
@@ -482,13 +430,13 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
     service = DispatchService(app[appkeys.DB], app[appkeys.REDIS], settings.dispatch, settings.redis_prefix,
                               executor=app[appkeys.EXECUTOR], intel_settings=settings.intel)
-    hub = Hub(service.bus, settings.dispatch, service.instance, service)
-    app[appkeys.DISPATCH] = service
-    app[HUB] = hub
-    app[appkeys.AUDIT_DENIED] = service.audit_denied
     readiness = app[appkeys.READINESS]
     readiness.set("dispatch", False, "pub/sub not subscribed yet")
-    hub.on_ready_change = lambda ready, detail: readiness.set("dispatch", ready, detail)
+    hub = Hub(service.bus, settings.dispatch, service.instance, service,
+              on_ready_change=lambda ready, detail: readiness.set("dispatch", ready, detail))
+    app[appkeys.DISPATCH] = service
+    app[appkeys.HUB] = hub
+    app[appkeys.AUDIT_DENIED] = service.audit_denied
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(hub.listen(), name="dispatch-pubsub"),
              loop.create_task(hub.poll(), name="dispatch-redelivery"),

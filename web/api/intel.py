@@ -22,11 +22,12 @@ from aiohttp import web
 
 from analytics import analysis
 from analytics import brief as brief_mod
+from analytics import keys as kiosk_keys
 from analytics import rules as rules_mod
 from analytics import templates as templates_mod
 from analytics.triage import triage
-from dispatch import keys
 from web import appkeys
+from web.api.common import json_body
 from web.auth import Role, principal, requires
 from web.errors import RATE_LIMITED, UNAVAILABLE, ApiError, bad_request
 
@@ -46,8 +47,6 @@ class IntelState:
     reloaded_at: float = field(default_factory=time.time)
 
 
-# Redis keys of this sub-system. dispatch/keys.py is the home of every key; these follow its
-# scheme (prefix first) and are listed in the issue report for the move there.
 def _state(request: web.Request) -> IntelState:
     state = request.app.get(appkeys.INTEL)
     if not isinstance(state, IntelState):
@@ -62,22 +61,12 @@ def _dispatch(request: web.Request) -> Any:
     return service
 
 
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_request("the body must be a JSON object") from None
-    if not isinstance(data, dict):
-        raise bad_request("the body must be a JSON object")
-    return data
-
-
 async def _rate_limit(request: web.Request, bucket: str, per_min: int) -> None:
     """Refuse with 429 when this client address made more than ``per_min`` requests this minute."""
     settings = request.app[appkeys.SETTINGS]
     now = time.time()
     minute = int(now // 60)
-    key = keys.kiosk_rate(settings.redis_prefix, bucket, request.remote or "unknown", minute)
+    key = kiosk_keys.kiosk_rate(settings.redis_prefix, bucket, request.remote or "unknown", minute)
     redis = request.app[appkeys.REDIS]
     try:
         async with redis.pipeline(transaction=True) as pipe:
@@ -131,7 +120,7 @@ async def kiosk_draft(request: web.Request) -> web.Response:
     settings = request.app[appkeys.SETTINGS]
     await _rate_limit(request, "draft", settings.intel.kiosk_drafts_per_min)
     state = _state(request)
-    data = await _json(request)
+    data = await json_body(request)
     draft_id = _draft_id(data)
     template = _template(state, data)
     fields = data.get("fields", {})
@@ -169,7 +158,7 @@ async def kiosk_report(request: web.Request) -> web.Response:
     settings = request.app[appkeys.SETTINGS]
     await _rate_limit(request, "report", settings.rate_limit_per_min)
     state = _state(request)
-    data = await _json(request)
+    data = await json_body(request)
     template = _template(state, data)
     draft_id = data.get("draft_id")
     if draft_id is not None:
@@ -183,7 +172,7 @@ async def kiosk_report(request: web.Request) -> web.Response:
     if lang is not None and lang not in ("zh", "en", "yue"):
         raise bad_request(f"lang must be zh, en or yue, got {lang!r}", field="lang")
     redis = request.app[appkeys.REDIS]
-    skey = keys.kiosk_submission(settings.redis_prefix, draft_id) if draft_id else None
+    skey = kiosk_keys.kiosk_submission(settings.redis_prefix, draft_id) if draft_id else None
     if skey:
         claimed = await redis.set(skey, b"pending", nx=True, ex=SUBMISSION_TTL_S)
         if not claimed:
@@ -237,7 +226,7 @@ def _resolve_place(place: str) -> dict[str, Any] | None:
 @requires(Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
 async def triage_preview(request: web.Request) -> web.Response:
     """Score a text without creating an incident (what-if for dispatchers, rule authors and gateways)."""
-    data = await _json(request)
+    data = await json_body(request)
     text = data.get("text")
     limit = request.app[appkeys.SETTINGS].intel.max_text_chars
     if not isinstance(text, str) or not text.strip():

@@ -8,8 +8,7 @@ Opus; sign-off that locks the record and stores its hashes; exports and verifica
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -17,45 +16,22 @@ from aiohttp import BodyPartReader, web
 from voice.audio import AudioError, decode_file
 from voice.engine import DecodeOptions, transcribe_audio
 from voice.interview import export
-from voice.interview.model import InterviewError, check_role
+from voice.interview.model import check_role
 from voice.interview.store import InterviewStore
 from voice.radio.recording import encode_opus, recordings_of
 from web import appkeys, diskspace
-from web.api.radio import RADIO_SETTINGS, audio_response
+from web.api.common import audio_response, handles_errors, json_body, voice_service
 from web.auth import Role, principal, requires
 from web.errors import ApiError, bad_request
 
-INTERVIEWS: web.AppKey[InterviewStore] = web.AppKey("interviews", InterviewStore)
 ROLES = (Role.INTERVIEWER, Role.ADMIN)
 VERIFY_ROLES = (Role.INTERVIEWER, Role.ADMIN, Role.SERVICE)
 FORMATS = ("txt", "json", "docx")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def store(request: web.Request) -> InterviewStore:
-    return request.app[INTERVIEWS]
-
-
-def handles_errors(handler: Handler) -> Handler:
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except InterviewError as exc:
-            raise ApiError(exc.status, exc.code, exc.message, **exc.details) from None
-
-    return wrapper
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("the request body must be a JSON object (Content-Type: application/json)") from None
-    if not isinstance(data, dict):
-        raise bad_request(f"the request body must be a JSON object, not {type(data).__name__}")
-    return data
+    return request.app[appkeys.INTERVIEWS]
 
 
 def actor(request: web.Request) -> str:
@@ -142,7 +118,7 @@ async def versions(request: web.Request) -> web.Response:
 @requires(*ROLES)
 @handles_errors
 async def finish(request: web.Request) -> web.Response:
-    body = await json_body(request) if request.can_read_body else {}
+    body = await json_body(request, optional=True)
     return web.json_response(await store(request).finish(request.match_info["id"], actor=actor(request),
                                                          ended_at=body.get("ended_at")))
 
@@ -214,7 +190,7 @@ async def _upload_bytes(request: web.Request, limit: int) -> bytes:
 async def upload_audio(request: web.Request) -> web.Response:
     """Keep the interview's audio (Opus); ``?transcribe=true&speaker_role=...`` also adds ASR lines."""
     app = request.app
-    rs = app[RADIO_SETTINGS]
+    rs = app[appkeys.SETTINGS].radio
     sid = request.match_info["id"]
     st = store(request)
     session = await st.get(sid, with_lines=False)
@@ -224,15 +200,14 @@ async def upload_audio(request: web.Request) -> web.Response:
     role = check_role(request.query.get("speaker_role", "interviewee")) if transcribe else None
     engine = None
     if transcribe:
-        from web.api.voice import service
-
-        engine = service(app).require_engine()
+        engine = voice_service(app).require_engine()
     raw = await _upload_bytes(request, app[appkeys.SETTINGS].max_request_bytes)
     # Opus is smaller than what is uploaded: the upload's size is a safe bound for what is kept.
     diskspace.require_room(app, rs.audio_min_free_mb, len(raw), "interview audio")
     loop = asyncio.get_running_loop()
     try:
-        samples = await loop.run_in_executor(app[appkeys.EXECUTOR], decode_file, raw, rs.max_interview_audio_seconds)
+        samples = await loop.run_in_executor(app[appkeys.EXECUTOR], decode_file, raw,
+                                             app[appkeys.SETTINGS].interview.max_audio_seconds)
     except AudioError as exc:
         raise bad_request(str(exc), field="audio") from None
     encoded = await loop.run_in_executor(app[appkeys.EXECUTOR], encode_opus, samples, 16000, rs.opus_bitrate)
@@ -270,10 +245,8 @@ async def get_audio(request: web.Request) -> web.Response:
 
 
 async def interview_ctx(app: web.Application) -> AsyncIterator[None]:
-    if RADIO_SETTINGS not in app:
-        app[RADIO_SETTINGS] = app[appkeys.SETTINGS].radio
     dispatch = app.get(appkeys.DISPATCH)
-    app[INTERVIEWS] = InterviewStore(app[appkeys.DB], getattr(dispatch, "audit", None))
+    app[appkeys.INTERVIEWS] = InterviewStore(app[appkeys.DB], getattr(dispatch, "audit", None))
     yield
 
 

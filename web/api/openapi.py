@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from web import appkeys
 from web.auth import Role, requires
 
 SPECS_DIR = Path(__file__).with_name("specs")
-OPENAPI = web.AppKey("openapi_document", dict)
 
 BASE: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -74,12 +74,12 @@ def build_document(specs_dir: Path = SPECS_DIR) -> dict[str, Any]:
 @requires(*Role)
 async def openapi_json(request: web.Request) -> web.Response:
     """The API description, for any signed-in client: the route map is not published to strangers."""
-    return web.json_response(request.app[OPENAPI])
+    return web.json_response(request.app[appkeys.OPENAPI])
 
 
 def setup(app: web.Application) -> None:
     """Load the document once and serve it; registered at most once per app."""
-    if OPENAPI in app:
+    if appkeys.OPENAPI in app:
         return
-    app[OPENAPI] = build_document()
+    app[appkeys.OPENAPI] = build_document()
     app.router.add_get("/api/openapi.json", openapi_json)

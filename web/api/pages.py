@@ -42,7 +42,7 @@ def render_pages(ps: PageSettings) -> dict[str, str]:
 
 
 def _page(request: web.Request, name: str) -> web.Response:
-    return web.Response(text=request.app[PAGE_HTML][name], content_type="text/html", charset="utf-8",
+    return web.Response(text=request.app[appkeys.PAGE_HTML][name], content_type="text/html", charset="utf-8",
                          headers=NO_CACHE)
 
 
@@ -76,13 +76,9 @@ async def brief_page(request: web.Request) -> web.Response:
     return _page(request, "brief")
 
 
-PAGE_SETTINGS: web.AppKey[PageSettings] = web.AppKey("page_settings", PageSettings)
-PAGE_HTML: web.AppKey[dict[str, str]] = web.AppKey("page_html", dict)
-
-
 def setup(app: web.Application) -> None:
-    app[PAGE_SETTINGS] = app[appkeys.SETTINGS].pages
-    app[PAGE_HTML] = render_pages(app[PAGE_SETTINGS])
+    app[appkeys.PAGE_SETTINGS] = app[appkeys.SETTINGS].pages
+    app[appkeys.PAGE_HTML] = render_pages(app[appkeys.PAGE_SETTINGS])
     app.router.add_get("/", index)
     app.router.add_get("/console", console_page)
     app.router.add_get("/unit", unit_page)

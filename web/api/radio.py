@@ -9,100 +9,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import FileField
 
-from dispatch import keys
 from voice.admission import Admission
 from voice.audio import AudioError, decode_file
-from voice.radio.channels import Channel, ChannelError, check_channel
+from voice.radio import keys as radio_keys
+from voice.radio.channels import Channel, check_channel
 from voice.radio.gateway import GatewayConnection, segmenter_config
 from voice.radio.ptt import make_transmission
-from voice.radio.rdio import SUCCESS_TEXT, CallFormError, parse_call_form
-from voice.radio.recording import recording_bytes, sweep_expired
-from voice.radio.service import RadioError, RadioService
-from voice.radio.settings import RadioSettings
+from voice.radio.rdio import SUCCESS_TEXT, parse_call_form
+from voice.radio.recording import sweep_expired
+from voice.radio.service import RadioService
 from web import appkeys, diskspace
+from web.api.common import audio_response, handles_errors, json_body, limit_param, since_param
+from web.api.common import voice_service as service_of_voice  # the gateway's name for it
+from web.appkeys import RADIO, RADIO_SETTINGS
 from web.auth import Role, principal, requires, token_in_form
 from web.errors import NOT_FOUND, ApiError, bad_request
 from web.ws import Connection
 
 log = logging.getLogger("jingyun.radio.api")
 
-RADIO: web.AppKey[RadioService] = web.AppKey("radio", RadioService)
-RADIO_SETTINGS: web.AppKey[RadioSettings] = web.AppKey("radio_settings", RadioSettings)
 READ_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
 ACT_ROLES = (Role.DISPATCHER, Role.ADMIN)
 GATEWAY_ROLES = (Role.SERVICE, Role.ADMIN)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _limit(request: web.Request) -> int:
+    return limit_param(request, default=100, hi=1000)
 
 
 def radio(request: web.Request) -> RadioService:
     return request.app[RADIO]
-
-
-def handles_errors(handler: Handler) -> Handler:
-    """Radio and dispatch errors become the API's JSON errors with their own messages."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except RadioError as exc:
-            raise ApiError(exc.status, exc.code, exc.message, **exc.details) from None
-        except ChannelError as exc:
-            raise bad_request(exc.message, field=exc.field) from None
-        except CallFormError as exc:
-            raise bad_request(exc.message, field=exc.field) from None
-        except Exception as exc:
-            from dispatch import errors as derr
-
-            if isinstance(exc, derr.NotFound):
-                raise ApiError(404, NOT_FOUND, exc.message) from None
-            if isinstance(exc, derr.Conflict):
-                raise ApiError(409, "conflict", exc.message, **exc.details) from None
-            if isinstance(exc, derr.InvalidInput):
-                raise bad_request(exc.message, **exc.details) from None
-            raise
-
-    return wrapper
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("the request body must be a JSON object (Content-Type: application/json)") from None
-    if not isinstance(data, dict):
-        raise bad_request(f"the request body must be a JSON object, not {type(data).__name__}")
-    return data
-
-
-def _limit(request: web.Request, default: int = 100, hi: int = 1000) -> int:
-    raw = request.query.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= hi:
-        raise bad_request(f"limit must be an integer from 1 to {hi}, got {raw!r}")
-    return int(raw)
-
-
-def _since(request: web.Request) -> dt.datetime | None:
-    raw = request.query.get("since")
-    if not raw:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(f"since must be an ISO 8601 time such as 2024-05-01T12:00:00Z, got {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 async def _channel(request: web.Request, channel_id: str) -> Channel:
@@ -166,7 +112,7 @@ async def set_alias(request: web.Request) -> web.Response:
 async def list_transmissions(request: web.Request) -> web.Response:
     items = await radio(request).list_transmissions(channel=request.query.get("channel"),
                                                     unit_id=request.query.get("unit_id"),
-                                                    since=_since(request), limit=_limit(request))
+                                                    since=since_param(request), limit=_limit(request))
     return web.json_response({"transmissions": items})
 
 
@@ -176,21 +122,6 @@ async def get_transmission(request: web.Request) -> web.Response:
     if tx is None:
         raise ApiError(404, NOT_FOUND, f"no transmission {request.match_info['id']!r}")
     return web.json_response(tx)
-
-
-async def audio_response(request: web.Request, rec_id: str | None, what: str) -> web.Response:
-    """The kept Opus audio with its hash in headers; 410 once retention deleted it."""
-    found = await recording_bytes(request.app[appkeys.DB], rec_id) if rec_id else None
-    if found is None:
-        raise ApiError(404, NOT_FOUND, f"no audio is kept for {what}")
-    meta, data = found
-    if data is None:
-        raise ApiError(410, "gone", f"the audio of {what} was deleted on {meta['deleted_at']} "
-                                    f"({meta['deleted_reason']}); its sha256 was {meta['sha256']}",
-                       sha256=meta["sha256"], deleted_at=meta["deleted_at"])
-    return web.Response(body=data, content_type="audio/ogg",
-                        headers={"X-Audio-SHA256": meta["sha256"], "X-Recording-Id": meta["id"],
-                                 "Content-Disposition": f'attachment; filename="{meta["id"]}.ogg"'})
 
 
 @requires(Role.DISPATCHER, Role.ADMIN)
@@ -234,7 +165,7 @@ async def list_suggestions(request: web.Request) -> web.Response:
 @requires(*ACT_ROLES)
 @handles_errors
 async def accept_suggestion(request: web.Request) -> web.Response:
-    body = await json_body(request) if request.can_read_body else {}
+    body = await json_body(request, optional=True)
     text = body.get("text")
     if text is not None and (not isinstance(text, str) or not text.strip()):
         raise bad_request("text, when given, must be the corrected incident text", field="text")
@@ -245,7 +176,7 @@ async def accept_suggestion(request: web.Request) -> web.Response:
 @requires(*ACT_ROLES)
 @handles_errors
 async def dismiss_suggestion(request: web.Request) -> web.Response:
-    body = await json_body(request) if request.can_read_body else {}
+    body = await json_body(request, optional=True)
     reason = body.get("reason")
     if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
         raise bad_request("reason must be a string of at most 500 characters", field="reason")
@@ -319,10 +250,6 @@ def _upload_reply(request: web.Request, tx: dict[str, Any], *, duplicate: bool) 
     return web.Response(text=SUCCESS_TEXT, headers=headers)
 
 
-def service_of_voice(app: web.Application) -> Any:
-    from web.api.voice import service
-
-    return service(app)
 
 
 # ---- the gateway WebSocket -------------------------------------------------------------------------
@@ -366,7 +293,7 @@ async def _retention_loop(app: web.Application) -> None:
     """One process at a time sweeps (a Redis lease), every JINGYUN_RETENTION_SWEEP_SECONDS."""
     rs = app[RADIO_SETTINGS]
     redis = app[appkeys.REDIS]
-    lease = keys.retention_lease(app[appkeys.SETTINGS].redis_prefix)
+    lease = radio_keys.retention_lease(app[appkeys.SETTINGS].redis_prefix)
     me = os.urandom(8).hex()
     while True:
         try:
@@ -398,17 +325,15 @@ async def radio_ctx(app: web.Application) -> AsyncIterator[None]:
     def engine() -> Any:
         return service_of_voice(app).require_engine()
 
-    app[RADIO] = RadioService(app[appkeys.DB], rs, engine_fn=engine, dispatch=app[appkeys.DISPATCH],
-                              executor=app[appkeys.EXECUTOR])
-
     def audio_ok(n: int) -> bool:
         ok, _free = diskspace.room_for(app[appkeys.SETTINGS].data_dir, rs.audio_min_free_mb, n)
         diskspace.report(app, rs.audio_min_free_mb)  # /readyz follows the disk both ways
         return ok
 
-    app[RADIO].audio_ok = audio_ok
     outcomes = app[appkeys.METRICS].utterances
-    app[RADIO].on_outcome = lambda state: outcomes.labels("radio", state).inc()
+    app[RADIO] = RadioService(app[appkeys.DB], rs, engine_fn=engine, dispatch=app[appkeys.DISPATCH],
+                              executor=app[appkeys.EXECUTOR], audio_ok=audio_ok,
+                              on_outcome=lambda state: outcomes.labels("radio", state).inc())
     diskspace.report(app, rs.audio_min_free_mb)
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(_retention_loop(app), name="radio-retention"),
