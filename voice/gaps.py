@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.db import transaction
-from common.ids import new_id
 from common.times import as_utc, iso
 from voice.audio import decode_file
 from voice.radio.recording import Encoded, recording_bytes, store_recording
@@ -40,7 +39,6 @@ class GapError(Exception):
 
 
 # web/api/voice.py's name for it (that module is being rewritten and will import common.ids itself).
-new_gap_id = new_id
 
 
 def gap_json(row: Any) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from common.times import iso
 from voice.audio import ENCODINGS
-from voice.store import _iso
 from voice.stream import SAMPLE_RATES, Dropped, Failed, Final, Partial
 from voice.textnorm import SCRIPTS
 
@@ -199,7 +199,7 @@ def partial_event(stream_id: str, p: Partial) -> dict[str, Any]:
 
 def final_event(stream_id: str, f: Final, row_id: int | None = None) -> dict[str, Any]:
     msg = {"type": "final", "stream_id": stream_id, "utterance": f.utterance, "text": f.text,
-           "start": f.start, "end": f.end, "start_utc": _iso(f.start_utc), "end_utc": _iso(f.end_utc),
+           "start": f.start, "end": f.end, "start_utc": iso(f.start_utc), "end_utc": iso(f.end_utc),
            "language": f.language, "language_probability": f.language_probability,
            "confidence": f.confidence, "words": f.words}
     if row_id is not None:

@@ -16,7 +16,6 @@ from voice.stream import Final, Partial
 from voice.tables import transcripts
 
 # voice/protocol.py's name for it (the lead engineer is rewriting that module; it will import common.times).
-_iso = iso
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.ids import new_id as new_gap_id
 from voice import protocol as proto
 from voice.audio import AudioError
 from voice.connections.deps import INTERVIEW_SOURCE, StreamDeps, stream_config
-from voice.gaps import new_gap_id
 from voice.persister import Persister
 from voice.session import IdleFlush, StreamSession
 from voice.store import StreamMeta

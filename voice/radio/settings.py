@@ -56,11 +56,6 @@ class RadioSettings:
     radio_retention_days: float = setting(90.0, "JINGYUN_RADIO_AUDIO_RETENTION_DAYS",
                                           "days radio audio is kept before it is deleted (transcripts stay)",
                                           lo=0.0, hi=36500.0)
-    # Interview audio, but read here by web/api/voice.py's failed-stream audio too; it joins
-    # InterviewSettings when that module (being rewritten) reads settings.interview.
-    interview_retention_days: float = setting(3650.0, "JINGYUN_INTERVIEW_AUDIO_RETENTION_DAYS",
-                                              "days interview audio is kept before it is deleted (the signed "
-                                              "hash stays)", lo=0.0, hi=36500.0)
     audio_min_free_mb: float = setting(512.0, "JINGYUN_AUDIO_MIN_FREE_MB",
                                        "free space (MB) kept on the data directory's disk for the database: below "
                                        "it new audio is refused (interviews: 507) or not kept (radio: text still "

@@ -18,15 +18,17 @@ from aiohttp import web
 from common.times import parse_iso
 from dispatch import errors as derr
 from voice.calls.service import CallError
-from voice.gaps import GapError
+from voice.connections.deps import INTERVIEW_SOURCE
+from voice.gaps import GapError, get_gap, retry_gap
 from voice.interview.model import InterviewError
 from voice.radio.channels import ChannelError
 from voice.radio.rdio import CallFormError
 from voice.radio.recording import recording_bytes
 from voice.radio.service import RadioError
+from voice.types import DecodeError
 from web import appkeys
 from web.auth import PRINCIPAL_KEY
-from web.errors import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ApiError, bad_request
+from web.errors import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, UNAVAILABLE, ApiError, bad_request
 
 if TYPE_CHECKING:
     from web.api.voice import VoiceService
@@ -150,3 +152,19 @@ async def audio_response(request: web.Request, rec_id: str | None, what: str) ->
 def voice_service(app: web.Application) -> VoiceService:
     """The transcription service (``web.api.voice``), for routes that decode audio."""
     return app[appkeys.VOICE]
+
+
+async def retry_gap_now(app: web.Application, gap_id: str, *, actor: str, private_ok: bool) -> dict[str, Any]:
+    """Transcribe a gap again from its kept audio (``retry_gap``), with the API's errors."""
+    db = app[appkeys.DB]
+    gap = await get_gap(db, gap_id)
+    if gap is None or (gap["source"] == INTERVIEW_SOURCE and not private_ok):
+        raise ApiError(404, "not_found", f"no transcription gap {gap_id!r}")
+    engine = voice_service(app).require_engine()
+    try:
+        return await retry_gap(db, engine, gap_id, actor=actor, executor=app[appkeys.EXECUTOR])
+    except GapError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    except DecodeError as exc:
+        raise ApiError(503, UNAVAILABLE, f"decoding failed again ({exc.reason}); the gap stays open, retry later") \
+            from None

@@ -20,7 +20,7 @@ from voice.interview.model import check_role
 from voice.interview.store import InterviewStore
 from voice.radio.recording import encode_opus, recordings_of
 from web import appkeys, diskspace
-from web.api.common import audio_response, handles_errors, json_body, voice_service
+from web.api.common import audio_response, handles_errors, json_body, retry_gap_now, voice_service
 from web.auth import Role, principal, requires
 from web.errors import ApiError, bad_request
 
@@ -92,8 +92,6 @@ async def edit_line(request: web.Request) -> web.Response:
 @handles_errors
 async def rerun_gap_line(request: web.Request) -> web.Response:
     """Transcribe a gap line again from the utterance's kept audio; the line becomes an ASR line."""
-    from web.api.voice import retry_gap_now
-
     sid, line_id = request.match_info["id"], request.match_info["line"]
     st = store(request)
     session = await st.get(sid, with_lines=False)
@@ -212,7 +210,8 @@ async def upload_audio(request: web.Request) -> web.Response:
         raise bad_request(str(exc), field="audio") from None
     encoded = await loop.run_in_executor(app[appkeys.EXECUTOR], encode_opus, samples, 16000, rs.opus_bitrate)
     # The lock is checked again in the insert's own transaction: the record may have been signed meanwhile.
-    rec_id = await st.add_recording(sid, encoded, retention_days=rs.interview_retention_days, actor=actor(request))
+    days = app[appkeys.SETTINGS].interview.audio_retention_days
+    rec_id = await st.add_recording(sid, encoded, retention_days=days, actor=actor(request))
     added: list[dict[str, Any]] = []
     if engine is not None and role is not None:
         language, _ = engine.resolve_language(request.query.get("language") or session.get("language"))

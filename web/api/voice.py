@@ -22,7 +22,6 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from dispatch import keys
 from voice import protocol as proto
 from voice.admission import Admission, StreamRegistry
 from voice.audio import AudioError, decode_file
@@ -31,14 +30,14 @@ from voice.connections.transcribe import TranscribeConnection
 from voice.connections.whisperlive import WhisperLiveConnection
 from voice.engine import AsrEngine, DecodeOptions, transcribe_audio
 from voice.formats import render_transcription
-from voice.gaps import GapError, get_gap, keep_gap_audio, list_gaps, retry_gap, save_gap
+from voice.gaps import keep_gap_audio, list_gaps, save_gap
 from voice.models import ModelError
 from voice.radio.recording import encode_opus
-from voice.store import StreamMeta, encode, list_transcripts, save_final
+from voice.store import StreamMeta, list_transcripts, save_final
 from voice.stream import Failed, Final
-from voice.types import DecodeError
 from web import appkeys, diskspace
 from web.api import calls as calls_api
+from web.api.common import retry_gap_now
 from web.auth import Role, principal, requires
 from web.errors import UNAVAILABLE, ApiError, bad_request
 from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
@@ -155,7 +154,8 @@ class AppStreamStore:
             encoded = await asyncio.get_running_loop().run_in_executor(
                 self.app[appkeys.EXECUTOR], encode_opus, failed.audio, 16000, rs.opus_bitrate)
             if diskspace.room_for(settings.data_dir, rs.audio_min_free_mb, len(encoded.data))[0]:
-                days = rs.interview_retention_days if meta.source == INTERVIEW_SOURCE else rs.radio_retention_days
+                days = (settings.interview.audio_retention_days if meta.source == INTERVIEW_SOURCE
+                        else rs.radio_retention_days)
                 recording_id = await keep_gap_audio(self.db, gap_id, encoded, days)
             else:
                 log.warning("disk nearly full: the audio of gap %s is not kept", gap_id)
@@ -164,8 +164,8 @@ class AppStreamStore:
         await save_gap(self.db, meta, failed, gap_id, recording_id, started_at)
 
     async def publish(self, event: dict[str, Any]) -> None:
-        channel = keys.console_channel(self.app[appkeys.SETTINGS].redis_prefix)
-        await self.app[appkeys.REDIS].publish(channel, encode(event))
+        # The same path and envelope as every other console event (common.events).
+        await self.app[appkeys.DISPATCH].publish_console(event)
 
 
 def _deps(request: web.Request, engine: AsrEngine) -> StreamDeps:
@@ -354,22 +354,6 @@ async def get_gaps(request: web.Request) -> web.Response:
     items = await list_gaps(request.app[appkeys.DB], stream_id=q.get("stream_id"), state=state, limit=int(raw),
                             exclude_sources=() if private_ok else (INTERVIEW_SOURCE,))
     return web.json_response({"gaps": items, "count": len(items)})
-
-
-async def retry_gap_now(app: web.Application, gap_id: str, *, actor: str, private_ok: bool) -> dict[str, Any]:
-    """Transcribe a gap again from its kept audio (``retry_gap``), with the API's errors."""
-    db = app[appkeys.DB]
-    gap = await get_gap(db, gap_id)
-    if gap is None or (gap["source"] == INTERVIEW_SOURCE and not private_ok):
-        raise ApiError(404, "not_found", f"no transcription gap {gap_id!r}")
-    engine = service(app).require_engine()
-    try:
-        return await retry_gap(db, engine, gap_id, actor=actor, executor=app[appkeys.EXECUTOR])
-    except GapError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
-    except DecodeError as exc:
-        raise ApiError(503, UNAVAILABLE, f"decoding failed again ({exc.reason}); the gap stays open, retry later") \
-            from None
 
 
 @requires(*STREAM_ROLES)
