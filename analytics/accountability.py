@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-LEVELS = ("P1", "P2", "P3", "P4")  # P1 is the most urgent (dispatch.model.LEVEL_RANGES)
+from common.levels import LEVELS
+
 NO_CATEGORY = "uncategorised"
 
 

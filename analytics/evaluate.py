@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics.triage import triage
-
-LEVELS = ("P1", "P2", "P3", "P4")
+from common.levels import LEVELS
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from analytics import textnorm
+from common.levels import LEVELS
 
 DEFAULT_MODEL = Path(__file__).with_name("data") / "triage_model.npz"
-LEVELS = ("P1", "P2", "P3", "P4")
 
 # Words too common to quote as a reason (they can still carry weight in the model).
 _STOPWORDS = frozenset("a an the and or of to in on at is are was were be been i me my we our you he she it "

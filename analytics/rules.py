@@ -16,12 +16,12 @@ from typing import Any
 import yaml
 
 from analytics.gazetteer import Gazetteer, load_gazetteer
+from common.levels import LEVELS
 
 DATA_DIR = Path(__file__).with_name("data")
 DEFAULT_RULES = DATA_DIR / "rules.yaml"
 DEFAULT_GAZETTEER = DATA_DIR / "gazetteer.yaml"
 
-LEVELS = ("P1", "P2", "P3", "P4")
 CATEGORIES = ("violent_crime", "weapons", "robbery", "theft", "burglary", "fraud", "traffic", "fire", "medical",
               "missing_person", "domestic", "public_order", "suicide_risk", "hazard", "lost_property",
               "service_request", "other")

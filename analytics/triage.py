@@ -17,8 +17,9 @@ from analytics import rules as rules_mod
 from analytics.extract import Match
 from analytics.ngram_model import NgramModel
 from analytics.rules import LevelRule, RuleSet
+from common.levels import RANK
 
-_LEVEL_NUM = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}
+_LEVEL_NUM = RANK
 _NUM_LEVEL = {v: k for k, v in _LEVEL_NUM.items()}
 _WEAPONS = ("weapon", "gun")
 _SERIOUS = ("serious_injury", "stabbing", "mass_casualty")

@@ -21,6 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, overload
 
 from common import times
+from common.levels import LEVEL_RANGES as LEVEL_RANGES  # re-exported for the dispatch modules
+from common.levels import LEVELS as LEVELS
+from common.levels import level_for_priority as level_for_priority
 from common.times import as_utc as as_utc  # re-exported: the dispatch modules take their time helpers from here
 from dispatch.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
 from dispatch.settings import DispatchSettings
@@ -61,8 +64,6 @@ ORDER_TRANSITIONS: Mapping[str, tuple[str, ...]] = {
 }
 OPEN_ORDER_STATES = ("offered", "acknowledged")
 
-LEVELS = ("P1", "P2", "P3", "P4")
-LEVEL_RANGES = {"P1": (8, 10), "P2": (6, 7), "P3": (3, 5), "P4": (0, 2)}
 
 
 def check_transition(kind: str, table: Mapping[str, tuple[str, ...]], current: str, requested: str) -> None:
@@ -70,14 +71,6 @@ def check_transition(kind: str, table: Mapping[str, tuple[str, ...]], current: s
     allowed = table.get(current, ())
     if requested not in allowed:
         raise IllegalTransition(kind, current, requested, list(allowed))
-
-
-def level_for_priority(priority: int) -> str:
-    """The P-level of an EIDO priority number (RUBRIC.md: P1 8-10, P2 6-7, P3 3-5, P4 0-2)."""
-    for level, (lo, hi) in LEVEL_RANGES.items():
-        if lo <= priority <= hi:
-            return level
-    raise ValueError(f"priority must be an integer from 0 to 10, got {priority!r}")
 
 
 def utcnow() -> dt.datetime:
