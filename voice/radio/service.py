@@ -200,9 +200,7 @@ class RadioService:
         return transmission_json(row) if row else None
 
     async def get_transmission(self, tx_id: str) -> dict[str, Any] | None:
-        async with self.db.connect() as conn:
-            row = (await conn.execute(sa.select(transmissions).where(transmissions.c.id == tx_id))).first()
-        return transmission_json(row) if row else None
+        return await self._one(transmissions, tx_id, transmission_json)
 
     async def list_transmissions(self, *, channel: str | None = None, unit_id: str | None = None,
                                  since: dt.datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -486,10 +484,14 @@ class RadioService:
             times.append(spoken if spoken.tzinfo else spoken.replace(tzinfo=dt.UTC))
         return max(times) if times else None
 
-    async def get_status_update(self, upd_id: str) -> dict[str, Any] | None:
+    async def _one(self, table: sa.Table, row_id: str,
+                   to_json: Callable[[Any], dict[str, Any]]) -> dict[str, Any] | None:
         async with self.db.connect() as conn:
-            row = (await conn.execute(sa.select(status_updates).where(status_updates.c.id == upd_id))).first()
-        return status_update_json(row) if row else None
+            row = (await conn.execute(sa.select(table).where(table.c.id == row_id))).first()
+        return to_json(row) if row else None
+
+    async def get_status_update(self, upd_id: str) -> dict[str, Any] | None:
+        return await self._one(status_updates, upd_id, status_update_json)
 
     async def list_status_updates(self, *, unit_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         q = sa.select(status_updates).order_by(sa.desc(status_updates.c.created_at)).limit(limit)
@@ -583,9 +585,7 @@ class RadioService:
         return sug
 
     async def get_suggestion(self, sug_id: str) -> dict[str, Any] | None:
-        async with self.db.connect() as conn:
-            row = (await conn.execute(sa.select(suggestions).where(suggestions.c.id == sug_id))).first()
-        return suggestion_json(row) if row else None
+        return await self._one(suggestions, sug_id, suggestion_json)
 
     async def list_suggestions(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         q = sa.select(suggestions).order_by(sa.desc(suggestions.c.created_at)).limit(limit)

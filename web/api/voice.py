@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -182,28 +182,23 @@ def _deps(request: web.Request, engine: AsrEngine) -> StreamDeps:
                       open_call=open_call)
 
 
-@requires(*STREAM_ROLES)
-async def ws_transcribe(request: web.Request) -> web.StreamResponse:
-    """Live transcription (voice.connections.transcribe; docs/voice.md): this route authenticates,
-    admits and hands the socket over."""
+StreamRun = Callable[[Connection, StreamDeps, Admission, web.Request], Awaitable[None]]
+
+
+async def _serve_stream(request: web.Request, kind: str, run: StreamRun) -> web.StreamResponse:
+    """What every streaming route does around its protocol: the engine or a 503, the socket, an
+    admission slot for as long as it is open, and a clean close whatever happens."""
     app = request.app
     settings = app[appkeys.SETTINGS]
     svc = service(app)
     engine = svc.require_engine()
-    conn = Connection(request, "transcribe")
+    conn = Connection(request, kind)
     await conn.prepare()
     with Admission(svc.registry, settings.voice.max_streams) as admission:
         try:
-            if not admission.admitted:
-                conn.send({"type": "busy", "message": f"all {settings.voice.max_streams} transcription streams "
-                           "are in use; retry later", "max_streams": settings.voice.max_streams})
-                await conn.close(CLOSE_TRY_AGAIN, "busy")
-                return conn.ws
-            await TranscribeConnection(conn, _deps(request, engine), admission.id,
-                                       interviewer=principal(request).role is Role.INTERVIEWER,
-                                       release=admission.release).run()
+            await run(conn, _deps(request, engine), admission, request)
         except Exception:
-            log.exception("transcription stream failed")
+            log.exception("%s stream failed", kind)
             conn.send(proto.error_event(proto.INTERNAL, "internal error; the stream is closed"))
             await conn.close(CLOSE_POLICY, "internal error")
         finally:
@@ -211,36 +206,43 @@ async def ws_transcribe(request: web.Request) -> web.StreamResponse:
     return conn.ws
 
 
+async def _transcribe(conn: Connection, deps: StreamDeps, admission: Admission, request: web.Request) -> None:
+    limit = deps.settings.max_streams
+    if not admission.admitted:
+        conn.send({"type": "busy", "message": f"all {limit} transcription streams are in use; retry later",
+                   "max_streams": limit})
+        await conn.close(CLOSE_TRY_AGAIN, "busy")
+        return
+    await TranscribeConnection(conn, deps, admission.id, interviewer=principal(request).role is Role.INTERVIEWER,
+                               release=admission.release).run()
+
+
+async def _whisperlive(conn: Connection, deps: StreamDeps, admission: Admission, request: web.Request) -> None:
+    options = await conn.receive_json(deps.handshake_timeout)
+    uid = str(options.get("uid", "")) if isinstance(options, dict) else ""
+    if not isinstance(options, dict) or not uid:
+        conn.send({"uid": uid, "status": "ERROR", "message": "expected the WhisperLive options JSON with a uid first"})
+        await conn.close(CLOSE_POLICY, "no options")
+        return
+    if not admission.admitted:
+        conn.send({"uid": uid, "status": "WAIT", "message": 1.0})
+        await conn.close(CLOSE_TRY_AGAIN, "busy")
+        return
+    await WhisperLiveConnection(conn, deps, admission.id, uid, options,
+                                interviewer=principal(request).role is Role.INTERVIEWER).run()
+
+
+@requires(*STREAM_ROLES)
+async def ws_transcribe(request: web.Request) -> web.StreamResponse:
+    """Live transcription (voice.connections.transcribe; docs/voice.md)."""
+    return await _serve_stream(request, "transcribe", _transcribe)
+
+
 @requires(*STREAM_ROLES)
 async def ws_whisperlive(request: web.Request) -> web.StreamResponse:
     """The WhisperLive protocol (voice.connections.whisperlive): options JSON, float32 16 kHz audio,
     ``END_OF_AUDIO``; segments back."""
-    app = request.app
-    settings = app[appkeys.SETTINGS]
-    svc = service(app)
-    engine = svc.require_engine()
-    conn = Connection(request, "whisperlive")
-    await conn.prepare()
-    with Admission(svc.registry, settings.voice.max_streams) as admission:
-        try:
-            options = await conn.receive_json(settings.ws_auth_timeout)
-            uid = str(options.get("uid", "")) if isinstance(options, dict) else ""
-            if not isinstance(options, dict) or not uid:
-                conn.send({"uid": uid, "status": "ERROR",
-                           "message": "expected the WhisperLive options JSON with a uid first"})
-                await conn.close(CLOSE_POLICY, "no options")
-                return conn.ws
-            if not admission.admitted:
-                conn.send({"uid": uid, "status": "WAIT", "message": 1.0})
-                await conn.close(CLOSE_TRY_AGAIN, "busy")
-                return conn.ws
-            await WhisperLiveConnection(conn, _deps(request, engine), admission.id, uid, options,
-                                        interviewer=principal(request).role is Role.INTERVIEWER).run()
-        except Exception:
-            log.exception("whisperlive stream failed")
-        finally:
-            await conn.close()
-    return conn.ws
+    return await _serve_stream(request, "whisperlive", _whisperlive)
 
 
 # ---- OpenAI-compatible REST -----------------------------------------------------------------
