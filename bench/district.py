@@ -204,6 +204,7 @@ class Utterance:
 @dataclass
 class InterviewStream:
     room: int
+    number: int = 1  # the room's first stream, second (after the server closed the first), ...
     utterances: dict[int, Utterance] = field(default_factory=dict)
     sent: list[tuple[float, float]] = field(default_factory=list)  # (audio seconds so far, monotonic sent)
     closed: bool = False  # the server's ``closed`` message arrived
@@ -240,6 +241,7 @@ class Stats:
     console_events: int = 0
     console_reconnects: int = 0
     rss_peak_sampled: float = 0.0
+    loadavg: list[float] = field(default_factory=list)  # the machine's 1-minute load average, each second
 
 
 def tok(role: str, unit: str | None = None) -> str:
@@ -316,6 +318,8 @@ async def watch_rss(pid: int, stats: Stats, stop: asyncio.Event) -> None:
             pids = tree(pid)
         n += 1
         stats.rss_peak_sampled = max(stats.rss_peak_sampled, sum(proc_mem(p).get("VmRSS", 0.0) for p in pids))
+        # The machine is shared: what else ran is part of every latency figure.
+        stats.loadavg.append(os.getloadavg()[0])
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
 
@@ -465,7 +469,7 @@ async def interview_room(http: aiohttp.ClientSession, base: str, room: int, clip
     for _attempt in range(20):
         if time.monotonic() >= t_stop and _attempt:
             return
-        stream = InterviewStream(room)
+        stream = InterviewStream(room, number=1 + sum(s.room == room for s in stats.streams))
         try:
             async with http.ws_connect(url, heartbeat=30, timeout=WS_TIMEOUT) as ws:
                 await ws.send_json({"type": "config", "sample_rate": 16000, "encoding": "pcm_s16le",
@@ -833,8 +837,8 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "interview_finals": len(i_finals),
         "interview_dropped": len(i_dropped),
         "interview_errors": sum(u.terminal == "error" for _s, _n, u in utts),
-        # room: utterance numbers that ended in no final, and how
-        "interview_not_final": {f"room {s.room} #{n}": f"{u.terminal or 'no event'}: {u.why}"
+        # room, stream and utterance number of those that ended in no final, and how
+        "interview_not_final": {f"room {s.room}.{s.number} #{n}": f"{u.terminal or 'no event'}: {u.why}"
                                 for s, n, u in utts if u.terminal != "final"},
         "interview_final_p50_s": rnd(pct(i_lat, 50)),
         "interview_final_max_s": rnd(max(i_lat, default=None)),
@@ -854,6 +858,8 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "bench_cpu_cores": round(facts["self_cpu"] / wall, 2) if wall else None,
         "loadavg_start": [round(x, 2) for x in facts["load_start"]],
         "loadavg_end": [round(x, 2) for x in facts["load_end"]],
+        "loadavg_1m_mean": round(sum(stats.loadavg) / len(stats.loadavg), 2) if stats.loadavg else None,
+        "loadavg_1m_max": round(max(stats.loadavg), 2) if stats.loadavg else None,
         "run_s": round(run_s, 1), "grace_used_s": round(facts["grace_used"], 1),
         "model": args.model, "duration_s": args.duration, "channels": args.channels, "duty": args.duty,
         "rooms": args.rooms, "units": len(units), "phones_connected": phones_up, "consoles": args.consoles,
@@ -870,7 +876,8 @@ def report(r: dict[str, Any]) -> None:
     print(f"district benchmark: model {r['model']}, {r['run_s']} s, {r['channels']} channels at duty "
           f"{r['duty']} (achieved {r['radio_duty']}), {r['rooms']} rooms, {r['units']} units, "
           f"{r['consoles']} consoles, {r['rate']} dispatch/s; load average {r['loadavg_start']} -> "
-          f"{r['loadavg_end']} on {r['cpus']} CPUs")
+          f"{r['loadavg_end']} (1 min, during the run: mean {r['loadavg_1m_mean']}, max {r['loadavg_1m_max']}) "
+          f"on {r['cpus']} CPUs")
     print(f"radio        {r['radio_transmissions']} sent ({r['radio_audio_s']} s of audio): "
           f"{r['radio_finals']} transcribed ({r['radio_live_finals']} live, {r['radio_late']} late, "
           f"{r['radio_shed']} shed), {r['radio_dropped']} dropped, {r['radio_failed']} failed, "
@@ -885,7 +892,9 @@ def report(r: dict[str, Any]) -> None:
           f"({r['interview_errors']} with an error); end of speech -> final p50 {s(r['interview_final_p50_s'])}, "
           f"p95 {s(r['interview_final_p95_s'])}, max {s(r['interview_final_max_s'])}   (goal: p95 <= 1.5 s)")
     if r["interview_not_final"]:
-        print(f"             not final: {r['interview_not_final']}")
+        nf = r["interview_not_final"]
+        print(f"             not final: {dict(Counter(nf.values()))}: {', '.join(list(nf)[:12])}"
+              + (" ..." if len(nf) > 12 else ""))
     print(f"voice events lag {r['lag_events']}, busy {r['busy_events']}")
     print(f"orders       {r['orders_created']} created, {r['orders_delivered']} delivered, {r['orders_acked']} "
           f"acked; committed -> phone p50 {r['order_p50_ms']} ms, p99 {r['order_p99_ms']} ms (goal: p99 <= 50 ms); "

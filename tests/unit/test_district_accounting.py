@@ -82,7 +82,7 @@ def test_interview_final_dropped_error_and_unreported_utterances() -> None:
     r = _summary(stats)
     assert (r["interview_utterances"], r["interview_finals"], r["interview_dropped"]) == (6, 2, 1)
     assert r["interview_missing"] == 3 and r["interview_errors"] == 1
-    assert set(r["interview_not_final"]) == {"room 0 #2", "room 0 #3", "room 0 #4", "room 0 #5"}
+    assert set(r["interview_not_final"]) == {"room 0.1 #2", "room 0.1 #3", "room 0.1 #4", "room 0.1 #5"}
     # #1 ends at 2.0 s, whose frame went out at 1002.0; #6 ends at 9.25 s, inside the frame (9.2, 9.3]
     # sent at 1009.3: the frame holding the end counts, not the one before it.
     assert stream.utterances[1].latency_s == 1.0
