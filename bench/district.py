@@ -679,6 +679,24 @@ async def settle_radio(rest: Rest, stats: Stats, channels: list[str], grace_s: f
         await asyncio.sleep(5.0)
 
 
+def server_log_errors(path: Path) -> dict[str, int]:
+    """Error lines of the server's JSON log by message and exception type: the why behind a failure."""
+    found: Counter[str] = Counter()
+    with contextlib.suppress(OSError):
+        with path.open(errors="replace") as f:
+            for line in f:
+                if '"level": "error"' not in line and '"level": "critical"' not in line:
+                    continue
+                with contextlib.suppress(ValueError):
+                    rec = json.loads(line)
+                    exc = str(rec.get("exc") or "").strip().splitlines()
+                    msg = str(rec.get("msg", ""))
+                    # Messages name ids ("... transmission 9f..."): keep the words, count the kind.
+                    words = " ".join(w for w in msg.split() if not any(c.isdigit() for c in w))
+                    found[f"{rec.get('logger')}: {words}" + (f" [{exc[-1][:160]}]" if exc else "")] += 1
+    return dict(found.most_common(10))
+
+
 # ---- the run -------------------------------------------------------------------------------------
 def raise_fd_limit() -> int:
     """Each socket is a file descriptor here and in the server, which inherits this limit."""
@@ -779,6 +797,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await t
     finally:
         server.kill(signal.SIGTERM)
+        log_errors = server_log_errors(work / "server.log")
         if args.keep:
             print(f"work dir kept: {work}", file=sys.stderr)
         else:
@@ -788,7 +807,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     facts = {"plans": plans, "units": units, "phones_up": phones_up, "run_s": run_s, "grace_used": grace_used,
              "mem": mem, "cpu_server": cpu_server, "self_cpu": self_cpu, "wall": wall, "load_start": load_start,
-             "load_end": load_end}
+             "load_end": load_end, "log_errors": log_errors}
     return summarize(stats, args, facts)
 
 
@@ -850,6 +869,7 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "console_events": stats.console_events,
         "console_reconnects": stats.console_reconnects,
         "errors": dict(stats.errors),
+        "server_log_errors": facts["log_errors"],
         "rss_sampled_peak_mb": round(stats.rss_peak_sampled, 1),
         "rss_by_process_mb": {f"{p} {m.get('name', '?')}": {"rss": round(m.get("VmRSS", 0.0), 1),
                                                             "hwm": round(m.get("VmHWM", 0.0), 1)}
@@ -904,6 +924,8 @@ def report(r: dict[str, Any]) -> None:
           f"sampled peak {r['rss_sampled_peak_mb']} MB)   (goal: <= 1024 MB)")
     print(f"cpu          server {r['server_cpu_cores']} cores, bench {r['bench_cpu_cores']} cores")
     print(f"errors       {r['errors'] or 'none'}")
+    for what, n in r["server_log_errors"].items():
+        print(f"server log   {n} x {what}")
 
 
 def cli() -> None:
