@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -25,14 +26,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from voice import textnorm
 from voice.models import ModelInfo, resolve_model
 from voice.settings import VoiceSettings
+from voice.types import AsrBackend, AsrResult, DecodeError, DecodeOptions, Word
 from voice.vad import SileroGate
 
 log = logging.getLogger("jingyun.voice.engine")
@@ -45,53 +47,6 @@ PARTIAL_BATCH = 2  # partials decoded together at most (bounds how long a final 
 PARTIAL_MAX_WAIT_S = 1.5  # a partial queued longer than this is answered empty; its stream asks again
 PARTIAL_SHARE_WINDOW_S = 10.0  # the window over which partials' share of engine time is counted
 LANGUAGE_HINT_BELOW = 0.6  # detected-language probability under which the stream's hint is used
-
-
-@dataclass(frozen=True)
-class DecodeOptions:
-    """How to decode one utterance. ``language=None`` means detect it."""
-
-    language: str | None = None
-    initial_prompt: str | None = None
-    hotwords: str | None = None
-    script: str = "simplified"
-    final: bool = True  # finals: beam search + word times; partials: greedy, text only
-    # Auto mode: the stream's recent confident language, used when detection on this utterance is
-    # unsure (a 1.5 s fragment of Mandarin can come out as Korean).
-    language_hint: str | None = None
-
-
-@dataclass(frozen=True)
-class Word:
-    word: str
-    start: float
-    end: float
-    probability: float
-
-
-@dataclass
-class AsrResult:
-    """What Whisper said about one utterance (times relative to the utterance start)."""
-
-    text: str
-    language: str | None = None
-    language_probability: float | None = None
-    words: list[Word] = field(default_factory=list)
-    confidence: float = 0.0
-    avg_logprob: float = 0.0
-    no_speech_prob: float = 0.0
-    compression_ratio: float = 0.0
-    speech_seconds: float = 0.0
-    dropped: str | None = None  # why nothing came out, when nothing did
-    temperature: float = 0.0
-    decode_seconds: float = 0.0
-    batch_size: int = 1
-
-
-class AsrBackend(Protocol):
-    """What the streaming core needs from an ASR engine (injected; tests use their own)."""
-
-    async def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> AsrResult: ...
 
 
 def _pick_device(setting: str) -> str:
@@ -205,6 +160,10 @@ class AsrEngine:
         self.batched_items = 0
         self.max_batch_seen = 0
         self.partials_shed = 0
+        self.groups_decoded = 0  # CTranslate2 generate groups (a batch splits by prompt shape)
+        self.items_recovered = 0  # items decoded alone after their batch failed
+        self.items_failed = 0  # items whose decoding failed twice
+        self.prompt_echoes = 0  # prompted finals that repeated the prompt and were redone without it
         self.partial_seconds = 0.0  # of busy_seconds, spent on partial hypotheses
         self.abandoned_seconds = 0.0  # of busy_seconds, spent on answers nobody waited for any more
         # Recent final batches: (longest queue wait, decode seconds, batch size), for benchmarks.
@@ -330,7 +289,11 @@ class AsrEngine:
                 # Its stream stopped waiting while it was decoded (speech resumed after an early
                 # final): counted so the cost of early finals stays visible.
                 self.abandoned_seconds += r.decode_seconds / max(1, r.batch_size)
-            elif not p.future.done():
+            elif p.future.done():
+                continue
+            elif r.error is not None:
+                p.future.set_exception(DecodeError(r.error))
+            else:
                 p.future.set_result(r)
 
     def _take_batch(self, allow_partials: bool = True) -> list[_Pending]:
@@ -396,13 +359,21 @@ class AsrEngine:
     # ---- blocking decode (worker thread) --------------------------------------------------
     def decode_batch(self, audios: Sequence[np.ndarray], options: Sequence[DecodeOptions]) -> list[AsrResult]:
         """Decode several utterances together. Blocking: runs in one of the engine's decoder threads
-        (several may run at once; each CTranslate2 call takes a free model replica)."""
+        (several may run at once; each CTranslate2 call takes a free model replica).
+
+        Never raises for one utterance's sake: an item whose decoding fails (after it was retried
+        alone, see :meth:`_decode_isolated`) comes back with ``error`` set."""
         started = time.perf_counter()
         results: list[AsrResult | None] = [None] * len(audios)
         live: list[int] = []
         for i, audio in enumerate(audios):
             audio = audio[: int(MAX_AUDIO_SECONDS * SAMPLE_RATE)]
-            speech = self._gate.speech_seconds(audio)
+            try:
+                speech = self._gate.speech_seconds(audio)
+            except Exception as exc:  # one malformed buffer must not fail its batch neighbours
+                log.exception("Silero gate failed on an utterance")
+                results[i] = AsrResult(text="", error=f"speech check failed: {exc.__class__.__name__}: {exc}")
+                continue
             if speech < self.settings.min_speech_seconds:
                 results[i] = AsrResult(text="", speech_seconds=speech,
                                        dropped=f"no speech: Silero heard {speech:.2f} s, needs "
@@ -410,15 +381,18 @@ class AsrEngine:
             else:
                 live.append(i)
                 results[i] = AsrResult(text="", speech_seconds=speech)
-        # Finals and partials differ in beam size, which CTranslate2 fixes per batch call.
-        for final in (True, False):
-            idx = [i for i in live if options[i].final is final]
-            if idx:
-                decoded = self._decode_group([audios[i] for i in idx], [options[i] for i in idx])
-                for i, r in zip(idx, decoded, strict=True):
-                    prev = results[i]
-                    r.speech_seconds = prev.speech_seconds if prev else 0.0
-                    results[i] = r
+        # CTranslate2 decodes a batch in one call only when every item's <|startoftranscript|> sits
+        # at the same position (hotwords and initial prompts come before it), and finals and
+        # partials differ in beam size, which it fixes per call: items are grouped by both.
+        groups: dict[tuple[bool, int], list[int]] = {}
+        for i in live:
+            groups.setdefault((options[i].final, self._prefix_length(options[i])), []).append(i)
+        for idx in groups.values():
+            decoded = self._decode_isolated([audios[i] for i in idx], [options[i] for i in idx])
+            for i, r in zip(idx, decoded, strict=True):
+                prev = results[i]
+                r.speech_seconds = prev.speech_seconds if prev else 0.0
+                results[i] = r
         elapsed = time.perf_counter() - started
         out = [r if r is not None else AsrResult(text="") for r in results]
         for r in out:
@@ -432,6 +406,45 @@ class AsrEngine:
                 self._partial_spans.append((time.perf_counter(), elapsed))
             self.batched_items += len(audios)
             self.max_batch_seen = max(self.max_batch_seen, len(audios))
+            self.groups_decoded += len(groups)
+        return out
+
+    def _prefix_length(self, opt: DecodeOptions) -> int:
+        """Tokens before <|startoftranscript|> in this item's prompt (0 without a prompt)."""
+        if not opt.prompted:
+            return 0
+        tok = self._tokenizer("en")  # the prompt's text tokens do not depend on the language
+        return self._prompt(tok, opt).index(tok.sot)
+
+    def _decode_isolated(self, audios: Sequence[np.ndarray], options: Sequence[DecodeOptions]) -> list[AsrResult]:
+        """Decode a group; if the group fails, each item alone, and an item that fails alone once more.
+
+        One bad utterance (or a CTranslate2 refusal of the whole batch) must cost its neighbours
+        nothing; a failure that repeats is the item's own, reported on it, never raised."""
+        try:
+            return self._decode_group(audios, options)
+        except Exception as exc:
+            if len(audios) > 1:
+                log.warning("a batch of %d failed (%s: %s); decoding its items one by one", len(audios),
+                            exc.__class__.__name__, exc)
+            else:
+                log.warning("decoding failed (%s: %s); retrying once", exc.__class__.__name__, exc)
+        out: list[AsrResult] = []
+        for audio, opt in zip(audios, options, strict=True):
+            reason = ""
+            for attempt in range(1 if len(audios) == 1 else 2):
+                try:
+                    out.append(self._decode_group([audio], [opt])[0])
+                    with self._stats_lock:
+                        self.items_recovered += 1
+                    break
+                except Exception as exc:
+                    reason = f"{exc.__class__.__name__}: {exc}"
+                    log.exception("decoding an utterance failed (attempt %d)", attempt + 2)
+            else:
+                with self._stats_lock:
+                    self.items_failed += 1
+                out.append(AsrResult(text="", error=reason or "decoding failed"))
         return out
 
     def _features(self, audios: Sequence[np.ndarray], full: bool) -> tuple[np.ndarray, list[int]]:
@@ -506,9 +519,26 @@ class AsrEngine:
                         no_speech = t_ns
                     if not self._needs_fallback(avg_logprob, ratio, no_speech, text, fitted=False):
                         break
+            echo = opt.prompted and textnorm.echoes_prompt(text, opt.hotwords, opt.initial_prompt)
+            if echo and final:
+                # Whisper said its prompt back (hotwords on barely intelligible audio): decode the
+                # utterance again with no prompt, so only the audio speaks.
+                if item_enc is None:
+                    if enc_host is None:
+                        enc_host = self._host(encoder_output, feats)
+                    item_enc = self._item(enc_host, feats, i)
+                bare = self._prompt(tok, dataclasses.replace(opt, hotwords=None, initial_prompt=None))
+                tokens, avg_logprob, no_speech = self._generate(item_enc, [bare], tok, beam, 0.0)[0]
+                text = tok.decode(tokens).strip()
+                ratio, temperature = textnorm.compression_ratio(text), 0.0
+                with self._stats_lock:
+                    self.prompt_echoes += 1
+                log.info("a prompted final repeated its prompt; redone without it")
+            elif echo:
+                text = ""  # a partial is only a preview: show nothing rather than the prompt
             result = AsrResult(text="", language=langs[i][0], language_probability=langs[i][1],
                                avg_logprob=avg_logprob, no_speech_prob=no_speech, compression_ratio=ratio,
-                               temperature=temperature)
+                               temperature=temperature, prompt_echo=echo)
             drop = self._drop_reason(avg_logprob, no_speech)
             if drop:
                 result.dropped = drop

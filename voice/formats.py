@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voice.engine import AsrResult
+from voice.types import AsrResult
 
 Segments = list[tuple[float, float, AsrResult]]
 

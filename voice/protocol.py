@@ -12,7 +12,7 @@ from typing import Any
 
 from voice.audio import ENCODINGS
 from voice.store import _iso
-from voice.stream import SAMPLE_RATES, Final, Partial
+from voice.stream import SAMPLE_RATES, Dropped, Failed, Final, Partial
 from voice.textnorm import SCRIPTS
 
 # Error codes sent in {"type": "error", "code": ...}: clients branch on these.
@@ -27,6 +27,7 @@ LAGGING = "lagging"
 TIMEOUT = "timeout"
 UNAVAILABLE = "unavailable"
 INTERNAL = "internal"
+UTTERANCE_FAILED = "utterance_failed"  # one utterance could not be decoded; the stream goes on
 
 CONFIG_KEYS = ("type", "sample_rate", "encoding", "language", "hotwords", "initial_prompt", "prompt", "script",
                "source", "channel", "partials")
@@ -127,6 +128,22 @@ def final_event(stream_id: str, f: Final, row_id: int | None = None) -> dict[str
     if row_id is not None:
         msg["id"] = str(row_id)
     return msg
+
+
+def dropped_event(stream_id: str, d: Dropped) -> dict[str, Any]:
+    """An utterance the VAD took for speech but which held none (noise, a tone, a cough): no words are
+    invented, and the client knows the utterance ended."""
+    return {"type": "dropped", "stream_id": stream_id, "utterance": d.utterance, "start": round(d.start, 3),
+            "end": round(d.end, 3), "reason": d.reason}
+
+
+def utterance_error_event(stream_id: str, f: Failed, gap_id: str) -> dict[str, Any]:
+    """An utterance that could not be decoded: its times, why, and the gap that keeps its audio for a re-run
+    (``POST /api/transcripts/gaps/{gap_id}/retry``)."""
+    return error_event(UTTERANCE_FAILED, f"the utterance from {f.start:.2f} s to {f.end:.2f} s could not be "
+                       f"transcribed ({f.reason}); its audio is kept as gap {gap_id} and can be transcribed "
+                       "again", stream_id=stream_id, utterance=f.utterance, start=round(f.start, 3),
+                       end=round(f.end, 3), reason=f.reason, gap_id=gap_id)
 
 
 def now_utc() -> dt.datetime:

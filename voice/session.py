@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from voice.engine import AsrBackend
 from voice.stream import DecodeRequest, Event, StreamTranscriber
+from voice.types import AsrBackend
 
 log = logging.getLogger("jingyun.voice.session")
 
@@ -87,6 +87,13 @@ class StreamSession:
         while self._inflight:
             await asyncio.gather(*list(self._inflight.values()), return_exceptions=True)
         for ev in self.core.take_ready():
+            self.on_event(ev)
+
+    async def abort(self, reason: str) -> None:
+        """Stop decoding (overload, a broken stream): every utterance not yet final is reported as
+        ``Failed`` with ``reason`` and its audio, through ``on_event``, before this returns."""
+        await self.cancel()
+        for ev in self.core.abort(reason):
             self.on_event(ev)
 
     async def cancel(self) -> None:

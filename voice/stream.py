@@ -38,7 +38,7 @@ import numpy as np
 
 from voice import textnorm
 from voice.audio import TARGET_RATE, StreamResampler, pcm_to_float
-from voice.engine import AsrResult, DecodeOptions
+from voice.types import AsrResult, DecodeOptions
 from voice.vad import SpeechEnd, SpeechPause, SpeechResume, SpeechStart, VadConfig, WebRtcSegmenter
 
 SAMPLE_RATES = (8000, 16000)
@@ -119,7 +119,22 @@ class Dropped:
     reason: str
 
 
-Event = Partial | Final | Dropped
+@dataclass(frozen=True)
+class Failed:
+    """An utterance that could not be decoded (after the engine's retry): speech that must not vanish.
+
+    The adapter tells the client (an ``error`` event naming the utterance) and keeps ``audio`` (16 kHz
+    mono float32) so the utterance can be transcribed again later."""
+
+    utterance: int
+    start: float
+    end: float
+    reason: str
+    audio: np.ndarray = field(compare=False, repr=False)
+    options: DecodeOptions = field(default_factory=DecodeOptions, compare=False)
+
+
+Event = Partial | Final | Dropped | Failed
 
 
 class HypothesisBuffer:
@@ -435,7 +450,7 @@ class StreamTranscriber:
                 round(result.confidence, 4), words, result.avg_logprob, result.no_speech_prob)
 
     def on_error(self, request: DecodeRequest, reason: str) -> list[Event]:
-        """The backend failed on ``request``: the utterance is reported dropped with the reason."""
+        """The backend failed on ``request``: the utterance ends as :class:`Failed`, with its audio."""
         if not request.final:
             if request.id == self._partial_in_flight:
                 self._partial_in_flight = None
@@ -445,9 +460,28 @@ class StreamTranscriber:
             return []
         if self._outstanding_finals.get(request.utterance) is not request:
             return []
+        self._fail(request, f"decoding failed: {reason}")
+        return self._release()
+
+    def _fail(self, request: DecodeRequest, reason: str) -> None:
         del self._outstanding_finals[request.utterance]
-        self._ready_finals[request.utterance] = Dropped(request.utterance, request.start, request.end,
-                                                        f"decoding failed: {reason}")
+        self._ready_finals[request.utterance] = Failed(request.utterance, request.start, request.end, reason,
+                                                       request.audio, request.options)
+
+    def abort(self, reason: str) -> list[Event]:
+        """Stop transcribing this stream now (the server is overloaded or the stream broke).
+
+        The open utterance is closed as on push-to-talk release, and every utterance whose final is
+        still awaited ends as :class:`Failed` with ``reason`` and its audio: nothing the VAD accepted
+        disappears without an event. Cancel the outstanding decodes; their answers are ignored."""
+        if not self._finished:
+            self.flush()
+            self._finished = True
+        self._requests.clear()
+        self._abandoned.clear()
+        self._early, self._early_result = None, None
+        for request in sorted(self._outstanding_finals.values(), key=lambda r: r.utterance):
+            self._fail(request, reason)
         return self._release()
 
     def _release(self) -> list[Event]:

@@ -99,3 +99,45 @@ def is_repeated_whole(text: str) -> bool:
 def is_empty_text(text: str) -> bool:
     """Nothing but punctuation or whitespace (". . . ." from Whisper on static)."""
     return not text or bool(_PUNCT_ONLY.match(text.replace(" ", "")))
+
+
+_TERM_SPLIT = re.compile(r"[,，、;；|/\n]+")
+# An echo: at least two hotwords and at most a quarter of the text besides them, or three or more
+# hotwords and at most half (three place names in one short message, in list order, is the prompt).
+ECHO_REST_SHARE = ((2, 0.25), (3, 0.5))
+ECHO_PROMPT_SIMILARITY = 0.75
+
+
+def _squash(text: str) -> str:
+    """Letters, digits and CJK characters only, case-folded: how a prompt and a text are compared."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def echoes_prompt(text: str, hotwords: str | None, initial_prompt: str | None = None) -> bool:
+    """Whether ``text`` is (mostly) the hotword list or the initial prompt said back.
+
+    On barely intelligible audio Whisper may "transcribe" the text it was primed with: two or more
+    of the hotwords with little else, or the initial prompt nearly verbatim. Such a result is not
+    evidence of speech. A single hotword alone is not treated as an echo (an officer may say just
+    the place name)."""
+    squashed = _squash(text)
+    if not squashed:
+        return False
+    if hotwords:
+        terms = sorted({t for t in (_squash(p) for p in _TERM_SPLIT.split(hotwords)) if t}, key=len, reverse=True)
+        rest, found = squashed, 0
+        for term in terms:
+            if term in rest:
+                found += 1
+                rest = rest.replace(term, "")
+        if any(found >= n and len(rest) <= share * len(squashed) for n, share in ECHO_REST_SHARE):
+            return True
+    if initial_prompt:
+        import difflib
+
+        prompt = _squash(initial_prompt)
+        if prompt and len(squashed) >= 0.5 * len(prompt):
+            ratio = difflib.SequenceMatcher(None, squashed, prompt, autojunk=False).ratio()
+            if ratio >= ECHO_PROMPT_SIMILARITY:
+                return True
+    return False

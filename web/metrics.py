@@ -15,6 +15,7 @@ class Metrics:
     ws_connections: Gauge
     ws_dropped: Counter
     auth_denied: Counter
+    utterances: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -33,4 +34,8 @@ class Metrics:
                                ["kind"], registry=reg),
             auth_denied=Counter("jingyun_auth_denied_total", "requests refused by authentication or role",
                                 ["reason"], registry=reg),
+            utterances=Counter("jingyun_utterances_total",
+                               "utterances (radio: transmissions) by how they ended: final, no_speech, error; "
+                               "radio also busy (shed, transcribed later) and late (transcribed after being shed)",
+                               ["source", "outcome"], registry=reg),
         )

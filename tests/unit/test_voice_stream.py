@@ -13,7 +13,7 @@ from tests.fixtures_voice import load_wav
 from voice.audio import AudioError
 from voice.engine import AsrResult, DecodeOptions, Word
 from voice.session import StreamSession
-from voice.stream import Dropped, Final, HypothesisBuffer, Partial, StreamConfig, StreamTranscriber
+from voice.stream import Dropped, Failed, Final, HypothesisBuffer, Partial, StreamConfig, StreamTranscriber
 
 
 class ScriptedBackend:
@@ -340,3 +340,101 @@ def test_auto_language_streams_pass_their_confident_language_as_a_hint(shared_di
     fixed = ScriptedBackend()
     _drive(StreamTranscriber(StreamConfig(language="zh", partial_interval=0)), fixed, audio)
     assert all(opts.language == "zh" and opts.language_hint is None for _, opts in fixed.calls)
+
+
+# ---- nothing lost silently (issue 12) --------------------------------------------------------------
+def _terminal(events: list[object]) -> dict[int, list[object]]:
+    out: dict[int, list[object]] = {}
+    for e in events:
+        if isinstance(e, Final | Dropped | Failed):
+            out.setdefault(e.utterance, []).append(e)
+    return out
+
+
+def test_a_failed_decode_ends_its_utterance_as_failed_with_its_audio(shared_dir: Path) -> None:
+    core = StreamTranscriber(StreamConfig(partial_interval=0, early_final_ms=0))
+    speech = _speech(shared_dir)
+    audio = np.concatenate([speech, np.zeros(16000, np.float32), speech])  # two utterances
+    events: list[object] = []
+
+    def answer() -> None:
+        for req in core.take_requests():
+            if req.utterance == 1:
+                events.extend(core.on_error(req, "DecodeError: the model refused"))
+            else:
+                events.extend(core.on_result(req, AsrResult(text="words", language="en")))
+
+    for off in range(0, audio.size, 1600):
+        core.feed_samples(audio[off:off + 1600])
+        answer()
+    core.finish()
+    answer()
+    assert [e.text for e in events if isinstance(e, Final)][:1] == ["words"]  # its neighbours are unaffected
+    failed = [e for e in events if isinstance(e, Failed)]
+    assert len(failed) == 1 and failed[0].utterance == 1
+    assert "the model refused" in failed[0].reason and failed[0].end > failed[0].start
+    # The audio kept with the failure is exactly the utterance, ready for a re-run.
+    assert failed[0].audio.size == pytest.approx((failed[0].end - failed[0].start) * 16000, abs=2)
+    assert all(len(v) == 1 for v in _terminal(events).values())
+    assert core.done
+
+
+def test_abort_fails_every_utterance_still_awaited_and_the_open_one(shared_dir: Path) -> None:
+    """A stream closed for overload: the utterances queued for decoding and the one being spoken each
+    end as Failed, in order; none is left without an event."""
+    core = StreamTranscriber(StreamConfig(partial_interval=1.0, early_final_ms=0))
+    speech = _speech(shared_dir)
+    audio = np.concatenate([speech, np.zeros(16000, np.float32), speech])
+    awaited = []
+    for off in range(0, int(audio.size * 0.8), 1600):  # stop mid-speech: an utterance is open
+        core.feed_samples(audio[off:off + 1600])
+        awaited.extend(r for r in core.take_requests() if r.final)
+    assert awaited  # finals asked for and never answered (the engine is behind)
+    events = core.abort("not transcribed: the server fell behind")
+    failed = [e for e in events if isinstance(e, Failed)]
+    assert [f.utterance for f in failed] == sorted({r.utterance for r in awaited} | {failed[-1].utterance})
+    assert failed[-1].utterance > awaited[-1].utterance  # the open utterance too
+    assert all(f.reason == "not transcribed: the server fell behind" and f.audio.size > 0 for f in failed)
+    assert core.done and core.take_requests() == []
+    # A late answer for an aborted request changes nothing.
+    assert core.on_result(awaited[0], AsrResult(text="late")) == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_utterance_ends_in_exactly_one_event_whatever_the_backend_does(shared_dir: Path, seed: int) -> None:
+    """Answers, empty answers and errors in any order, with early finals and partials on: each
+    utterance gets exactly one of Final, Dropped or Failed."""
+    import random
+
+    rnd = random.Random(seed)
+    core = StreamTranscriber(StreamConfig(partial_interval=0.5, early_final_ms=300))
+    audio = np.concatenate([_speech(shared_dir), np.zeros(8000, np.float32), _speech(shared_dir)])
+    events: list[object] = []
+    held = []
+
+    def answer(req: object) -> None:
+        roll = rnd.random()
+        if roll < 0.2:
+            events.extend(core.on_error(req, "boom"))  # type: ignore[arg-type]
+        elif roll < 0.3:
+            events.extend(core.on_result(req, AsrResult(text="", dropped="no speech")))  # type: ignore[arg-type]
+        else:
+            events.extend(core.on_result(req, AsrResult(text="w", language="en")))  # type: ignore[arg-type]
+
+    for off in range(0, audio.size, 1600):
+        core.feed_samples(audio[off:off + 1600])
+        events.extend(core.take_ready())
+        held.extend(core.take_requests())
+        rnd.shuffle(held)
+        while held and rnd.random() < 0.6:
+            answer(held.pop())
+    core.finish()
+    held.extend(core.take_requests())
+    while held:
+        answer(held.pop())
+        held.extend(core.take_requests())  # a failed early final makes the close ask again
+    events.extend(core.take_ready())
+    terminal = _terminal(events)
+    assert terminal and all(len(v) == 1 for v in terminal.values()), terminal
+    assert sorted(terminal) == list(range(1, max(terminal) + 1))
+    assert core.done

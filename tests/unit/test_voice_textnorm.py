@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice.textnorm import collapse_repeats, compression_ratio, count_words, is_empty_text, to_script
+from voice.textnorm import collapse_repeats, compression_ratio, count_words, echoes_prompt, is_empty_text, to_script
 
 
 def test_traditional_whisper_output_becomes_simplified() -> None:
@@ -44,3 +44,28 @@ def test_ordinary_repetition_is_left_alone() -> None:
 def test_compression_ratio_flags_loops() -> None:
     assert compression_ratio("800. 3. 3. 4. 4. 4. 4. 4. 5. 6. 6. 6. 6. 6. 6. 6. 6. 7. 9. 6. 7. 7. 7. 9.") > 2.0
     assert compression_ratio("Emergency, my father collapsed and he is not breathing.") < 1.5
+
+
+# ---- hotword / prompt echo (issue 12) ------------------------------------------------------------
+HOTWORDS = "福田派出所, 深南大道, 华强北, 莲花山, 下沙村"
+
+
+def test_the_hotword_list_said_back_is_an_echo() -> None:
+    assert echoes_prompt("十二傲天者, 福田派出所, 深南大道, 华强北, 莲花山, 下沙村, 下沙村, 下沙村,", HOTWORDS)
+    assert echoes_prompt("山沖沖沖, 深南大道, 华强北, 莲花山, 上沖", HOTWORDS)
+    assert echoes_prompt("Futian, Shennan Road.", "Futian, Shennan Road, Huaqiang North")
+
+
+def test_speech_that_names_places_is_not_an_echo() -> None:
+    assert not echoes_prompt("深南大道和华强北路口有人打架，有人受伤，请派人过来", HOTWORDS)
+    assert not echoes_prompt("Unit 12, respond to a fight at Futian Road and Shennan Avenue",
+                             "Futian, Shennan Road, Huaqiang North")
+    assert not echoes_prompt("华强北", HOTWORDS)  # one place name alone may be all that was said
+    assert not echoes_prompt("", HOTWORDS)
+    assert not echoes_prompt("深南大道 华强北", None)
+
+
+def test_the_initial_prompt_said_back_is_an_echo() -> None:
+    prompt = "Radio log of the Futian patrol, night shift."
+    assert echoes_prompt("Radio log of the Futian patrol night shift", None, prompt)
+    assert not echoes_prompt("Unit 7 on scene at the Futian patrol base", None, prompt)

@@ -17,7 +17,7 @@ from typing import Any
 
 ROLES = ("interviewer", "interviewee", "suspect", "witness", "victim", "complainant", "interpreter", "lawyer",
          "guardian", "recorder", "other")
-LINE_SOURCES = ("typed", "asr")
+LINE_SOURCES = ("typed", "asr", "gap")  # gap: speech that could not be transcribed (issue 12)
 STATES = ("open", "finished", "signed")
 HASH_SCHEME = "jingyun-interview-v1"
 CASE_RE = re.compile(r"^[\w\-/.:#() ]{1,64}$", re.UNICODE)

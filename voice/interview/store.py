@@ -63,6 +63,16 @@ def parse_iso(value: Any, field: str) -> dt.datetime:
     return parsed.astimezone(dt.UTC).replace(microsecond=parsed.microsecond // 1000 * 1000)
 
 
+def gap_text(gap: dict[str, Any]) -> str:
+    """What a gap line says in the record until it is re-run: plainly, that words are missing here."""
+    return (f"〔未能转写 / not transcribed: {gap['start']:.1f}–{gap['end']:.1f} s, {gap['reason']}; "
+            f"录音已保存 / audio kept〕")
+
+
+def _parse_utc(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
 def session_json(row: Any) -> dict[str, Any]:
     return {"id": row.id, "case_number": row.case_number, "title": row.title, "location": row.location,
             "language": row.language, "participants": row.participants, "state": row.state,
@@ -168,7 +178,14 @@ class InterviewStore:
         role = model.check_role(body.get("speaker_role"))
         speaker = model._str(body.get("speaker"), "speaker", 200, required=False)
         source, origin, confidence = "typed", None, None
-        if body.get("stream_id") is not None or body.get("transcript_id") is not None:
+        if body.get("gap_id") is not None:
+            # Speech that could not be transcribed stays in the record as a visible gap, re-runnable
+            # from its kept audio (rerun_gap), never silently missing.
+            gap = await self._gap(body.get("gap_id"))
+            source, origin, language = "gap", f"gap:{gap['id']}", None
+            text = gap_text(gap)
+            start_utc, end_utc = _parse_utc(gap["start_utc"]), _parse_utc(gap["end_utc"])
+        elif body.get("stream_id") is not None or body.get("transcript_id") is not None:
             seg = await self._transcript(body)
             text, language = seg.text, seg.language
             source, origin, confidence = "asr", f"stream:{seg.stream_id}:{seg.utterance}", seg.confidence
@@ -216,6 +233,51 @@ class InterviewStore:
             await conn.execute(sessions.update().where(sessions.c.id == sid).values(updated_at=now))
             created = (await conn.execute(sa.select(lines).where(lines.c.id == lid))).first()
         return line_json(created)
+
+    async def _gap(self, raw: Any) -> dict[str, Any]:
+        from voice.gaps import wait_for_gap
+
+        if not isinstance(raw, str) or not raw:
+            raise model.invalid("gap_id must be the gap_id of an utterance_failed error event of /ws/transcribe",
+                                "gap_id")
+        gap = await wait_for_gap(self.db, raw)
+        if gap is None:
+            raise InterviewError(409, "not_stored", f"transcription gap {raw!r} is not stored (yet); retry in a "
+                                                    "moment, or check the gap_id")
+        return gap
+
+    async def fill_gap(self, sid: str, line_id: str, transcript: dict[str, Any], *, actor: str) -> dict[str, Any]:
+        """A gap line becomes the ASR line its re-run produced (a new version; the gap stays in the history)."""
+        now = now_utc()
+        async with self._tx() as conn:
+            row = await self._row(sid, conn, lock=True)
+            self._writable(row, "re-running a gap")
+            line = (await conn.execute(sa.select(lines).where(lines.c.id == line_id,
+                                                              lines.c.session_id == sid))).first()
+            if line is None or line.source != "gap":
+                raise InterviewError(404, "not_found", f"interview {sid} has no gap line {line_id!r}")
+            version = line.version + 1
+            text = transcript["text"]
+            await conn.execute(line_versions.insert().values(
+                line_id=line_id, session_id=sid, version=version, field="text", before=line.text, after=text,
+                reason=f"re-run of {line.origin} from its kept audio", by=actor, at=now))
+            await conn.execute(lines.update().where(lines.c.id == line_id).values(
+                text=text, source="asr", origin=f"stream:{transcript['stream_id']}:{transcript['utterance']}",
+                language=transcript.get("language") or line.language, confidence=transcript.get("confidence"),
+                version=version, updated_at=now))
+            await conn.execute(sessions.update().where(sessions.c.id == sid).values(updated_at=now))
+            updated = (await conn.execute(sa.select(lines).where(lines.c.id == line_id))).first()
+        return line_json(updated)
+
+    async def gap_of_line(self, sid: str, line_id: str) -> str:
+        """The gap id behind a gap line (404 when the line is not a gap)."""
+        async with self.db.connect() as conn:
+            line = (await conn.execute(sa.select(lines).where(lines.c.id == line_id,
+                                                              lines.c.session_id == sid))).first()
+        if line is None or line.source != "gap" or not str(line.origin or "").startswith("gap:"):
+            raise InterviewError(404, "not_found", f"interview {sid} has no gap line {line_id!r}; only a line "
+                                                   "recorded as a transcription gap can be re-run")
+        return str(line.origin)[4:]
 
     async def _transcript(self, body: dict[str, Any]) -> Any:
         q = sa.select(transcripts)

@@ -25,7 +25,7 @@ from voice.radio.tables import recordings
 
 CODEC = "opus/ogg"
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
-KINDS = ("radio", "interview")
+KINDS = ("radio", "interview", "gap")  # gap: an utterance kept for a re-run
 
 
 @dataclass(frozen=True)

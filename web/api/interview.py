@@ -114,6 +114,26 @@ async def edit_line(request: web.Request) -> web.Response:
 
 @requires(*ROLES)
 @handles_errors
+async def rerun_gap_line(request: web.Request) -> web.Response:
+    """Transcribe a gap line again from the utterance's kept audio; the line becomes an ASR line."""
+    from web.api.voice import retry_gap_now
+
+    sid, line_id = request.match_info["id"], request.match_info["line"]
+    st = store(request)
+    session = await st.get(sid, with_lines=False)
+    if session["state"] == "signed":
+        raise ApiError(409, "locked", f"interview {sid} is signed; its gaps stay as recorded")
+    gap_id = await st.gap_of_line(sid, line_id)
+    result = await retry_gap_now(request.app, gap_id, actor=actor(request), private_ok=True)
+    if result["transcript"] is None:
+        return web.json_response({"line": None, "gap": result["gap"],
+                                  "message": f"the re-run heard no words ({result['dropped']}); the gap stays"})
+    line = await st.fill_gap(sid, line_id, result["transcript"], actor=actor(request))
+    return web.json_response({"line": line, "gap": result["gap"]})
+
+
+@requires(*ROLES)
+@handles_errors
 async def versions(request: web.Request) -> web.Response:
     items = await store(request).versions(request.match_info["id"], request.match_info.get("line"))
     return web.json_response({"versions": items})
@@ -267,6 +287,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/interviews/{id}/lines", add_line)
     r.add_patch("/api/interviews/{id}/lines/{line}", edit_line)
     r.add_get("/api/interviews/{id}/lines/{line}/versions", versions)
+    r.add_post("/api/interviews/{id}/lines/{line}/rerun", rerun_gap_line)
     r.add_get("/api/interviews/{id}/versions", versions)
     r.add_post("/api/interviews/{id}/streams", bind_stream)
     r.add_post("/api/interviews/{id}/finish", finish)

@@ -29,11 +29,14 @@ from voice import protocol as proto
 from voice.audio import AudioError, decode_file
 from voice.engine import AsrEngine, DecodeOptions, transcribe_audio
 from voice.formats import render_transcription
+from voice.gaps import GapError, get_gap, keep_gap_audio, list_gaps, new_gap_id, retry_gap, save_gap
 from voice.models import ModelError
+from voice.radio.recording import encode_opus
 from voice.session import StreamSession
 from voice.store import StreamMeta, encode, final_message, list_transcripts, partial_message, save_final
-from voice.stream import Dropped, Event, Final, Partial, StreamConfig, StreamTranscriber
-from web import appkeys
+from voice.stream import Dropped, Event, Failed, Final, Partial, StreamConfig, StreamTranscriber
+from voice.types import DecodeError
+from web import appkeys, diskspace
 from web.auth import Role, principal, requires
 from web.errors import UNAVAILABLE, ApiError, bad_request
 from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
@@ -159,7 +162,9 @@ class _Persister:
                 return
             kind, ev = item
             private = self.meta.source == INTERVIEW_SOURCE
-            if kind == "final":
+            if kind == "gap":
+                await self._store_gap(db, *ev)
+            elif kind == "final":
                 row_id = await self._store(db, ev)
                 if private:
                     continue
@@ -188,6 +193,33 @@ class _Persister:
                     return None
                 await asyncio.sleep(0.2 * 2 ** attempt)
         return None
+
+    async def _store_gap(self, db: Any, gap_id: str, failed: Failed, started_at: dt.datetime | None) -> None:
+        # The audio first, so the gap row can point at it; without room on disk the gap is still
+        # recorded (the client was told), only its re-run is impossible.
+        settings = self.app[appkeys.SETTINGS]
+        rs = settings.radio
+        recording_id: str | None = None
+        try:
+            encoded = await asyncio.get_running_loop().run_in_executor(
+                self.app[appkeys.EXECUTOR], encode_opus, failed.audio, 16000, rs.opus_bitrate)
+            if diskspace.room_for(settings.data_dir, rs.audio_min_free_mb, len(encoded.data))[0]:
+                days = rs.interview_retention_days if self.meta.source == INTERVIEW_SOURCE else rs.radio_retention_days
+                recording_id = await keep_gap_audio(db, gap_id, encoded, days)
+            else:
+                log.warning("disk nearly full: the audio of gap %s is not kept", gap_id)
+        except Exception:
+            log.exception("could not keep the audio of gap %s", gap_id)
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                await save_gap(db, self.meta, failed, gap_id, recording_id, started_at)
+                return
+            except Exception:
+                if attempt == STORE_ATTEMPTS - 1:
+                    log.exception("could not store gap %s of stream %s (utterance %d, %.2f-%.2f s: %s)", gap_id,
+                                  self.meta.stream_id, failed.utterance, failed.start, failed.end, failed.reason)
+                    return
+                await asyncio.sleep(0.2 * 2 ** attempt)
 
     async def close(self) -> None:
         self.queue.put_nowait(None)
@@ -303,19 +335,33 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
     meta = StreamMeta(stream_id=stream_id, source=_source(conn, cfg.source), channel=cfg.channel,
                       model=engine.info.name)
     persister = _Persister(app, meta)
-    stats = {"finals": 0, "lag_warned": False}
+    stats = {"finals": 0, "errors": 0, "lag_warned": False}
     closing: list[str] = []
 
+    outcomes = app[appkeys.METRICS].utterances
+
     def on_event(ev: Event) -> None:
+        # Every utterance the VAD accepted ends in exactly one of final, dropped (no speech) or an
+        # error naming it; the client hears each, and a failed one is kept as a gap for a re-run.
         if isinstance(ev, Final):
             stats["finals"] += 1
+            outcomes.labels(meta.source or "stream", "final").inc()
             conn.send(proto.final_event(stream_id, ev))
             persister.put("final", ev)
         elif isinstance(ev, Partial):
             conn.send(proto.partial_event(stream_id, ev))
             persister.put("partial", ev)
         elif isinstance(ev, Dropped):
-            log.debug("utterance %s dropped: %s", ev.utterance, ev.reason)
+            outcomes.labels(meta.source or "stream", "no_speech").inc()
+            conn.send(proto.dropped_event(stream_id, ev))
+        elif isinstance(ev, Failed):
+            stats["errors"] += 1
+            outcomes.labels(meta.source or "stream", "error").inc()
+            gap_id = new_gap_id()
+            log.warning("utterance %d of stream %s failed (%s); kept as gap %s", ev.utterance, stream_id,
+                        ev.reason, gap_id)
+            conn.send(proto.utterance_error_event(stream_id, ev, gap_id))
+            persister.put("gap", (gap_id, ev, stream_cfg.started_at))
 
     session = StreamSession(StreamTranscriber(stream_cfg), engine, on_event)
     ready: dict[str, Any] = {
@@ -355,7 +401,8 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
                                                 f"over the limit of {2 * v.max_lag_seconds:g} s; the stream is "
                                                 "closed; the server is overloaded, retry later"))
                     closing.append("lagging")
-                    await session.cancel()
+                    await session.abort(f"not transcribed: the server fell {backlog:.1f} s behind this stream "
+                                        "and closed it")
                     await persister.close()
                     await conn.close(CLOSE_TRY_AGAIN, "lagging")
                     return
@@ -382,11 +429,12 @@ async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEng
         await persister.close()
         admission.release()
         conn.send({"type": "closed", "stream_id": stream_id, "reason": reason, "segments": stats["finals"],
-                   "audio_seconds": round(session.core.seconds_received, 3)})
+                   "errors": stats["errors"], "audio_seconds": round(session.core.seconds_received, 3)})
     finally:
         await idle.stop()
         if not persister.task.done():
-            await session.cancel()
+            # Broken off (an internal error, shutdown): what was still being decoded is kept as gaps.
+            await session.abort("not transcribed: the stream was broken off")
             await persister.close()
 
 
@@ -461,6 +509,7 @@ async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEn
     persister = _Persister(app, meta)
     completed: list[dict[str, Any]] = []
     announced = {"language": language is not None}
+    outcomes = app[appkeys.METRICS].utterances
 
     def on_event(ev: Event) -> None:
         if isinstance(ev, Final):
@@ -475,9 +524,19 @@ async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEn
             completed.append(_wl_segment(ev.start, ev.end, ev.text, True))
             conn.send({"uid": uid, "segments": completed[-keep:]})
             persister.put("final", ev)
+            outcomes.labels(meta.source or "whisperlive", "final").inc()
         elif isinstance(ev, Partial):
             conn.send({"uid": uid, "segments": [*_last(completed, keep - 1),
                                                 _wl_segment(ev.start, ev.end, ev.text, False)]})
+        elif isinstance(ev, Failed):
+            # WhisperLive has no per-segment error; its WARNING status reaches the client's log.
+            gap_id = new_gap_id()
+            outcomes.labels(meta.source or "whisperlive", "error").inc()
+            conn.send({"uid": uid, "status": "WARNING", "message": proto.utterance_error_event(
+                stream_id, ev, gap_id)["message"]})
+            persister.put("gap", (gap_id, ev, stream_cfg.started_at))
+        elif isinstance(ev, Dropped):
+            outcomes.labels(meta.source or "whisperlive", "no_speech").inc()
 
     session = StreamSession(StreamTranscriber(stream_cfg), engine, on_event)
     conn.send({"uid": uid, "message": "SERVER_READY", "backend": "faster_whisper"})
@@ -503,11 +562,16 @@ async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEn
             if session.core.seconds_received > v.max_stream_seconds or \
                     session.backlog_seconds > 2 * v.max_lag_seconds:
                 break
-        await session.finish()
+        if session.backlog_seconds > 2 * v.max_lag_seconds:
+            await session.abort(f"not transcribed: the server fell {session.backlog_seconds:.1f} s behind this "
+                                "stream and closed it")
+        else:
+            await session.finish()
         conn.send({"uid": uid, "message": "DISCONNECT"})
     finally:
         await idle.stop()
-        await session.cancel()
+        if not persister.task.done():
+            await session.abort("not transcribed: the stream was broken off")
         await persister.close()
 
 
@@ -604,6 +668,52 @@ async def get_transcripts(request: web.Request) -> web.Response:
     return web.json_response({"transcripts": rows, "count": len(rows)})
 
 
+# ---- gaps: utterances that could not be decoded ---------------------------------------------------
+GAP_STATES = ("open", "resolved", "no_speech")
+
+
+@requires(*STREAM_ROLES)
+async def get_gaps(request: web.Request) -> web.Response:
+    """Utterances that could not be decoded: ``?stream_id=&state=open|resolved|no_speech&limit=``."""
+    q = request.query
+    state = q.get("state")
+    if state is not None and state not in GAP_STATES:
+        raise bad_request(f"state={state!r} is not known; accepted: {', '.join(GAP_STATES)}")
+    raw = q.get("limit", "200")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise bad_request(f"limit={raw!r} is out of range; accepted: 1 to 1000")
+    private_ok = principal(request).role in PRIVATE_READERS
+    items = await list_gaps(request.app[appkeys.DB], stream_id=q.get("stream_id"), state=state, limit=int(raw),
+                            exclude_sources=() if private_ok else (INTERVIEW_SOURCE,))
+    return web.json_response({"gaps": items, "count": len(items)})
+
+
+async def retry_gap_now(app: web.Application, gap_id: str, *, actor: str, private_ok: bool) -> dict[str, Any]:
+    """Transcribe a gap again from its kept audio (``retry_gap``), with the API's errors."""
+    db = app[appkeys.DB]
+    gap = await get_gap(db, gap_id)
+    if gap is None or (gap["source"] == INTERVIEW_SOURCE and not private_ok):
+        raise ApiError(404, "not_found", f"no transcription gap {gap_id!r}")
+    engine = service(app).require_engine()
+    try:
+        return await retry_gap(db, engine, gap_id, actor=actor, executor=app[appkeys.EXECUTOR])
+    except GapError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    except DecodeError as exc:
+        raise ApiError(503, UNAVAILABLE, f"decoding failed again ({exc.reason}); the gap stays open, retry later") \
+            from None
+
+
+@requires(*STREAM_ROLES)
+async def post_gap_retry(request: web.Request) -> web.Response:
+    """``POST /api/transcripts/gaps/{id}/retry``: decode the kept audio again; 200 with the gap and, when
+    words came out, the stored transcript segment (as if it had come live)."""
+    who = principal(request)
+    result = await retry_gap_now(request.app, request.match_info["id"], actor=who.subject,
+                                 private_ok=who.role in PRIVATE_READERS)
+    return web.json_response(result)
+
+
 def setup(app: web.Application) -> None:
     """Register routes and cleanup contexts."""
     app.cleanup_ctx.append(voice_ctx)
@@ -611,3 +721,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/ws/whisperlive", ws_whisperlive)
     app.router.add_post("/v1/audio/transcriptions", openai_transcriptions)
     app.router.add_get("/api/transcripts", get_transcripts)
+    app.router.add_get("/api/transcripts/gaps", get_gaps)
+    app.router.add_post("/api/transcripts/gaps/{id}/retry", post_gap_retry)

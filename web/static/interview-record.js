@@ -62,6 +62,19 @@
       this._put(rec);
       return l;
     }
+    /** A gap line (speech that could not be transcribed) decoded again from its kept audio. */
+    async rerunGap(rec, lineId, by) {
+      if (rec.signed) throw new LockedError("the record is signed; it cannot change");
+      const l = rec.lines.find((x) => x.id === lineId);
+      if (!l || l.source !== "gap" || !l.gap_id) throw new Error("no such gap line: " + lineId);
+      const r = await JY.api("POST", `/api/transcripts/gaps/${encodeURIComponent(l.gap_id)}/retry`, {});
+      if (!r.transcript) return { line: l, heard: false };
+      l.edits.push({ by, at: new Date().toISOString(), before: { text: l.text, role: l.role, speaker: l.speaker },
+        after: { text: r.transcript.text, role: l.role, speaker: l.speaker } });
+      Object.assign(l, { text: r.transcript.text, source: "asr" });
+      this._put(rec);
+      return { line: l, heard: true };
+    }
     async finish(rec) {
       if (!rec.ended_at) { rec.ended_at = new Date().toISOString(); this._put(rec); }
       return rec;
@@ -152,7 +165,8 @@
       const run = async () => {
         if (rec.signed) throw new LockedError("the record is signed; it cannot change");
         const body = { speaker_role: line.role, speaker: line.speaker || null };
-        if (line.stream_id && line.utterance != null) Object.assign(body, { stream_id: line.stream_id, utterance: line.utterance });
+        if (line.gap_id) body.gap_id = line.gap_id;
+        else if (line.stream_id && line.utterance != null) Object.assign(body, { stream_id: line.stream_id, utterance: line.utterance });
         else Object.assign(body, { text: line.text, source: "typed", language: line.language || undefined });
         const l = await JY.api("POST", `/api/interviews/${encodeURIComponent(rec.id)}/lines`, body);
         const started = JY.parseTime(rec.started_at);
@@ -178,6 +192,13 @@
       await JY.api("PATCH", `/api/interviews/${encodeURIComponent(rec.id)}/lines/${encodeURIComponent(lineId)}`, body);
       await this._refresh(rec);
       return rec.lines.find((x) => x.id === lineId);
+    }
+    /** A gap line decoded again from its kept audio on the server; it becomes an ASR line (a version). */
+    async rerunGap(rec, lineId) {
+      await this.queue;
+      const r = await JY.api("POST", `/api/interviews/${encodeURIComponent(rec.id)}/lines/${encodeURIComponent(lineId)}/rerun`, {});
+      await this._refresh(rec);
+      return { line: rec.lines.find((x) => x.id === lineId), heard: !!r.line };
     }
     async finish(rec) {
       await this.queue;

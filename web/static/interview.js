@@ -25,6 +25,7 @@
       "iv.store.server": "笔录保存在服务器上（询问笔录服务），签名后锁定。", "iv.store.browser": "询问笔录服务不可用：笔录暂存在本浏览器中。",
       "iv.dl.docx": "下载笔录（.docx）", "iv.verify": "校验笔录", "iv.verify.ok": "校验通过：内容与签名时一致。",
       "iv.verify.bad": "校验失败：笔录在签名后被改动！", "iv.saving": "保存中…", "iv.typed": "手动输入一行", "iv.typed.ph": "手动输入（当前发言人）…", "iv.typed.add": "添加", "iv.audio.kept": "录音已保存 {s} 秒（随笔录签名）", "iv.audio.failed": "录音未能保存：{msg}", "iv.notSaved": "未能保存：{msg}",
+      "iv.gap": "〔未能转写 {a}–{b} 秒：{why}；录音已保存〕", "iv.gap.rerun": "重新转写", "iv.gap.none": "重新转写仍未听到语音，此处保留为空白。", "iv.gap.told": "有一段语音未能转写，已在笔录中标出，可重新转写。",
       "iv.edit": "修改", "iv.save": "保存", "iv.cancel": "取消", "iv.edited": "已修改 {n} 次，最后由 {by} 于 {at}",
       "iv.history": "修改记录", "iv.was": "原为：",
       "iv.rec.idle": "未录音", "iv.rec.on": "录音中", "iv.rec.stopping": "正在结束…", "iv.rec.signed": "已签名",
@@ -53,6 +54,7 @@
       "iv.store.browser": "The interview-record service is not available: the record is kept in this browser for now.",
       "iv.dl.docx": "Download record (.docx)", "iv.verify": "Verify record", "iv.verify.ok": "Verified: the record is as it was signed.",
       "iv.verify.bad": "Verification FAILED: the record changed after signing!", "iv.saving": "saving…", "iv.typed": "Type a line", "iv.typed.ph": "Type a line for the current speaker…", "iv.typed.add": "Add line", "iv.audio.kept": "Audio kept with the record: {s} s (covered by the signature)", "iv.audio.failed": "The audio could not be kept: {msg}", "iv.notSaved": "Not saved: {msg}",
+      "iv.gap": "[Not transcribed {a}–{b} s: {why}; audio kept]", "iv.gap.rerun": "Re-run", "iv.gap.none": "The re-run heard no speech either; the gap stays marked.", "iv.gap.told": "Some speech could not be transcribed; it is marked in the record and can be re-run.",
       "iv.edit": "Edit", "iv.save": "Save", "iv.cancel": "Cancel", "iv.edited": "edited {n}×, last by {by} at {at}",
       "iv.history": "Edit history", "iv.was": "was: ",
       "iv.rec.idle": "not recording", "iv.rec.on": "recording", "iv.rec.stopping": "finishing…", "iv.rec.signed": "signed",
@@ -186,13 +188,24 @@
           last ? h("details.edited", null, h("summary", { text: t("iv.edited", { n: l.edits.length, by: last.by, at: JY.clock(last.at) }) }),
             h("ul", null, l.edits.map((e) => h("li", { text: `${JY.dateTime(e.at)} · ${e.by} · ${t("iv.was")}${e.before.text}` })))) : null);
       }
-      return h("li", { dataset: { line: l.id, role: l.role } },
+      const rerun = l.source === "gap" && !rec.signed && !editing
+        ? h("button.gap-rerun", { type: "button", dataset: { rerun: l.id }, text: t("iv.gap.rerun"), onclick: () => rerunGap(l.id) }) : null;
+      return h("li" + (l.source === "gap" ? ".gap" : ""), { dataset: { line: l.id, role: l.role } },
         h("time", { text: JY.clock(l.at) }),
         h("span.role.role-" + l.role, { text: roleLabel(l.role) + (l.speaker ? " " + l.speaker : "") }),
-        body,
+        body, rerun,
         !rec.signed && !editing ? h("button", { type: "button", dataset: { edit: l.id }, text: t("iv.edit"), "aria-label": t("iv.edit") + ": " + l.text.slice(0, 40),
           onclick: () => { S.editing = l.id; renderLines(); const ta = document.getElementById("edit-" + l.id); if (ta) ta.focus(); } }) : h("span"));
     }), ...pendingItems);
+  }
+  async function rerunGap(id) {
+    try {
+      const r = await store.rerunGap(S.rec, id, JY.who.subject);
+      if (!r.heard) JY.toast(t("iv.gap.none"), "info");
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+    }
+    renderLines();
   }
   async function saveEdit(id, text, who) {
     const p = S.rec.participants[who] || {};
@@ -281,7 +294,31 @@
         break;
       }
       case "error":
+        if (m.code === "utterance_failed" && m.gap_id) {
+          // Speech that could not be transcribed: a visible gap line in the record, re-runnable.
+          const who = S.rec.participants[S.uttSpeaker ?? S.speaker] || {};
+          S.uttSpeaker = null;
+          S.partial = "";
+          renderPartial();
+          const at = m.start != null && S.recStart ? new Date(S.recStart + m.start * 1000).toISOString() : new Date().toISOString();
+          const text = t("iv.gap", { a: Number(m.start || 0).toFixed(1), b: Number(m.end || 0).toFixed(1), why: m.reason || "?" });
+          const pending = { key: JY.uid("p"), at, role: who.role, speaker: who.name, text };
+          S.pending.push(pending);
+          renderLines();
+          JY.toast(t("iv.gap.told"), "error");
+          store.addLine(S.rec, { at, role: who.role, speaker: who.name, text, start: m.start, end: m.end, source: "gap",
+            gap_id: m.gap_id, stream_id: m.stream_id, utterance: m.utterance })
+            .then(() => { S.pending = S.pending.filter((p) => p !== pending); renderLines(); },
+              (e) => { pending.error = JY.errorText(e); renderLines(); });
+          break;
+        }
         $("#iv-error").textContent = t("iv.server.error", { msg: (m.error && m.error.message) || m.message || m.code || "?" });
+        break;
+      case "dropped":
+        // The VAD heard something that was not speech: no words are invented; the partial goes.
+        S.uttSpeaker = null;
+        S.partial = "";
+        renderPartial();
         break;
       case "lag":
         // Not an error: decoding is behind; the text will still come.
