@@ -26,9 +26,9 @@ seconds, all at once:
   has acknowledged, the unit reports on scene and available and the incident is closed.
 
 After the duration every gateway finishes the transmission it is in, every room the clip it is
-in, and both send ``end``; the bench waits for ``done`` / ``closed`` (at most ``--drain`` s), then
+in, and both send ``end``; the bench waits for ``done`` / ``closed`` (at most ``--drain``, 120 s), then
 polls ``GET /api/radio/transmissions?channel=...`` every 5 s, printing progress, until every
-transmission sent is in a terminal state or ``--grace`` seconds have passed. Loopback only; every
+transmission sent is in a terminal state or ``--grace`` (120 s) has passed. Loopback only; every
 wait is bounded; it stops by itself.
 
 Definitions (the last line printed is one JSON object with these keys and a few more):
@@ -39,6 +39,9 @@ Definitions (the last line printed is one JSON object with these keys and a few 
 * radio_finals: transmissions whose state is ``transcribed`` at the end (live, or later: a shed
   transmission is transcribed when the engine is idle). radio_late: those transcribed later
   (``meta.late``, or first reported with state ``busy``). radio_shed: first reported as ``busy``.
+  radio_unmeasured: transcribed, not late, but the gateway socket had stopped listening (``--drain``)
+  before its message came, so it has no latency (radio_unmeasured_min_s: the least it can have been).
+  radio_finals = radio_live_finals + radio_late + radio_unmeasured.
 * radio_failed: state ``failed``. radio_dropped: state ``dropped`` (the server heard no speech; the
   clips are all speech, so every one is a lost transmission in practice; reported, not a goal).
 * radio_missing: sent but never filed, or still not in a terminal state (``transcribed``,
@@ -192,6 +195,7 @@ class RadioTx:
     late: bool = False
     live_s: float | None = None  # ptt_up sent -> ``transmission`` with state transcribed (live only)
     reason: str | None = None  # why it was dropped or failed, as the server says
+    listened_until: float | None = None  # monotonic: the gateway socket it went out on was closed
 
 
 @dataclass
@@ -388,6 +392,7 @@ async def radio_channel(http: aiohttp.ClientSession, base: str, plan: ChannelPla
                             return
 
                 reader = asyncio.ensure_future(read())
+                on_socket: list[RadioTx] = []
                 try:
                     while True:
                         await asyncio.sleep(max(0.0, min(next_start, t_stop) - time.monotonic()))
@@ -398,6 +403,7 @@ async def radio_channel(http: aiohttp.ClientSession, base: str, plan: ChannelPla
                         label = f"R{plan.index:02d}.{k:05d}"  # unique: the REST listing is matched by it
                         rec = RadioTx(plan.id, label, clip.name, clip.seconds)
                         stats.radio[label] = rec
+                        on_socket.append(rec)
                         await ws.send_json({"type": "ptt_down", "unit": label})
                         start = time.monotonic()
                         for i, frame in enumerate(frames_of(clip, frame_s)):
@@ -418,6 +424,8 @@ async def radio_channel(http: aiohttp.ClientSession, base: str, plan: ChannelPla
                         return
                     stats.errors["radio_socket_closed"] += 1
                 finally:
+                    for rec in on_socket:
+                        rec.listened_until = time.monotonic()
                     reader.cancel()
                     with contextlib.suppress(BaseException):
                         await reader
@@ -818,6 +826,11 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
     radio = list(stats.radio.values())
     finals = [r for r in radio if r.state == "transcribed"]
     live = [r.live_s for r in finals if r.live_s is not None and not r.late]
+    # Transcribed, but its message had not come when the gateway stopped listening: no latency is
+    # measured; it was at least the time from its ptt_up to that moment.
+    unmeasured = [r for r in finals if r.live_s is None and not r.late]
+    unmeasured_min = [r.listened_until - r.up_sent for r in unmeasured
+                      if r.listened_until is not None and r.up_sent is not None]
     utts = [(s, n, s.utterances.get(n, Utterance())) for s in stats.streams
             for n in range(1, max(s.utterances, default=0) + 1)]
     i_finals = [u for _s, _n, u in utts if u.terminal == "final"]
@@ -844,6 +857,8 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         # more of the same run
         "radio_live_finals": len(live),
         "radio_late": sum(r.late for r in finals),
+        "radio_unmeasured": len(unmeasured),
+        "radio_unmeasured_min_s": rnd(min(unmeasured_min, default=None)),
         "radio_shed": sum(r.first_state == "busy" for r in radio),
         "radio_dropped": sum(r.state == "dropped" for r in radio),
         "radio_never_filed": sum(r.state is None for r in radio),
@@ -900,13 +915,17 @@ def report(r: dict[str, Any]) -> None:
           f"on {r['cpus']} CPUs")
     print(f"radio        {r['radio_transmissions']} sent ({r['radio_audio_s']} s of audio): "
           f"{r['radio_finals']} transcribed ({r['radio_live_finals']} live, {r['radio_late']} late, "
-          f"{r['radio_shed']} shed), {r['radio_dropped']} dropped, {r['radio_failed']} failed, "
+          f"{r['radio_unmeasured']} unmeasured; {r['radio_shed']} shed), {r['radio_dropped']} dropped, "
+          f"{r['radio_failed']} failed, "
           f"{r['radio_missing']} missing ({r['radio_never_filed']} never filed); waited "
           f"{r['grace_used_s']} s after the run")
     if r["radio_not_transcribed"]:
         print(f"             not transcribed: {r['radio_not_transcribed']}")
     print(f"radio final  ptt_up -> transcribed, live: p50 {s(r['radio_final_p50_s'])}, p95 "
           f"{s(r['radio_final_p95_s'])}, max {s(r['radio_final_max_s'])}   (goal: p95 <= 2 s)")
+    if r["radio_unmeasured"]:
+        print(f"             not in the figures above: {r['radio_unmeasured']} transcribed after their gateway "
+              f"stopped listening (--drain), each at least {r['radio_unmeasured_min_s']} s after ptt_up")
     print(f"interview    {r['interview_streams']} streams, {r['interview_utterances']} utterances: "
           f"{r['interview_finals']} final, {r['interview_dropped']} dropped, {r['interview_missing']} missing "
           f"({r['interview_errors']} with an error); end of speech -> final p50 {s(r['interview_final_p50_s'])}, "
@@ -939,8 +958,8 @@ def cli() -> None:
     parser.add_argument("--units", type=int, default=200, help="officer sockets (default 200)")
     parser.add_argument("--consoles", type=int, default=5, help="console sockets (default 5)")
     parser.add_argument("--rate", type=float, default=1.0, help="incidents created and dispatched per second")
-    parser.add_argument("--drain", type=float, default=60.0,
-                        help="seconds to wait for each socket's done/closed after the run (default 60)")
+    parser.add_argument("--drain", type=float, default=120.0,
+                        help="seconds to wait for each socket's done/closed after the run (default 120)")
     parser.add_argument("--grace", type=float, default=120.0,
                         help="seconds to wait for every transmission to reach a terminal state (default 120)")
     parser.add_argument("--seed", type=int, default=12)

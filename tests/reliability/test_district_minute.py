@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_one_district_minute_fails_nothing_and_loses_nothing(shared_dir: Path) -> None:
-    # 60 s of traffic, plus start-up (model join and load, 200 units), at most 60 s to drain the
-    # sockets and 120 s of grace for shed transmissions: well under 600 s.
+    # 60 s of traffic, plus start-up (model join and load, 200 units), at most 120 s to drain the
+    # sockets and 120 s of grace for shed transmissions: under 600 s.
     run = subprocess.run([sys.executable, "bench/district.py", "--duration", "60"], cwd=REPO, capture_output=True,
                          text=True, timeout=600, env={**os.environ, "JINGYUN_SHARED_DIR": str(shared_dir)})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -39,7 +39,8 @@ def test_one_district_minute_fails_nothing_and_loses_nothing(shared_dir: Path) -
     # (the server heard no speech) is reported by the bench; with failed and missing at zero, the
     # rest must all be finals.
     assert r["radio_finals"] == r["radio_transmissions"] - r["radio_dropped"], summary
-    assert r["radio_finals"] > 0 and r["radio_live_finals"] + r["radio_late"] == r["radio_finals"], summary
+    assert r["radio_finals"] > 0, summary
+    assert r["radio_live_finals"] + r["radio_late"] + r["radio_unmeasured"] == r["radio_finals"], summary
 
     assert r["interview_utterances"] > 0 and r["interview_missing"] == 0, summary
     assert r["interview_finals"] + r["interview_dropped"] == r["interview_utterances"], summary

@@ -52,9 +52,14 @@ def test_radio_live_late_shed_failed_dropped_and_missing() -> None:
     d.on_radio_message(_tx("failed", "failed"), stats, now=101.0)
     d.on_radio_message(_tx("dropped", "dropped"), stats, now=101.0)
     d.on_radio_message(_tx("pending", "pending"), stats, now=101.0)
+    # Found transcribed over REST after its gateway stopped listening at 190.0: no latency, >= 90 s.
+    stats.radio["after"] = d.RadioTx("ch", "after", "clip", 5.0, up_sent=100.0, state="transcribed",
+                                     listened_until=190.0)
     r = _summary(stats)
-    assert (r["radio_transmissions"], r["radio_finals"], r["radio_late"], r["radio_shed"]) == (6, 2, 1, 1)
+    assert (r["radio_transmissions"], r["radio_finals"], r["radio_late"], r["radio_shed"]) == (7, 3, 1, 1)
+    assert (r["radio_unmeasured"], r["radio_unmeasured_min_s"]) == (1, 90.0)
     assert (r["radio_failed"], r["radio_dropped"], r["radio_missing"], r["radio_never_filed"]) == (1, 1, 2, 1)
+    assert r["radio_finals"] == r["radio_live_finals"] + r["radio_late"] + r["radio_unmeasured"]
     assert r["radio_transmissions"] == r["radio_finals"] + r["radio_dropped"] + r["radio_failed"] + r["radio_missing"]
     # Only the live one has a latency: ptt_up sent at 100.0, transcribed at 101.5.
     assert r["radio_live_finals"] == 1 and r["radio_final_p50_s"] == r["radio_final_p95_s"] == 1.5
