@@ -331,6 +331,11 @@ class AsrEngine:
         self._queue = [p for p in self._queue if id(p) not in chosen]
         return batch
 
+    @property
+    def idle(self) -> bool:
+        """Nothing decoding and nothing queued: deferred work (shed radio transmissions) may run."""
+        return self._busy_workers == 0 and not any(not p.future.done() for p in self._queue)
+
     def recent_partial_share(self, now: float | None = None) -> float:
         """Share of the engine's capacity (all workers) over the last PARTIAL_SHARE_WINDOW_S seconds
         that went to partials."""

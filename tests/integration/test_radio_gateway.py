@@ -129,8 +129,8 @@ async def test_gateway_roles_and_bad_input(make_client, asr_engine):
                                 headers={"Upgrade": "websocket", "Connection": "Upgrade",
                                          "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZQ=="})
         assert resp.status == 403, role
-    resp = await client.get("/ws/radio/nope?token=" + headers(app, Role.SERVICE)["Authorization"][7:])
-    assert resp.status == 404 and "POST /api/radio/channels" in (await resp.json())["error"]["message"]
+    resp = await client.get("/ws/radio/-bad!?token=" + headers(app, Role.SERVICE)["Authorization"][7:])
+    assert resp.status == 400 and "letters, digits" in (await resp.json())["error"]["message"]
     ws = await client.ws_connect("/ws/radio/patrol-1?token=" + headers(app, Role.SERVICE)["Authorization"][7:])
     await ws.send_json({"type": "config", "sample_rate": 44100})
     err = await ws.receive_json(timeout=5)

@@ -54,7 +54,7 @@ async def test_call_upload_files_once_and_suggests_incident(make_client, stack, 
     assert resp.headers["X-Transmission-Id"] == tx_id and resp.headers["X-Duplicate"] == "true"
 
     disp = headers(app, Role.DISPATCHER)
-    txs = (await (await client.get("/api/radio/transmissions", headers=disp)).json())["transmissions"]
+    txs = (await (await client.get("/api/radio/transmissions?channel=tg-11-54241", headers=disp)).json())["transmissions"]
     assert len(txs) == 1
     tx = txs[0]
     assert tx["channel_id"] == "tg-11-54241" and tx["system"] == "11" and tx["talkgroup"] == "54241"
@@ -66,6 +66,7 @@ async def test_call_upload_files_once_and_suggests_incident(make_client, stack, 
 
     # The transmission describes an emergency: a suggested incident, scored, for a dispatcher to accept.
     sugs = (await (await client.get("/api/radio/suggestions?state=suggested", headers=disp)).json())["suggestions"]
+    sugs = [s for s in sugs if s["channel_id"] == "tg-11-54241"]  # the PostgreSQL database is the session's
     assert len(sugs) == 1 and sugs[0]["transmission_id"] == tx_id
     sug = sugs[0]
     assert sug["category"] not in (None, "other") and 0 <= sug["priority"] <= 10 and sug["level"] in ("P1", "P2")

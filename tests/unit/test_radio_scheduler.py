@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from voice.radio.scheduler import PriorityGate
+from voice.radio.scheduler import PriorityGate, Shed
 
 
 async def test_backlog_is_served_by_priority_then_arrival():
@@ -62,3 +62,60 @@ async def test_concurrency_limit_and_cancelled_waiter():
     assert peak <= 2 and gate.running == 0 and gate.waiting == 0
     with pytest.raises(ValueError):
         PriorityGate(0)
+
+
+# ---- shedding under load (issue 12) ----------------------------------------------------------------
+async def test_a_full_queue_sheds_the_least_urgent_newest_waiter() -> None:
+    gate = PriorityGate(1, max_waiting=2)
+    release = asyncio.Event()
+
+    async def job(name: str, wait: bool = False) -> str:
+        if wait:
+            await release.wait()
+        return name
+
+    busy = asyncio.create_task(gate.run(5, lambda: job("busy", wait=True), sheddable=True))
+    await asyncio.sleep(0)
+    low_old = asyncio.create_task(gate.run(2, lambda: job("low-old"), sheddable=True))
+    high = asyncio.create_task(gate.run(9, lambda: job("high"), sheddable=True))
+    await asyncio.sleep(0)
+    low_new = asyncio.create_task(gate.run(2, lambda: job("low-new"), sheddable=True))
+    await asyncio.sleep(0)
+    with pytest.raises(Shed) as shed:
+        await low_new  # the queue holds 2: of the three waiting, the lowest priority and newest goes
+    assert "already waiting" in shed.value.reason
+    release.set()
+    assert await asyncio.gather(busy, high, low_old) == ["busy", "high", "low-old"]
+    assert gate.shed == 1 and gate.idle
+
+
+async def test_a_long_wait_sheds_lower_priorities_first_and_never_an_unsheddable_one() -> None:
+    gate = PriorityGate(1, max_wait_s=0.2)
+    release = asyncio.Event()
+
+    async def job(name: str, wait: bool = False) -> str:
+        if wait:
+            await release.wait()
+        return name
+
+    busy = asyncio.create_task(gate.run(5, lambda: job("busy", wait=True)))
+    await asyncio.sleep(0)
+    low = asyncio.create_task(gate.run(1, lambda: job("low"), sheddable=True))
+    kept = asyncio.create_task(gate.run(1, lambda: job("audio not kept"), sheddable=False))
+    await asyncio.sleep(0.3)
+    assert low.done() and isinstance(low.exception(), Shed) and low.exception().waited == 0.2  # type: ignore[union-attr]
+    assert not kept.done()  # its audio is not kept: it waits however long it takes
+    release.set()
+    assert await asyncio.gather(busy, kept) == ["busy", "audio not kept"]
+    assert gate.idle and gate.last_wait >= 0.3
+
+
+async def test_a_waiter_served_in_time_is_not_shed() -> None:
+    gate = PriorityGate(1, max_wait_s=1.0, max_waiting=4)
+
+    async def job(name: str) -> str:
+        await asyncio.sleep(0.05)
+        return name
+
+    results = await asyncio.gather(*(gate.run(5, lambda n=n: job(n), sheddable=True) for n in "abcd"))
+    assert results == list("abcd") and gate.shed == 0

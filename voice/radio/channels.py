@@ -6,6 +6,7 @@ an emergency talkgroup outranks a routine one when the ASR engine is behind.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -156,6 +157,19 @@ class ChannelStore:
         except (ChannelError, sa.exc.IntegrityError):
             # Two uploads of a new talkgroup at once: the other one created it.
             pass
+        return await self.get(channel.id) or channel
+
+    async def ensure(self, channel_id: str) -> Channel:
+        """The channel, created with defaults the first time an authorised gateway streams on it
+        (the rule recorder uploads follow). Raises ``ChannelError`` for an id that is not accepted."""
+        found = await self.get(channel_id)
+        if found:
+            return found
+        channel = dataclasses.replace(check_channel({"id": channel_id}), auto_created=True)
+        try:
+            await self.save(channel, create=True)
+        except (ChannelError, sa.exc.IntegrityError):
+            pass  # two gateways opened the new channel at once: the other one created it
         return await self.get(channel.id) or channel
 
     async def delete(self, channel_id: str) -> bool:

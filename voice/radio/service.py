@@ -30,18 +30,22 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analytics.status_phrases import match_status
-from voice.audio import TARGET_RATE, StreamResampler
+from voice.audio import TARGET_RATE, StreamResampler, decode_file
 from voice.engine import AsrResult, DecodeOptions, transcribe_audio
 from voice.radio.channels import Channel, ChannelStore
 from voice.radio.ptt import Transmission
-from voice.radio.recording import encode_opus, store_recording
-from voice.radio.scheduler import PriorityGate
+from voice.radio.recording import encode_opus, recording_bytes, store_recording
+from voice.radio.scheduler import PriorityGate, Shed
 from voice.radio.settings import RadioSettings
+from voice.radio.tables import channels as channel_table
 from voice.radio.tables import status_updates, suggestions, transmissions, unit_aliases
 
 log = logging.getLogger("jingyun.radio")
 
 SINGLE_CALL_SECONDS = 28.0  # Whisper sees 30 s; longer transmissions are cut at pauses
+DEFERRED_PRIORITY = -100  # a channel over the stream limit decodes after every admitted channel
+STALE_CLAIM = dt.timedelta(minutes=10)  # a catch-up claim this old belongs to a process that died
+BUSY_REASON = "not transcribed (busy)"
 
 
 class RadioError(Exception):
@@ -108,7 +112,8 @@ def transmission_json(row: Any) -> dict[str, Any]:
             "start_utc": iso(row.start_utc), "end_utc": iso(row.end_utc), "seconds": row.seconds,
             "tail_ms": row.tail_ms, "state": row.state, "reason": row.reason, "text": row.text,
             "language": row.language, "confidence": row.confidence, "words": row.words or [],
-            "recording_id": row.recording_id, "meta": row.meta or {}, "created_at": iso(row.created_at)}
+            "recording_id": row.recording_id, "meta": row.meta or {}, "created_at": iso(row.created_at),
+            "late": bool(row.late)}
 
 
 def status_update_json(row: Any) -> dict[str, Any]:
@@ -132,6 +137,8 @@ class Outcome:
     duplicate: bool = False
     status_update: dict[str, Any] | None = None
     suggestion: dict[str, Any] | None = None
+    waited: float = 0.0  # seconds it waited for the speech engine (in the priority gate)
+    shed: Shed | None = None  # set when it was shed: kept as busy, transcribed later
 
     def to_dict(self) -> dict[str, Any]:
         return {"transmission": self.transmission, "duplicate": self.duplicate,
@@ -150,9 +157,12 @@ class RadioService:
         self.engine_fn = engine_fn  # returns the ASR engine or raises (503) when there is none
         self.dispatch = dispatch
         self.executor = executor
-        self.gate = PriorityGate(settings.decode_concurrency)
+        self.gate = PriorityGate(settings.decode_concurrency, max_waiting=settings.max_waiting,
+                                 max_wait_s=settings.max_wait_seconds)
         # Whether n more bytes of audio may be kept (the server sets a free-disk-space check).
         self.audio_ok: Callable[[int], bool] = lambda _n: True
+        # How each transmission ended (transcribed, dropped, failed, busy, late): the server counts them.
+        self.on_outcome: Callable[[str], None] = lambda _state: None
         if triage_fn is None:
             from analytics.triage import triage
 
@@ -218,13 +228,18 @@ class RadioService:
 
     async def process(self, channel: Channel, tx: Transmission, *, system: str | None = None,
                       talkgroup: str | None = None, upload_key: str | None = None,
-                      meta: dict[str, Any] | None = None, turn: Awaitable[Any] | None = None) -> Outcome:
+                      meta: dict[str, Any] | None = None, turn: Awaitable[Any] | None = None,
+                      deferred: bool = False) -> Outcome:
         """File, keep, decode and act on one transmission. Idempotent on ``upload_key``.
 
         Transmissions of one channel are decoded concurrently (the engine batches them) but must be
         acted on in the order they were spoken: "on scene" then "10-8" must not land as "10-8" then
         "on scene". ``turn`` is awaited before acting; the caller resolves it when the previous
         transmission is done.
+
+        Under load the priority gate may shed it (its audio is kept): it is filed ``busy`` and
+        transcribed later by :meth:`catch_up_once`. ``deferred``: its channel is over the stream
+        limit, so it decodes after every admitted channel.
         """
         if upload_key:
             existing = await self.existing_upload(upload_key)
@@ -249,47 +264,131 @@ class RadioService:
                     return Outcome(existing, duplicate=True)
             raise
         # Evidence first: the raw transmission, squelch tail included, is kept whatever the model says.
+        kept = False
         try:
             encoded = await self._blocking(encode_opus, tx.raw, tx.sample_rate, self.settings.opus_bitrate)
             if self.audio_ok(len(encoded.data)):
                 rec_id = await store_recording(self.db, kind="radio", owner_id=tx_id, encoded=encoded,
                                                retention_days=self.settings.radio_retention_days)
                 await self._update(tx_id, recording_id=rec_id)
+                kept = True
             else:  # the disk is nearly full: the text still goes to dispatch, the audio is not kept
                 log.warning("disk nearly full: the audio of transmission %s is not kept", tx_id)
         except Exception:
             log.exception("could not keep the audio of transmission %s", tx_id)
         audio16 = await self._blocking(to_16k, tx.audio, tx.sample_rate)
+        priority = channel.priority + (DEFERRED_PRIORITY if deferred else 0)
         try:
-            result = await self.gate.run(channel.priority, functools.partial(self._decode, audio16, channel),
-                                         label=(channel.id, tx_id))
+            # Only a transmission whose audio is kept may be shed: it can be transcribed later.
+            result = await self.gate.run(priority, functools.partial(self._decode, audio16, channel),
+                                         label=(channel.id, tx_id), sheddable=kept)
+        except Shed as shed:
+            await self._update(tx_id, state="busy", reason=f"{BUSY_REASON}: {shed.reason}; queued for "
+                                                            "transcription when the engine is idle")
+            self.on_outcome("busy")
+            if turn is not None:
+                await turn
+            out = Outcome(await self._tx(tx_id), waited=shed.waited, shed=shed)
+            await self._publish({"type": "radio", "action": "transmission", "transmission": out.transmission})
+            return out
         except Exception as exc:
             message = getattr(exc, "message", None) or f"{exc.__class__.__name__}: {exc}"
             await self._update(tx_id, state="failed", reason=f"decoding failed: {message}")
+            self.on_outcome("failed")
             if turn is not None:
                 await turn
             log.exception("decoding failed for transmission %s", tx_id) if not hasattr(exc, "message") else None
             out = Outcome(await self._tx(tx_id))
             await self._publish({"type": "radio", "action": "transmission", "transmission": out.transmission})
             return out
+        waited = self.gate.last_wait
+        await self._file_result(tx_id, result)
+        if turn is not None:
+            await turn
+        out = Outcome(await self._tx(tx_id), waited=waited)
+        await self._act(out, channel)
+        return out
+
+    async def _file_result(self, tx_id: str, result: AsrResult, **extra: Any) -> None:
         if result.text:
             await self._update(tx_id, state="transcribed", text=result.text, language=result.language,
                                confidence=round(result.confidence, 4),
                                words=[{"word": w.word, "start": w.start, "end": w.end, "probability": w.probability}
-                                      for w in result.words])
+                                      for w in result.words], **extra)
         else:
             await self._update(tx_id, state="dropped", reason=result.dropped or "no words",
-                               language=result.language)
-        if turn is not None:
-            await turn
-        out = Outcome(await self._tx(tx_id))
+                               language=result.language, **extra)
+        self.on_outcome("late" if extra.get("late") else "transcribed" if result.text else "dropped")
+
+    async def _act(self, out: Outcome, channel: Channel) -> None:
+        """Publish the filed transmission, then what it says: a unit status or a suggested incident."""
         await self._publish({"type": "radio", "action": "transmission", "transmission": out.transmission})
-        if result.text:
-            if unit_id and self.settings.status_from_radio:
-                out.status_update = await self._status_from_text(out.transmission, channel)
-            if self.settings.suggest_incidents and out.status_update is None:
-                out.suggestion = await self._suggest(out.transmission, channel)
+        if out.transmission["state"] != "transcribed":
+            return
+        if out.transmission["unit_id"] and self.settings.status_from_radio:
+            out.status_update = await self._status_from_text(out.transmission, channel)
+        if self.settings.suggest_incidents and out.status_update is None:
+            out.suggestion = await self._suggest(out.transmission, channel)
+
+    # ---- catching up on shed transmissions ------------------------------------------------------------
+    async def catch_up_once(self) -> Outcome | None:
+        """Transcribe one shed (``busy``) transmission, most urgent channel first, if the engine is idle.
+
+        Safe with several processes: a transmission is claimed by a conditional update, and a claim
+        left by a process that died is given back after STALE_CLAIM. Returns what was done, or None."""
+        try:
+            engine = self.engine_fn()
+        except Exception:
+            return None  # no engine (loading, failed): nothing can be transcribed now
+        if not (self.gate.idle and getattr(engine, "idle", True)):
+            return None
+        now = dt.datetime.now(dt.UTC)
+        async with self.db.begin() as conn:
+            await conn.execute(transmissions.update().where(transmissions.c.state == "catching_up",
+                                                            transmissions.c.claimed_at < now - STALE_CLAIM)
+                               .values(state="busy", claimed_at=None))
+        q = (sa.select(transmissions.c.id, transmissions.c.channel_id)
+             .select_from(transmissions.outerjoin(channel_table, channel_table.c.id == transmissions.c.channel_id))
+             .where(transmissions.c.state == "busy")
+             .order_by(sa.desc(sa.func.coalesce(channel_table.c.priority, 0)), transmissions.c.created_at).limit(1))
+        async with self.db.connect() as conn:
+            pick = (await conn.execute(q)).first()
+        if pick is None:
+            return None
+        async with self.db.begin() as conn:
+            claimed = await conn.execute(transmissions.update().where(transmissions.c.id == pick.id,
+                                                                      transmissions.c.state == "busy")
+                                         .values(state="catching_up", claimed_at=now))
+        if claimed.rowcount != 1:
+            return None  # another process took it
+        tx = await self._tx(pick.id)
+        channel = await self.channels.get(tx["channel_id"]) or Channel(tx["channel_id"], tx["channel_id"])
+        try:
+            found = await recording_bytes(self.db, tx["recording_id"]) if tx["recording_id"] else None
+            if found is None or found[1] is None:
+                raise RadioError(410, "gone", "its audio is no longer kept")
+            audio = await self._blocking(decode_file, found[1], self.settings.max_transmission_seconds + 5)
+            keep = max(0, audio.size - int(tx["tail_ms"] * TARGET_RATE / 1000))  # the squelch tail again
+            result = await self._decode(audio[:keep], channel)
+        except Exception as exc:
+            message = getattr(exc, "message", None) or f"{exc.__class__.__name__}: {exc}"
+            log.warning("catching up transmission %s failed: %s", tx["id"], message)
+            await self._update(tx["id"], state="failed", claimed_at=None,
+                               reason=f"{BUSY_REASON}, then transcribing it later failed: {message}")
+            self.on_outcome("failed")
+            out = Outcome(await self._tx(tx["id"]))
+            await self._publish({"type": "radio", "action": "transmission", "transmission": out.transmission})
+            return out
+        await self._file_result(tx["id"], result, late=True, claimed_at=None)
+        out = Outcome(await self._tx(tx["id"]))
+        await self._act(out, channel)
         return out
+
+    async def backlog(self) -> int:
+        """Shed transmissions still waiting to be transcribed."""
+        async with self.db.connect() as conn:
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(transmissions).where(
+                transmissions.c.state.in_(("busy", "catching_up"))))).scalar_one())
 
     async def _decode(self, audio: np.ndarray, channel: Channel) -> AsrResult:
         engine = self.engine_fn()

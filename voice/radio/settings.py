@@ -24,6 +24,20 @@ class RadioSettings:
     decode_concurrency: int = _s(4, "JINGYUN_RADIO_DECODE_CONCURRENCY",
                                  "radio transmissions handed to the ASR engine at once; the rest wait in "
                                  "channel-priority order", lo=1, hi=64)
+    max_waiting: int = _s(16, "JINGYUN_RADIO_MAX_WAITING",
+                          "radio transmissions waiting for the speech engine at most; beyond it the least urgent "
+                          "is shed (audio kept, status busy, transcribed when the engine is idle)", lo=1, hi=10000)
+    max_wait_seconds: float = _s(8.0, "JINGYUN_RADIO_MAX_WAIT_SECONDS",
+                                 "seconds a radio transmission may wait for the speech engine before it is shed "
+                                 "(lower channel priorities wait longer, so they are shed first); half of it "
+                                 "sends the gateway a lag event", lo=0.5, hi=600.0)
+    channel_weight: float = _s(0.25, "JINGYUN_RADIO_CHANNEL_WEIGHT",
+                               "share of one continuous stream a radio channel counts for in JINGYUN_MAX_STREAMS "
+                               "(a channel talks part of the time); a channel over the limit is still served but "
+                               "decoded after the admitted ones, and told busy", lo=0.0, hi=1.0)
+    catch_up_seconds: float = _s(2.0, "JINGYUN_RADIO_CATCH_UP_SECONDS",
+                                 "seconds between looks for shed (busy) transmissions to transcribe while the "
+                                 "speech engine is idle", lo=0.1, hi=3600.0)
     status_from_radio: bool = _s(True, "JINGYUN_RADIO_STATUS_UPDATES",
                                  "apply spoken status phrases (on scene, 10-8, 到达现场) to the speaking unit")
     status_min_confidence: float = _s(0.5, "JINGYUN_RADIO_STATUS_MIN_CONFIDENCE",

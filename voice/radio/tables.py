@@ -40,7 +40,8 @@ transmissions = sa.Table(
     sa.Column("end_utc", sa.DateTime(timezone=True), nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("tail_ms", sa.Float, nullable=False, server_default="0"),
-    sa.Column("state", sa.String(16), nullable=False),  # pending | transcribed | dropped | failed
+    # pending | transcribed | dropped | failed | busy (shed under load; transcribed later) | catching_up
+    sa.Column("state", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("text", sa.Text, nullable=True),
     sa.Column("language", sa.String(16), nullable=True),
@@ -50,9 +51,12 @@ transmissions = sa.Table(
     sa.Column("upload_key", sa.String(200), nullable=True, unique=True),
     sa.Column("meta", sa.JSON, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),  # transcribed after being shed
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),  # a process is catching it up
 )
 sa.Index("ix_radio_transmissions_channel_start", transmissions.c.channel_id, transmissions.c.start_utc)
 sa.Index("ix_radio_transmissions_start", transmissions.c.start_utc)
+sa.Index("ix_radio_transmissions_state_created", transmissions.c.state, transmissions.c.created_at)
 
 status_updates = sa.Table(
     "radio_status_updates", metadata,

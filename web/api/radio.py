@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -332,20 +333,30 @@ def _segmenter_config(rs: RadioSettings, rate: int) -> SegmenterConfig:
 
 # ---- the gateway WebSocket -------------------------------------------------------------------------
 @requires(*GATEWAY_ROLES)
+@handles_errors
 async def ws_radio(request: web.Request) -> web.StreamResponse:
-    """Audio plus PTT events for one channel; one ``transmission`` message back per transmission."""
+    """Audio plus PTT events for one channel; one ``transmission`` message back per transmission.
+
+    A channel the gateway names for the first time is created with defaults (as recorder uploads
+    do). The channel counts towards JINGYUN_MAX_STREAMS with JINGYUN_RADIO_CHANNEL_WEIGHT; over the
+    limit it is still served (its audio is always kept) but told ``busy`` and decoded last."""
+    from web.api.voice import Admission
+
     app = request.app
-    channel = await _channel(request, request.match_info["channel"])
-    service_of_voice(app).require_engine()
+    voice = service_of_voice(app)
+    voice.require_engine()
+    channel = await radio(request).channels.ensure(request.match_info["channel"])
     conn = Connection(request, "radio")
     await conn.prepare()
-    try:
-        await _run_gateway(conn, app, channel)
-    except Exception:
-        log.exception("radio gateway stream failed")
-        conn.send({"type": "error", "code": "internal", "message": "internal error; the stream is closed"})
-    finally:
-        await conn.close()
+    settings = app[appkeys.SETTINGS]
+    with Admission(voice, settings.voice.max_streams, app[RADIO_SETTINGS].channel_weight, always=True) as admission:
+        try:
+            await _run_gateway(conn, app, channel, admission.admitted)
+        except Exception:
+            log.exception("radio gateway stream failed")
+            conn.send({"type": "error", "code": "internal", "message": "internal error; the stream is closed"})
+        finally:
+            await conn.close()
     return conn.ws
 
 
@@ -353,7 +364,31 @@ def _error(conn: Connection, code: str, message: str) -> None:
     conn.send({"type": "error", "code": code, "message": message})
 
 
-async def _run_gateway(conn: Connection, app: web.Application, channel: Channel) -> None:
+class _Pressure:
+    """Tells a gateway when the speech engine is behind: ``lag`` (throttled) and ``busy`` per shed transmission."""
+
+    LAG_EVERY_S = 5.0
+
+    def __init__(self, conn: Connection, channel: Channel, rs: RadioSettings) -> None:
+        self.conn, self.channel, self.rs = conn, channel, rs
+        self.last_lag = -self.LAG_EVERY_S
+
+    def after(self, seq: int, outcome: Any) -> None:
+        if outcome.shed is not None:
+            tx = outcome.transmission
+            self.conn.send({"type": "busy", "seq": seq, "channel": self.channel.id, "transmission_id": tx["id"],
+                            "reason": outcome.shed.reason,
+                            "message": "the speech engine is behind: this transmission's audio is kept and it will "
+                                       "be transcribed when the engine is idle (state busy until then)"})
+        elif outcome.waited > self.rs.max_wait_seconds / 2 and time.monotonic() - self.last_lag >= self.LAG_EVERY_S:
+            self.last_lag = time.monotonic()
+            self.conn.send({"type": "lag", "channel": self.channel.id, "waited_seconds": round(outcome.waited, 2),
+                            "shed_after_seconds": self.rs.max_wait_seconds,
+                            "message": "the speech engine is behind; transmissions of lower-priority channels "
+                                       "are shed first"})
+
+
+async def _run_gateway(conn: Connection, app: web.Application, channel: Channel, admitted: bool = True) -> None:
     settings = app[appkeys.SETTINGS]
     rs = app[RADIO_SETTINGS]
     svc = app[RADIO]
@@ -382,10 +417,16 @@ async def _run_gateway(conn: Connection, app: web.Application, channel: Channel)
     # Each transmission acts (status, suggestion, reply) only after the one before it has.
     chain: list[asyncio.Future[None]] = []
 
+    pressure = _Pressure(conn, channel, rs)
+
     async def handle(tx: Any, turn: asyncio.Future[None] | None, mine: asyncio.Future[None]) -> None:
         try:
-            outcome = await svc.process(channel, tx, turn=turn)
+            # The channel as it is now: a dispatcher may have changed its priority, language or hotwords
+            # while the gateway stays connected.
+            current = await svc.channels.get(channel.id) or channel
+            outcome = await svc.process(current, tx, turn=turn, deferred=not admitted)
             counts["transmissions"] += 1
+            pressure.after(tx.seq, outcome)
             conn.send({"type": "transmission", "seq": tx.seq, **outcome.to_dict()})
         except Exception as exc:
             log.exception("radio transmission failed on channel %s", channel.id)
@@ -404,7 +445,12 @@ async def _run_gateway(conn: Connection, app: web.Application, channel: Channel)
             task.add_done_callback(tasks.discard)
 
     conn.send({"type": "ready", "channel": channel.to_dict(), "sample_rate": rate, "encoding": encoding,
-               "mode": first.get("mode", "auto")})
+               "mode": first.get("mode", "auto"), "admitted": admitted})
+    if not admitted:
+        conn.send({"type": "busy", "channel": channel.id, "max_streams": settings.voice.max_streams,
+                   "message": f"the speech engine's {settings.voice.max_streams} streams are in use: this channel's "
+                              "audio is kept and decoded after the admitted streams; what cannot be decoded now is "
+                              "transcribed when the engine is idle"})
     max_frame = settings.voice.max_frame_bytes
     async for data in conn.messages():
         if isinstance(data, bytes):
@@ -470,6 +516,18 @@ async def _retention_loop(app: web.Application) -> None:
         await asyncio.sleep(rs.retention_sweep_seconds)
 
 
+async def _catch_up_loop(app: web.Application) -> None:
+    """Transcribe shed (busy) transmissions while the speech engine is idle, most urgent channel first."""
+    svc, rs = app[RADIO], app[RADIO_SETTINGS]
+    while True:
+        await asyncio.sleep(rs.catch_up_seconds)
+        try:
+            while await svc.catch_up_once() is not None:
+                pass
+        except Exception:
+            log.exception("catching up shed radio transmissions failed; retrying next period")
+
+
 async def radio_ctx(app: web.Application) -> AsyncIterator[None]:
     rs = app[appkeys.SETTINGS].radio
     app[RADIO_SETTINGS] = rs
@@ -486,14 +544,20 @@ async def radio_ctx(app: web.Application) -> AsyncIterator[None]:
         return ok
 
     app[RADIO].audio_ok = audio_ok
+    outcomes = app[appkeys.METRICS].utterances
+    app[RADIO].on_outcome = lambda state: outcomes.labels("radio", state).inc()
     diskspace.report(app, rs.audio_min_free_mb)
-    task = asyncio.get_running_loop().create_task(_retention_loop(app), name="radio-retention")
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(_retention_loop(app), name="radio-retention"),
+             loop.create_task(_catch_up_loop(app), name="radio-catch-up")]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 def setup(app: web.Application) -> None:

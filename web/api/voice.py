@@ -57,8 +57,14 @@ class VoiceService:
     state: str = "loading"  # loading | ready | failed | disabled
     reason: str = ""
     fix: str = ""
-    streams: set[str] = field(default_factory=set)
+    # Open streams and the share of the engine each may use: a continuous stream 1, a radio channel
+    # less (it talks part of the time). JINGYUN_MAX_STREAMS bounds their sum.
+    streams: dict[str, float] = field(default_factory=dict)
     owns_engine: bool = False
+
+    @property
+    def load(self) -> float:
+        return sum(self.streams.values())
 
     def require_engine(self) -> AsrEngine:
         """The engine, or a 503 that says why there is none and what to do."""
@@ -266,22 +272,27 @@ def _stream_config(cfg: proto.ClientConfig, engine: AsrEngine, settings: Any) ->
         long_end_silence_ms=v.long_end_silence_ms, started_at=dt.datetime.now(dt.UTC)), note
 
 
-class _Admission:
-    """Counts a stream against JINGYUN_MAX_STREAMS for as long as it is open."""
+class Admission:
+    """Counts a stream (``weight``) against JINGYUN_MAX_STREAMS for as long as it is open.
 
-    def __init__(self, svc: VoiceService, limit: int) -> None:
-        self.svc, self.limit, self.id = svc, limit, uuid.uuid4().hex[:16]
+    ``admitted`` says whether it fits. A stream that does not fit is refused busy, except with
+    ``always`` (radio: a gateway's audio is kept whatever happens; it is decoded after admitted
+    streams and shed first), where it still counts so that others see the load."""
+
+    def __init__(self, svc: VoiceService, limit: int, weight: float = 1.0, *, always: bool = False) -> None:
+        self.svc, self.limit, self.weight, self.always = svc, limit, weight, always
+        self.id = uuid.uuid4().hex[:16]
         self.admitted = False
 
-    def __enter__(self) -> _Admission:
-        if len(self.svc.streams) < self.limit:
-            self.svc.streams.add(self.id)
-            self.admitted = True
+    def __enter__(self) -> Admission:
+        self.admitted = self.svc.load + self.weight <= self.limit + 1e-9
+        if self.admitted or self.always:
+            self.svc.streams[self.id] = self.weight
         return self
 
     def release(self) -> None:
         """Free the slot (before the final "closed" message, so a client may reconnect at once)."""
-        self.svc.streams.discard(self.id)
+        self.svc.streams.pop(self.id, None)
 
     def __exit__(self, *exc: object) -> None:
         self.release()
@@ -296,7 +307,7 @@ async def ws_transcribe(request: web.Request) -> web.StreamResponse:
     engine = svc.require_engine()
     conn = Connection(request, "transcribe")
     await conn.prepare()
-    with _Admission(svc, settings.voice.max_streams) as admission:
+    with Admission(svc, settings.voice.max_streams) as admission:
         try:
             if not admission.admitted:
                 conn.send({"type": "busy", "message": f"all {settings.voice.max_streams} transcription streams "
@@ -313,7 +324,7 @@ async def ws_transcribe(request: web.Request) -> web.StreamResponse:
     return conn.ws
 
 
-async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEngine, admission: _Admission) -> None:
+async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEngine, admission: Admission) -> None:
     stream_id = admission.id
     settings = app[appkeys.SETTINGS]
     v = settings.voice
@@ -466,7 +477,7 @@ async def ws_whisperlive(request: web.Request) -> web.StreamResponse:
     engine = svc.require_engine()
     conn = Connection(request, "whisperlive")
     await conn.prepare()
-    with _Admission(svc, settings.voice.max_streams) as admission:
+    with Admission(svc, settings.voice.max_streams) as admission:
         try:
             options = await conn.receive_json(settings.ws_auth_timeout)
             uid = str(options.get("uid", "")) if isinstance(options, dict) else ""

@@ -26,7 +26,8 @@
       "console.d.overridden": "调度员已将优先级设为 {p}（原为 {was}），{by}：{r}", "console.d.closeConfirm": "结束警情 {n}？其未完成的指令将被撤回。",
       "console.d.mergeConfirm": "将 {a} 合并到 {b}？{a} 将被标记为已合并。", "console.due": "确认倒计时 {s} 秒", "console.overdue": "已超时 {s} 秒未确认",
       "console.notDispatched": "超过 60 秒未派警",
-      "console.radio.noSpeech": "（无语音）", "console.radio.play": "播放录音",
+      "console.radio.noSpeech": "（无语音）", "console.radio.busy": "（识别繁忙：录音已保存，稍后转写）", "console.radio.failed": "（未能转写：{why}）", "console.radio.late": "〔稍后转写〕",
+      "console.radio.play": "播放录音",
       "console.sug.title": "电台建议警情", "console.sug.accept": "立为警情", "console.sug.dismiss": "忽略",
       "console.sug.accepted": "已立为警情", "console.sug.dismissed": "已忽略",
       "console.rs.title": "电台状态更新", "console.rs.fromRadio": "来自电台", "console.rs.undo": "撤销", "console.rs.undone": "已撤销",
@@ -84,7 +85,8 @@
       "console.d.overridden": "Priority set to {p} by a dispatcher (was {was}), {by}: {r}", "console.d.closeConfirm": "Close incident {n}? Its open orders will be withdrawn.",
       "console.d.mergeConfirm": "Merge {a} into {b}? {a} will be marked as merged.", "console.due": "ack due in {s} s", "console.overdue": "ack overdue {s} s",
       "console.notDispatched": "not dispatched > 60 s",
-      "console.radio.noSpeech": "(no speech)", "console.radio.play": "Play the recording",
+      "console.radio.noSpeech": "(no speech)", "console.radio.busy": "(speech engine busy: audio kept, transcript to follow)", "console.radio.failed": "(not transcribed: {why})", "console.radio.late": "[transcribed later]",
+      "console.radio.play": "Play the recording",
       "console.sug.title": "Suggested from radio", "console.sug.accept": "Create incident", "console.sug.dismiss": "Dismiss",
       "console.sug.accepted": "Incident created", "console.sug.dismissed": "Dismissed",
       "console.rs.title": "Status from radio", "console.rs.fromRadio": "from radio", "console.rs.undo": "Undo", "console.rs.undone": "Undone",
@@ -654,13 +656,21 @@
   /** A filed radio transmission (docs/radio.md): a final line on its channel, with the unit that keyed up. */
   function putTransmission(ev) {
     const tx = pick(ev, "transmission");
-    if (!tx || tx.state === "failed") return;
+    if (!tx) return;
     const ch = String(tx.channel_id || tx.talkgroup || "radio");
     let c = S.channels.get(ch);
     if (!c) { c = { lines: [], partials: new Map() }; S.channels.set(ch, c); }
-    if (c.lines.some((l) => l.id === tx.id)) return;
-    c.lines.push({ id: tx.id, at: tx.start_utc, who: tx.unit_id ? unitName(tx.unit_id) : tx.unit_label || "",
-      text: tx.state === "dropped" ? t("console.radio.noSpeech") : tx.text || "", audio: tx.recording_id ? tx.id : null });
+    // A transmission shed under load (busy) or that failed is shown as such; its late transcript
+    // replaces the line when it comes.
+    const text = tx.state === "dropped" ? t("console.radio.noSpeech")
+      : tx.state === "busy" || tx.state === "catching_up" ? t("console.radio.busy")
+        : tx.state === "failed" ? t("console.radio.failed", { why: tx.reason || "?" })
+          : (tx.late ? t("console.radio.late") + " " : "") + (tx.text || "");
+    const line = { id: tx.id, at: tx.start_utc, who: tx.unit_id ? unitName(tx.unit_id) : tx.unit_label || "",
+      text, state: tx.state, audio: tx.recording_id ? tx.id : null };
+    const i = c.lines.findIndex((l) => l.id === tx.id);
+    if (i >= 0) { c.lines[i] = line; return; }
+    c.lines.push(line);
     if (c.lines.length > 200) c.lines.splice(0, c.lines.length - 200);
   }
 
