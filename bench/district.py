@@ -38,7 +38,7 @@ Definitions (the last line printed is one JSON object with these keys and a few 
   transmission) in ``GET /api/radio/transmissions?channel=...``.
 * radio_finals: transmissions whose state is ``transcribed`` at the end (live, or later: a shed
   transmission is transcribed when the engine is idle). radio_late: those transcribed later
-  (``meta.late``, or first reported with state ``busy``). radio_shed: first reported as ``busy``.
+  (``late`` true, or first reported with state ``busy``). radio_shed: first reported as ``busy``.
   radio_unmeasured: transcribed, not late, but the gateway socket had stopped listening (``--drain``)
   before its message came, so it has no latency (radio_unmeasured_min_s: the least it can have been).
   radio_finals = radio_live_finals + radio_late + radio_unmeasured.
@@ -329,6 +329,11 @@ async def watch_rss(pid: int, stats: Stats, stop: asyncio.Event) -> None:
 
 
 # ---- radio gateways ------------------------------------------------------------------------------
+def is_late(tx: dict[str, Any]) -> bool:
+    """Transcribed after being shed: the server's ``late`` flag (``meta.late`` in the issue's wording)."""
+    return bool(tx.get("late") or (tx.get("meta") or {}).get("late"))
+
+
 def on_radio_message(data: dict[str, Any], stats: Stats, now: float) -> None:
     kind = data.get("type")
     if kind == "transmission":
@@ -343,7 +348,7 @@ def on_radio_message(data: dict[str, Any], stats: Stats, now: float) -> None:
             rec.first_state = state
         rec.state = state
         rec.reason = tx.get("reason") or rec.reason
-        late = bool((tx.get("meta") or {}).get("late")) or rec.first_state == "busy"
+        late = is_late(tx) or rec.first_state == "busy"
         rec.late = rec.late or (state == "transcribed" and late)
         if state == "transcribed" and not late and rec.live_s is None and rec.up_sent is not None:
             rec.live_s = now - rec.up_sent
@@ -671,7 +676,7 @@ async def settle_radio(rest: Rest, stats: Stats, channels: list[str], grace_s: f
                 rec.id = rec.id or tx.get("id")
                 rec.state = str(tx.get("state"))
                 rec.reason = tx.get("reason") or rec.reason
-                if rec.state == "transcribed" and (tx.get("meta") or {}).get("late"):
+                if rec.state == "transcribed" and is_late(tx):
                     rec.late = True
         waiting = [r for r in stats.radio.values() if r.state not in TERMINAL]
         waited = time.monotonic() - t0

@@ -35,9 +35,9 @@ def _summary(stats: Any) -> dict[str, Any]:
     return d.summarize(stats, args, facts)  # type: ignore[no-any-return]
 
 
-def _tx(label: str, state: str, **meta: Any) -> dict[str, Any]:
+def _tx(label: str, state: str, late: bool = False) -> dict[str, Any]:
     return {"type": "transmission", "seq": 1, "transmission": {"id": f"id-{label}", "unit_label": label,
-                                                               "state": state, "meta": meta}}
+                                                               "state": state, "meta": {}, "late": late}}
 
 
 def test_radio_live_late_shed_failed_dropped_and_missing() -> None:
