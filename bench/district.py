@@ -950,6 +950,11 @@ def report(r: dict[str, Any]) -> None:
     print(f"errors       {r['errors'] or 'none'}")
     for what, n in r["server_log_errors"].items():
         print(f"server log   {n} x {what}")
+    # The bench and the server alone keep the load average near the core count: above that, other
+    # work competed for the CPU (the decoder threads run at a lower priority and yield to it first).
+    if r["loadavg_1m_mean"] is not None and r["cpus"] and r["loadavg_1m_mean"] > 1.25 * r["cpus"]:
+        print(f"WARNING      the machine was busy (load average {r['loadavg_1m_mean']} on {r['cpus']} CPUs; the "
+              f"server got {r['server_cpu_cores']} cores): latencies measure the neighbours too")
 
 
 def cli() -> None:
