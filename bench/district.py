@@ -870,7 +870,7 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "radio_final_max_s": rnd(max(live, default=None)),
         "radio_not_transcribed": dict(Counter(f"{r.state}: {r.reason}" for r in radio if r.state != "transcribed")),
         "radio_audio_s": round(stats.radio_audio_s, 1),
-        "radio_duty": round(stats.radio_audio_s / (len(plans) * run_s), 3) if plans and run_s else None,
+        "radio_duty": round(stats.radio_audio_s / (len(plans) * args.duration), 3) if plans else None,
         "interview_streams": len(stats.streams),
         "interview_utterances": len(utts),
         "interview_finals": len(i_finals),
