@@ -868,7 +868,10 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "radio_dropped": sum(r.state == "dropped" for r in radio),
         "radio_never_filed": sum(r.state is None for r in radio),
         "radio_final_max_s": rnd(max(live, default=None)),
-        "radio_not_transcribed": dict(Counter(f"{r.state}: {r.reason}" for r in radio if r.state != "transcribed")),
+        # state: reason (clip, whether it was shed first) of every transmission that did not end transcribed
+        "radio_not_transcribed": dict(Counter(
+            f"{r.state}: {r.reason} ({r.clip}{', shed' if r.first_state == 'busy' else ''})"
+            for r in radio if r.state != "transcribed")),
         "radio_audio_s": round(stats.radio_audio_s, 1),
         "radio_duty": round(stats.radio_audio_s / (len(plans) * args.duration), 3) if plans else None,
         "interview_streams": len(stats.streams),
