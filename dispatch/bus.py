@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from dispatch import keys
@@ -189,6 +190,11 @@ class Bus:
         cur = await self.redis.get(keys.timer_lease(self.prefix))
         if cur is not None and _text(cur) == holder:
             await self.redis.delete(keys.timer_lease(self.prefix))
+
+    def subscribe_live(self) -> tuple[PubSub, str, str]:
+        """A new pub/sub connection and the two channels a process listens to: consoles, units."""
+        return (self.redis.pubsub(ignore_subscribe_messages=True), keys.console_channel(self.prefix),
+                keys.unit_channel(self.prefix))
 
     async def publish_console(self, event: dict[str, Any]) -> None:
         await self.redis.publish(keys.console_channel(self.prefix), json.dumps(event, ensure_ascii=False,

@@ -7,6 +7,10 @@ notices (withdrawals) are handled likewise, and a notice without a message makes
 the unit's Stream. A poll every ``redelivery_s`` re-reads each held unit's pending list, so a lost
 notice or a connection that dropped an order only delays delivery. Senders are anything with
 ``send(dict) -> bool`` and ``closed`` (``web.ws.Connection``); this module never imports ``web``.
+
+The dependency goes one way: the Hub reads Redis through the :class:`~dispatch.bus.Bus` and asks
+an :class:`OrderLedger` (the dispatch service) what the database says; the service knows nothing
+of the Hub.
 """
 
 from __future__ import annotations
@@ -16,15 +20,13 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from dispatch import keys
-
-if TYPE_CHECKING:
-    from dispatch.service import DispatchService
+from dispatch.bus import Bus
+from dispatch.settings import DispatchSettings
 
 log = logging.getLogger("jingyun.dispatch.live")
 
@@ -39,11 +41,29 @@ class Sender(Protocol):
     def send(self, message: dict[str, Any] | str) -> bool: ...
 
 
-class Hub:
-    """Local consoles and unit connections of this process, fed from Redis."""
+class OrderLedger(Protocol):
+    """What the Hub asks of the database side (``dispatch.service.DispatchService`` is one)."""
 
-    def __init__(self, service: DispatchService) -> None:
-        self.service = service
+    async def open_order_ids(self, order_ids: Sequence[str]) -> set[str]: ...
+
+    async def mark_delivered(self, order_ids: Sequence[str]) -> None: ...
+
+    async def push_unpushed(self) -> int: ...
+
+    async def expire_due(self) -> list[str]: ...
+
+
+class Hub:
+    """Local consoles and unit connections of this process, fed from Redis.
+
+    ``instance`` names this process as the holder of the timer lease.
+    """
+
+    def __init__(self, bus: Bus, settings: DispatchSettings, instance: str, ledger: OrderLedger) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.instance = instance
+        self.ledger = ledger
         self.consoles: set[Any] = set()
         self.units: dict[str, set[Any]] = defaultdict(set)
         self._unit_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -63,7 +83,7 @@ class Hub:
     async def add_unit(self, unit_id: str, conn: Sender) -> None:
         """Register an officer connection and send it every order it has not acknowledged."""
         self.units[unit_id].add(conn)
-        await self.service.bus.ensure_group(unit_id)
+        await self.bus.ensure_group(unit_id)
         await self.deliver(unit_id, pending=True, replay=True)
 
     def remove_unit(self, unit_id: str, conn: Sender) -> None:
@@ -86,13 +106,13 @@ class Hub:
         if not conns:
             return 0
         async with self._unit_locks[unit_id]:
-            bus = self.service.bus
+            bus = self.bus
             read = await bus.read_orders(unit_id, pending=True) if pending else []
             read.extend(await bus.read_orders(unit_id, pending=False))
             if pending:
                 # An order settled while the phone was away is not shown again: the database decides.
                 # (On the live path the order was just committed; a later withdrawal sends its own notice.)
-                still_open = await self.service.open_order_ids([o["id"] for _e, o in read])
+                still_open = await self.ledger.open_order_ids([o["id"] for _e, o in read])
                 entries = [(e, o) for e, o in read if o["id"] in still_open]
                 for entry_id, order in read:
                     if order["id"] not in still_open:
@@ -114,7 +134,7 @@ class Hub:
             return
         batch, self._delivered = list(self._delivered), set()
         try:
-            await self.service.mark_delivered(batch)
+            await self.ledger.mark_delivered(batch)
         except Exception:
             log.exception("could not record delivery of %d orders", len(batch))
 
@@ -126,11 +146,9 @@ class Hub:
     # ---- loops ---------------------------------------------------------------------------------------
     async def listen(self) -> None:
         """One subscription for the process; reconnects with backoff, never spins."""
-        prefix = self.service.prefix
-        console, unit_ch = keys.console_channel(prefix), keys.unit_channel(prefix)
         backoff = 0.1
         while True:
-            pubsub = self.service.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub, console, unit_ch = self.bus.subscribe_live()
             try:
                 await pubsub.subscribe(console, unit_ch)
                 self._set_ready(True, "subscribed to live events")
@@ -203,7 +221,7 @@ class Hub:
 
     async def poll(self) -> None:
         """Re-read every held unit's Stream now and then: covers lost wake-ups and dropped sends."""
-        interval = self.service.settings.redelivery_s
+        interval = self.settings.redelivery_s
         next_poll = asyncio.get_running_loop().time() + interval
         while True:
             await asyncio.sleep(min(1.0, interval))
@@ -216,8 +234,8 @@ class Hub:
 
     async def timers(self) -> None:
         """Acknowledgement deadlines: every process tries; only the lease holder acts."""
-        svc = self.service
-        interval = svc.settings.sweep_interval_s
+        bus, ledger = self.bus, self.ledger
+        interval = self.settings.sweep_interval_s
         holding = False
         loop = asyncio.get_running_loop()
         next_repair = 0.0
@@ -225,13 +243,13 @@ class Hub:
         try:
             while True:
                 try:
-                    holding = await svc.bus.hold_lease(svc.instance, svc.settings.lease_ttl_s)
+                    holding = await bus.hold_lease(self.instance, self.settings.lease_ttl_s)
                     if holding and loop.time() >= next_repair:
                         # Before expiry: an order that was never pushed has no deadline in Redis yet.
                         next_repair = loop.time() + REPAIR_INTERVAL_S
-                        await svc.push_unpushed()
+                        await ledger.push_unpushed()
                     if holding:
-                        await svc.expire_due()
+                        await ledger.expire_due()
                     if failing:
                         log.warning("timer sweep recovered after %d failed attempts", failing)
                         failing = 0
@@ -249,7 +267,7 @@ class Hub:
         finally:
             if holding:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.shield(svc.bus.release_lease(svc.instance)), 2.0)
+                    await asyncio.wait_for(asyncio.shield(bus.release_lease(self.instance)), 2.0)
 
 
 _TASKS: set[asyncio.Task[Any]] = set()

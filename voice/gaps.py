@@ -19,6 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.db import transaction
 from voice.audio import decode_file
 from voice.radio.recording import Encoded, recording_bytes, store_recording
 from voice.store import StreamMeta, _aware, _iso, row_message, save_final
@@ -63,7 +64,7 @@ async def save_gap(db: AsyncEngine, meta: StreamMeta, failed: Failed, gap_id: st
     now = dt.datetime.now(dt.UTC)
     start_utc = started_at + dt.timedelta(seconds=failed.start) if started_at else None
     end_utc = started_at + dt.timedelta(seconds=failed.end) if started_at else None
-    async with db.begin() as conn:
+    async with transaction(db) as conn:
         existing = (await conn.execute(sa.select(gaps.c.id).where(
             gaps.c.stream_id == meta.stream_id, gaps.c.utterance == failed.utterance))).scalar()
         if existing is not None:
@@ -149,7 +150,7 @@ async def retry_gap(db: AsyncEngine, backend: AsrBackend, gap_id: str, *, actor:
         values: dict[str, Any] = {"state": "resolved", "transcript_id": transcript_id}
     else:
         values = {"state": "no_speech", "reason": f"{row.reason}; re-run: {result.dropped or 'no words'}"[:2000]}
-    async with db.begin() as conn:
+    async with transaction(db) as conn:
         await conn.execute(gaps.update().where(gaps.c.id == gap_id)
                            .values(**values, resolved_at=now, resolved_by=actor))
     gap = await get_gap(db, gap_id)

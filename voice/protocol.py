@@ -7,7 +7,9 @@ without a socket. The WebSocket handler in ``web.api.voice`` only moves data thr
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from voice.audio import ENCODINGS
@@ -30,9 +32,17 @@ INTERNAL = "internal"
 UTTERANCE_FAILED = "utterance_failed"  # one utterance could not be decoded; the stream goes on
 
 CONFIG_KEYS = ("type", "sample_rate", "encoding", "language", "hotwords", "initial_prompt", "prompt", "script",
-               "source", "channel", "partials")
+               "source", "channel", "partials", "kind", "caller")
 MAX_TEXT_FIELD = 1000
 MAX_META_FIELD = 200
+
+# "call": the stream is a caller's voice (a 110 call); its finals are scored and can become an incident.
+KINDS = ("stream", "call")
+CALLER_KEYS = ("number", "location", "lat", "lon")
+MAX_CALLER_NUMBER = 32
+MAX_CALLER_LOCATION = 200
+# What a telephone network hands over as a caller id: digits with an optional +, separators, * and #.
+_NUMBER = re.compile(r"^\+?[0-9*#][0-9*# ()-]*$")
 
 
 class ProtocolError(ValueError):
@@ -41,6 +51,19 @@ class ProtocolError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as far as the telephone system or the call taker knows (every field optional)."""
+
+    number: str | None = None
+    location: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,8 @@ class ClientConfig:
     source: str
     channel: str
     partials: bool
+    kind: str = "stream"
+    caller: Caller | None = None
 
 
 def _text(cfg: dict[str, Any], key: str, limit: int) -> str | None:
@@ -105,10 +130,62 @@ def parse_config(cfg: Any, *, default_script: str = "simplified",
     if not isinstance(partials, bool):
         raise ProtocolError(BAD_CONFIG, "config field 'partials' must be true or false")
     prompt = _text(cfg, "initial_prompt", MAX_TEXT_FIELD) or _text(cfg, "prompt", MAX_TEXT_FIELD)
+    kind = cfg.get("kind", "stream")
+    if kind not in KINDS:
+        raise ProtocolError(BAD_CONFIG, f"config field 'kind' is {kind!r}; accepted: {', '.join(KINDS)} "
+                            "(call: a caller's voice, scored and shown as a call card on the console)")
+    caller = parse_caller(cfg["caller"]) if cfg.get("caller") is not None else None
+    if caller is not None and kind != "call":
+        raise ProtocolError(BAD_CONFIG, "config field 'caller' is only accepted with \"kind\": \"call\"")
     return ClientConfig(sample_rate=rate, encoding=str(encoding), language=language,
                         hotwords=_text(cfg, "hotwords", MAX_TEXT_FIELD), initial_prompt=prompt,
                         script=str(script), source=_text(cfg, "source", MAX_META_FIELD) or "",
-                        channel=_text(cfg, "channel", MAX_META_FIELD) or "", partials=partials)
+                        channel=_text(cfg, "channel", MAX_META_FIELD) or "", partials=partials,
+                        kind=str(kind), caller=caller)
+
+
+def _coordinate(raw: dict[str, Any], key: str, limit: float) -> float | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not -limit <= value <= limit:
+        raise ProtocolError(BAD_CONFIG, f"config field 'caller.{key}' must be a number from {-limit:g} to "
+                            f"{limit:g} (WGS 84 degrees), got {value!r}")
+    return float(value)
+
+
+def parse_caller(raw: Any) -> Caller:
+    """Validate ``caller``: ``{"number", "location", "lat", "lon"}``, each optional."""
+    if not isinstance(raw, dict):
+        raise ProtocolError(BAD_CONFIG, "config field 'caller' must be an object such as "
+                            '{"number": "13800138000", "location": "深南大道1001号", "lat": 22.54, "lon": 114.06}')
+    unknown = sorted(set(raw) - set(CALLER_KEYS))
+    if unknown:
+        raise ProtocolError(BAD_CONFIG, f"unknown field(s) in 'caller': {', '.join(map(str, unknown))}; accepted: "
+                            + ", ".join(CALLER_KEYS))
+    number = raw.get("number")
+    if number is not None:
+        if not isinstance(number, str):
+            raise ProtocolError(BAD_CONFIG, f"config field 'caller.number' must be a string, got {number!r}")
+        number = number.strip() or None
+        if number is not None and (len(number) > MAX_CALLER_NUMBER or not _NUMBER.match(number)):
+            raise ProtocolError(BAD_CONFIG, f"config field 'caller.number' {number[:40]!r} is not a phone number; "
+                                f"accepted: up to {MAX_CALLER_NUMBER} characters of digits, a leading +, "
+                                "spaces, - ( ) * #")
+    location = raw.get("location")
+    if location is not None:
+        if not isinstance(location, str):
+            raise ProtocolError(BAD_CONFIG, f"config field 'caller.location' must be a string, got {location!r}")
+        if len(location) > MAX_CALLER_LOCATION:
+            raise ProtocolError(BAD_CONFIG, "config field 'caller.location' is longer than "
+                                f"{MAX_CALLER_LOCATION} characters")
+        location = location.strip() or None
+    lat, lon = _coordinate(raw, "lat", 90.0), _coordinate(raw, "lon", 180.0)
+    if (lat is None) != (lon is None):
+        raise ProtocolError(BAD_CONFIG, "config fields 'caller.lat' and 'caller.lon' go together: give both or "
+                            "neither")
+    return Caller(number=number, location=location, lat=lat, lon=lon)
 
 
 def error_event(code: str, message: str, **extra: Any) -> dict[str, Any]:

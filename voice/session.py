@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -104,3 +105,30 @@ class StreamSession:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+class IdleFlush:
+    """Finalises the open utterance when audio stops arriving (the sender went quiet without "flush")."""
+
+    def __init__(self, session: StreamSession, idle_s: float) -> None:
+        self.session, self.idle_s = session, idle_s
+        self.last_audio = time.monotonic()
+        self.task = (asyncio.get_running_loop().create_task(self._run(), name="voice-idle-flush")
+                     if idle_s > 0 else None)
+
+    def touch(self) -> None:
+        self.last_audio = time.monotonic()
+
+    async def _run(self) -> None:
+        flushed_at = 0.0
+        while True:
+            await asyncio.sleep(self.idle_s / 4)
+            if time.monotonic() - self.last_audio >= self.idle_s and self.last_audio != flushed_at:
+                flushed_at = self.last_audio
+                self.session.flush()
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task

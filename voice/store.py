@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.db import transaction
 from voice.stream import Final, Partial
 from voice.tables import transcripts
 
@@ -61,7 +62,7 @@ async def save_final(db: AsyncEngine, meta: StreamMeta, final: Final) -> int:
               "language_probability": final.language_probability, "confidence": final.confidence,
               "start_s": final.start, "end_s": final.end, "start_utc": start_utc, "end_utc": end_utc,
               "words": final.words, "model": meta.model, "created_at": now}
-    async with db.begin() as conn:
+    async with transaction(db) as conn:
         existing = (await conn.execute(sa.select(transcripts.c.id).where(
             transcripts.c.stream_id == meta.stream_id, transcripts.c.utterance == final.utterance))).scalar()
         if existing is not None:

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from web import appkeys, guards, middleware
+from web.api import calls as calls_api
 from web.api import dispatch as dispatch_api
 from web.api import health as health_api
 from web.api import intel as intel_api
@@ -157,7 +158,8 @@ def check_routes_declare_roles(app: web.Application) -> None:
 
 SubsystemSetup = Callable[[web.Application], None]
 SUBSYSTEMS: tuple[SubsystemSetup, ...] = (health_api.setup, dispatch_api.setup, voice_api.setup,
-                                          intel_api.setup, radio_api.setup, interview_api.setup, pages_api.setup)
+                                          intel_api.setup, radio_api.setup, calls_api.setup, interview_api.setup,
+                                          pages_api.setup)
 
 
 def create_app(settings: Settings, **services: Any) -> web.Application:

@@ -6,7 +6,7 @@ them. A bad value stops start-up with a :class:`SettingsError` that names the va
 value and what is accepted.
 
 The core packages keep their own sections (``voice.settings``, ``dispatch.settings``,
-``analytics.settings``, ``voice.radio.settings``): plain dataclasses whose fields carry
+``analytics.settings``, ``voice.radio.settings``, ``voice.calls.settings``): plain dataclasses whose fields carry
 ``metadata={"env": ..., "doc": ..., "lo": ..., "hi": ..., "choices": ...}``. They are composed
 here so there is one object to pass around, and only ``web.envparse`` reads the environment.
 """
@@ -23,6 +23,7 @@ from typing import Any
 
 from analytics.settings import IntelSettings
 from dispatch.settings import DispatchSettings
+from voice.calls.settings import CallSettings
 from voice.radio.settings import RadioSettings
 from voice.settings import VoiceSettings
 from web.envparse import SettingsError, describe_settings, load_settings, setting
@@ -77,6 +78,7 @@ class Settings:
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     intel: IntelSettings = field(default_factory=IntelSettings)
     radio: RadioSettings = field(default_factory=RadioSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
     pages: PageSettings = field(default_factory=PageSettings)
 
     @classmethod
@@ -86,7 +88,7 @@ class Settings:
         Raises :class:`SettingsError` on the first bad value.
         """
         env = os.environ if env is None else env
-        sections = {name: overrides.pop(name) for name in ("voice", "dispatch", "intel", "radio", "pages")
+        sections = {name: overrides.pop(name) for name in ("voice", "dispatch", "intel", "radio", "calls", "pages")
                     if name in overrides}
         base = load_settings(cls, env, overrides)
         values: dict[str, Any] = {
@@ -94,6 +96,7 @@ class Settings:
             "dispatch": sections.get("dispatch") or load_settings(DispatchSettings, env),
             "intel": sections.get("intel") or load_settings(IntelSettings, env),
             "radio": sections.get("radio") or load_settings(RadioSettings, env),
+            "calls": sections.get("calls") or load_settings(CallSettings, env),
             "pages": sections.get("pages") or load_settings(PageSettings, env),
             "data_dir": Path(base.data_dir).expanduser().resolve(),
         }
@@ -154,6 +157,6 @@ class Settings:
 def settings_table() -> list[tuple[str, str, str]]:
     """Every setting as (variable, default, meaning), for ``jingyun settings`` and the README."""
     rows = describe_settings(Settings)
-    for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings, PageSettings):
+    for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings, CallSettings, PageSettings):
         rows.extend(describe_settings(section))
     return rows

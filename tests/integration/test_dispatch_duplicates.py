@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dispatch.service import DUPLICATE_MAX_LINKS
+from dispatch.duplicates import DUPLICATE_MAX_LINKS
 from dispatch.tables import incidents
 from tests.conftest import auth
 from tests.fixtures_dispatch import DispatchApi

@@ -158,8 +158,10 @@ async def test_slow_console_is_dropped_with_a_reason(make_client: Any) -> None:
     from web import appkeys
 
     assert api.app is not None
+    from web.api.dispatch import HUB
+
     service = api.app[appkeys.DISPATCH]
-    hub = service.hub
+    hub = api.app[HUB]
     conn = next(iter(hub.consoles))
     big = "x" * 200_000
     # The client does not read; the server's bounded queue fills and the connection is closed.

@@ -54,7 +54,8 @@ async def test_call_upload_files_once_and_suggests_incident(make_client, stack, 
     assert resp.headers["X-Transmission-Id"] == tx_id and resp.headers["X-Duplicate"] == "true"
 
     disp = headers(app, Role.DISPATCHER)
-    txs = (await (await client.get("/api/radio/transmissions?channel=tg-11-54241", headers=disp)).json())["transmissions"]
+    listed = await client.get("/api/radio/transmissions?channel=tg-11-54241", headers=disp)
+    txs = (await listed.json())["transmissions"]
     assert len(txs) == 1
     tx = txs[0]
     assert tx["channel_id"] == "tg-11-54241" and tx["system"] == "11" and tx["talkgroup"] == "54241"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from voice.audio import ENCODINGS, AudioError, pcm_to_float
 from voice.engine import AsrResult
 from voice.protocol import CONFIG_KEYS, ClientConfig, ProtocolError, parse_config
-from voice.stream import Dropped, Final, StreamConfig, StreamTranscriber
+from voice.stream import Dropped, Failed, Final, StreamConfig, StreamTranscriber
 from voice.vad import SpeechEnd, SpeechStart, VadConfig, WebRtcSegmenter
 
 json_values = st.recursive(
@@ -160,5 +160,5 @@ def test_stream_core_survives_anything_and_stays_bounded(data: st.DataObject, pa
         events += backend.answer(stream, stream.take_requests())
         events += stream.take_ready()
     assert stream.done
-    finals = [e.utterance for e in events if isinstance(e, Final | Dropped)]
+    finals = [e.utterance for e in events if isinstance(e, Final | Dropped | Failed)]
     assert finals == list(range(1, len(finals) + 1)), "every utterance resolved once, in order"

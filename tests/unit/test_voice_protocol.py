@@ -50,3 +50,50 @@ def test_bad_config_names_the_problem(message: Any, code: str, fragment: str) ->
         parse_config(message, known_languages=LANGS)
     assert err.value.code == code
     assert fragment in err.value.message
+
+
+# ---- kind "call" and the caller (issue 12, item 5) ----------------------------------------------
+def test_stream_is_the_default_kind() -> None:
+    cfg = parse_config({"type": "config"}, known_languages=LANGS)
+    assert cfg.kind == "stream" and cfg.caller is None
+
+
+def test_call_with_caller_is_read() -> None:
+    cfg = parse_config({"type": "config", "kind": "call", "language": "zh",
+                        "caller": {"number": " +86 138-0013-8000 ", "location": " 福田区深南大道1001号 ",
+                                   "lat": 22.54, "lon": 114}}, known_languages=LANGS)
+    assert cfg.kind == "call"
+    assert cfg.caller is not None
+    assert cfg.caller.to_dict() == {"number": "+86 138-0013-8000", "location": "福田区深南大道1001号",
+                                    "lat": 22.54, "lon": 114.0}
+
+
+def test_call_without_caller_and_caller_fields_each_optional() -> None:
+    assert parse_config({"type": "config", "kind": "call"}).caller is None
+    cfg = parse_config({"type": "config", "kind": "call", "caller": {"number": "110"}})
+    assert cfg.caller is not None and cfg.caller.to_dict() == {"number": "110", "location": None, "lat": None,
+                                                               "lon": None}
+
+
+@pytest.mark.parametrize(("message", "fragment"), [
+    ({"kind": "phone"}, "'kind' is 'phone'; accepted: stream, call"),
+    ({"kind": ["call"]}, "accepted: stream, call"),
+    ({"caller": {"number": "110"}}, "'caller' is only accepted with \"kind\": \"call\""),
+    ({"kind": "call", "caller": "13800138000"}, "'caller' must be an object"),
+    ({"kind": "call", "caller": {"phone": "110"}}, "unknown field(s) in 'caller': phone; accepted: number, location"),
+    ({"kind": "call", "caller": {"number": 13800138000}}, "'caller.number' must be a string"),
+    ({"kind": "call", "caller": {"number": "call me"}}, "'caller.number' 'call me' is not a phone number"),
+    ({"kind": "call", "caller": {"number": "1" * 40}}, "up to 32 characters"),
+    ({"kind": "call", "caller": {"location": 5}}, "'caller.location' must be a string"),
+    ({"kind": "call", "caller": {"location": "x" * 201}}, "'caller.location' is longer than 200"),
+    ({"kind": "call", "caller": {"lat": 22.5}}, "'caller.lat' and 'caller.lon' go together"),
+    ({"kind": "call", "caller": {"lat": 91, "lon": 114}}, "'caller.lat' must be a number from -90 to 90"),
+    ({"kind": "call", "caller": {"lat": 22.5, "lon": "114"}}, "'caller.lon' must be a number from -180 to 180"),
+    ({"kind": "call", "caller": {"lat": True, "lon": 114}}, "'caller.lat' must be a number"),
+    ({"kind": "call", "caller": {"lat": float("nan"), "lon": 114}}, "'caller.lat' must be a number"),
+])
+def test_bad_call_config_names_the_field(message: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ProtocolError) as err:
+        parse_config({"type": "config", **message}, known_languages=LANGS)
+    assert err.value.code == BAD_CONFIG
+    assert fragment in err.value.message

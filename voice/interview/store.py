@@ -13,13 +13,13 @@ import asyncio
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from common.db import transaction
 from voice.interview import model
 from voice.interview.model import InterviewError
 from voice.interview.tables import line_versions, lines, sessions
@@ -27,7 +27,6 @@ from voice.radio.tables import recordings
 from voice.tables import transcripts
 
 AuditFn = Callable[[str, str, str, Any, Any], Awaitable[None]]
-_SQLITE_LOCKS: dict[str, asyncio.Lock] = {}
 
 
 def new_id() -> str:
@@ -97,17 +96,6 @@ class InterviewStore:
     def __init__(self, db: AsyncEngine, audit: AuditFn | None = None) -> None:
         self.db = db
         self.audit = audit
-        sqlite = db.dialect.name == "sqlite"
-        self._lock = _SQLITE_LOCKS.setdefault(str(db.url), asyncio.Lock()) if sqlite else None
-
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        if self._lock is not None:
-            async with self._lock, self.db.begin() as conn:
-                yield conn
-        else:
-            async with self.db.begin() as conn:
-                yield conn
 
     async def _audit(self, actor: str, action: str, target: str, before: Any, after: Any) -> None:
         if self.audit is not None:
@@ -127,7 +115,7 @@ class InterviewStore:
         row = {"id": sid, "case_number": case, "title": title, "location": location, "language": language,
                "participants": [p.to_dict() for p in participants], "state": "open", "started_at": started,
                "created_by": actor, "created_at": now, "updated_at": now}
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(sessions.insert().values(**row))
         await self._audit(actor, "interview.create", f"interview:{sid}", None,
                           {"case_number": case, "participants": row["participants"]})
@@ -204,7 +192,7 @@ class InterviewStore:
         start = model.check_time(body.get("start"), "start")
         end = model.check_time(body.get("end"), "end")
         now = now_utc()
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "adding a line")
             if start_utc is not None and start is None:
@@ -249,7 +237,7 @@ class InterviewStore:
     async def fill_gap(self, sid: str, line_id: str, transcript: dict[str, Any], *, actor: str) -> dict[str, Any]:
         """A gap line becomes the ASR line its re-run produced (a new version; the gap stays in the history)."""
         now = now_utc()
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "re-running a gap")
             line = (await conn.execute(sa.select(lines).where(lines.c.id == line_id,
@@ -333,7 +321,7 @@ class InterviewStore:
             raise model.invalid("nothing to change: send text, speaker_role and/or speaker", "text")
         reason = model._str(body.get("reason"), "reason", 500, required=False)
         now = now_utc()
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "editing a line")
             line = (await conn.execute(sa.select(lines).where(lines.c.id == line_id,
@@ -372,7 +360,7 @@ class InterviewStore:
     async def finish(self, sid: str, *, actor: str, ended_at: Any = None) -> dict[str, Any]:
         now = now_utc()
         end = parse_iso(ended_at, "ended_at") if ended_at else now.replace(microsecond=now.microsecond // 1000 * 1000)
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "finishing")
             started = _aware(row.started_at)
@@ -400,7 +388,7 @@ class InterviewStore:
     async def sign(self, sid: str, *, actor: str) -> dict[str, Any]:
         """Lock the record and store the hashes of its text and audio. Finishes it first if needed."""
         now = now_utc()
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "signing again")
             count = (await conn.execute(sa.select(sa.func.count()).select_from(lines)
@@ -443,7 +431,7 @@ class InterviewStore:
         """Keep the interview's audio; refused once signed, checked in the same transaction as the insert."""
         now = now_utc()
         rec_id = new_id()
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "adding audio")
             await conn.execute(recordings.insert().values(
@@ -460,7 +448,7 @@ class InterviewStore:
         """A line transcribed from the session's own uploaded recording (origin: recording id + start)."""
         origin = f"recording:{recording_id}:{start:.3f}"
         now = now_utc()
-        async with self._tx() as conn:
+        async with transaction(self.db) as conn:
             row = await self._row(sid, conn, lock=True)
             self._writable(row, "adding a line")
             dup = (await conn.execute(sa.select(lines).where(lines.c.session_id == sid,

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.db import transaction
 from voice.radio.tables import channels
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -133,7 +134,7 @@ class ChannelStore:
     async def save(self, channel: Channel, *, create: bool) -> Channel:
         now = dt.datetime.now(dt.UTC)
         values = {k: v for k, v in channel.to_dict().items() if k != "id"}
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             exists = (await conn.execute(sa.select(channels.c.id).where(channels.c.id == channel.id))).first()
             if create and exists:
                 raise ChannelError("id", f"a channel with id {channel.id!r} already exists; PUT "
@@ -173,6 +174,6 @@ class ChannelStore:
         return await self.get(channel.id) or channel
 
     async def delete(self, channel_id: str) -> bool:
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             res = await conn.execute(channels.delete().where(channels.c.id == channel_id))
         return bool(res.rowcount)

@@ -21,11 +21,12 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.db import transaction
 from voice.radio.tables import recordings
 
 CODEC = "opus/ogg"
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
-KINDS = ("radio", "interview", "gap")  # gap: an utterance kept for a re-run
+KINDS = ("radio", "interview", "call", "gap")  # gap: an utterance kept for a re-run
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ async def store_recording(db: AsyncEngine, *, kind: str, owner_id: str, encoded:
     now = now or dt.datetime.now(dt.UTC)
     rec_id = new_id()
     expires = now + dt.timedelta(days=retention_days) if retention_days > 0 else None
-    async with db.begin() as conn:
+    async with transaction(db) as conn:
         await conn.execute(recordings.insert().values(
             id=rec_id, kind=kind, owner_id=owner_id, codec=CODEC, sample_rate=encoded.sample_rate,
             seconds=encoded.seconds, bytes=len(encoded.data), sha256=encoded.sha256, data=encoded.data,
@@ -139,7 +140,7 @@ async def sweep_expired(db: AsyncEngine, audit: AuditFn | None, *, now: dt.datet
     deleted = []
     for row in due:
         reason = f"retention period ended {_iso(row.expires_at)}"
-        async with db.begin() as conn:
+        async with transaction(db) as conn:
             res = await conn.execute(recordings.update().where(recordings.c.id == row.id,
                                                                recordings.c.deleted_at.is_(None))
                                      .values(data=None, deleted_at=now, deleted_reason=reason))

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analytics.status_phrases import match_status
+from common.db import transaction
 from voice.audio import TARGET_RATE, StreamResampler, decode_file
 from voice.engine import AsrResult, DecodeOptions, transcribe_audio
 from voice.radio.channels import Channel, ChannelStore
@@ -197,7 +198,7 @@ class RadioService:
     async def set_alias(self, radio_id: str, unit_id: str) -> None:
         await self.dispatch.get_unit(unit_id)  # raises NotFound for an unknown unit
         now = dt.datetime.now(dt.UTC)
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(unit_aliases.delete().where(unit_aliases.c.radio_id == radio_id))
             await conn.execute(unit_aliases.insert().values(radio_id=radio_id, unit_id=unit_id, created_at=now))
 
@@ -255,7 +256,7 @@ class RadioService:
                "upload_key": upload_key, "meta": {**(meta or {}), "truncated": tx.truncated, "stream_start": tx.start,
                                             "stream_end": tx.end}, "created_at": now}
         try:
-            async with self.db.begin() as conn:
+            async with transaction(self.db) as conn:
                 await conn.execute(transmissions.insert().values(**row))
         except sa.exc.IntegrityError:
             if upload_key:
@@ -343,7 +344,7 @@ class RadioService:
         if not (self.gate.idle and getattr(engine, "idle", True)):
             return None
         now = dt.datetime.now(dt.UTC)
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(transmissions.update().where(transmissions.c.state == "catching_up",
                                                             transmissions.c.claimed_at < now - STALE_CLAIM)
                                .values(state="busy", claimed_at=None))
@@ -355,7 +356,7 @@ class RadioService:
             pick = (await conn.execute(q)).first()
         if pick is None:
             return None
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             claimed = await conn.execute(transmissions.update().where(transmissions.c.id == pick.id,
                                                                       transmissions.c.state == "busy")
                                          .values(state="catching_up", claimed_at=now))
@@ -407,7 +408,7 @@ class RadioService:
                          words=words, confidence=float(np.mean([r.confidence for _, _, r in parts])))
 
     async def _update(self, tx_id: str, **values: Any) -> None:
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(transmissions.update().where(transmissions.c.id == tx_id).values(**values))
 
     async def _tx(self, tx_id: str) -> dict[str, Any]:
@@ -458,7 +459,7 @@ class RadioService:
                "to_status": match.status, "phrase": match.phrase, "evidence": match.evidence,
                "confidence": None if confidence is None else round(confidence, 4), "state": state,
                "reason": reason, "created_at": dt.datetime.now(dt.UTC)}
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(status_updates.insert().values(**row))
         update = await self.get_status_update(upd_id)
         assert update is not None
@@ -527,7 +528,7 @@ class RadioService:
                 raise
             raise RadioError(409, "illegal_transition", exc.message,  # type: ignore[attr-defined]
                              **getattr(exc, "details", {})) from None
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(status_updates.update().where(status_updates.c.id == upd_id)
                                .values(state="applied", reason=f"confirmed by {actor}"))
         result = await self.get_status_update(upd_id)
@@ -559,7 +560,7 @@ class RadioService:
             # Forward-only rules refuse going back (on_scene -> en_route): an undo is a correction.
             await self.dispatch.correct_unit_status(upd["unit_id"], upd["from"], actor=actor, note=note)
         now = dt.datetime.now(dt.UTC)
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(status_updates.update().where(status_updates.c.id == upd_id)
                                .values(state="undone", undone_at=now, undone_by=actor))
         result = await self.get_status_update(upd_id)
@@ -582,7 +583,7 @@ class RadioService:
                "language": data.get("lang") or tx.get("language"), "category": data.get("category"),
                "priority": data.get("priority"), "level": data.get("level"), "triage": data, "state": "suggested",
                "created_at": dt.datetime.now(dt.UTC)}
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(suggestions.insert().values(**row))
         sug = await self.get_suggestion(row["id"])
         assert sug is not None
@@ -603,7 +604,7 @@ class RadioService:
 
     async def _claim(self, sug_id: str, state: str, actor: str, reason: str | None) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC)
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             res = await conn.execute(suggestions.update().where(suggestions.c.id == sug_id,
                                                                 suggestions.c.state == "suggested")
                                      .values(state=state, decided_by=actor, decided_at=now, reason=reason))
@@ -624,11 +625,11 @@ class RadioService:
             incident = await self.dispatch.create_incident(text=text or sug["text"], source="radio", actor=actor,
                                                            lang=sug["language"])
         except Exception:
-            async with self.db.begin() as conn:
+            async with transaction(self.db) as conn:
                 await conn.execute(suggestions.update().where(suggestions.c.id == sug_id)
                                    .values(state="suggested", decided_by=None, decided_at=None))
             raise
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(suggestions.update().where(suggestions.c.id == sug_id)
                                .values(incident_id=incident["id"]))
         await self.dispatch.audit(actor, "radio.suggestion.accept", f"suggestion:{sug_id}",

@@ -106,7 +106,7 @@ unit_aliases = sa.Table(
 recordings = sa.Table(
     "audio_recordings", metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),  # radio | interview
+    sa.Column("kind", sa.String(16), nullable=False),  # radio | interview | call
     sa.Column("owner_id", sa.String(64), nullable=False),  # transmission id or interview id
     sa.Column("codec", sa.String(32), nullable=False),
     sa.Column("sample_rate", sa.Integer, nullable=False),

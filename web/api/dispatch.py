@@ -482,8 +482,7 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
     service = DispatchService(app[appkeys.DB], app[appkeys.REDIS], settings.dispatch, settings.redis_prefix,
                               executor=app[appkeys.EXECUTOR], intel_settings=settings.intel)
-    hub = Hub(service)
-    service.hub = hub
+    hub = Hub(service.bus, settings.dispatch, service.instance, service)
     app[appkeys.DISPATCH] = service
     app[HUB] = hub
     app[appkeys.AUDIT_DENIED] = service.audit_denied

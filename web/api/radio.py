@@ -11,10 +11,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-import json
 import logging
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -23,9 +21,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import FileField
 
 from dispatch import keys
-from voice.audio import AudioError, decode_file, pcm_to_float
+from voice.admission import Admission
+from voice.audio import AudioError, decode_file
 from voice.radio.channels import Channel, ChannelError, check_channel
-from voice.radio.ptt import PttError, SegmenterConfig, TransmissionSegmenter, make_transmission
+from voice.radio.gateway import GatewayConnection, segmenter_config
+from voice.radio.ptt import make_transmission
 from voice.radio.rdio import SUCCESS_TEXT, CallFormError, parse_call_form
 from voice.radio.recording import recording_bytes, sweep_expired
 from voice.radio.service import RadioError, RadioService
@@ -33,7 +33,7 @@ from voice.radio.settings import RadioSettings
 from web import appkeys, diskspace
 from web.auth import Role, principal, requires, token_in_form
 from web.errors import NOT_FOUND, ApiError, bad_request
-from web.ws import CLOSE_POLICY, Connection
+from web.ws import Connection
 
 log = logging.getLogger("jingyun.radio.api")
 
@@ -42,7 +42,6 @@ RADIO_SETTINGS: web.AppKey[RadioSettings] = web.AppKey("radio_settings", RadioSe
 READ_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
 ACT_ROLES = (Role.DISPATCHER, Role.ADMIN)
 GATEWAY_ROLES = (Role.SERVICE, Role.ADMIN)
-ENCODINGS = ("pcm_s16le", "f32le")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -305,7 +304,7 @@ async def call_upload(request: web.Request) -> web.StreamResponse:
         raise bad_request(str(exc), field="audio") from None
     channel = await svc.channels.ensure_for_talkgroup(meta.system, meta.talkgroup, meta.talkgroup_label)
     tx = make_transmission(0, meta.source, samples, 16000, 0.0, meta.started_at, "upload",
-                           _segmenter_config(rs, 16000))
+                           segmenter_config(rs, 16000))
     outcome = await svc.process(channel, tx, system=meta.system, talkgroup=meta.talkgroup,
                                 upload_key=meta.upload_key, meta=meta.to_dict())
     return _upload_reply(request, outcome.transmission, duplicate=outcome.duplicate)
@@ -326,22 +325,15 @@ def service_of_voice(app: web.Application) -> Any:
     return service(app)
 
 
-def _segmenter_config(rs: RadioSettings, rate: int) -> SegmenterConfig:
-    return SegmenterConfig(sample_rate=rate, max_seconds=rs.max_transmission_seconds,
-                           squelch_max_tail_ms=rs.squelch_max_tail_ms, squelch_flatness=rs.squelch_flatness)
-
-
 # ---- the gateway WebSocket -------------------------------------------------------------------------
 @requires(*GATEWAY_ROLES)
 @handles_errors
 async def ws_radio(request: web.Request) -> web.StreamResponse:
-    """Audio plus PTT events for one channel; one ``transmission`` message back per transmission.
+    """A radio gateway's channel (voice.radio.gateway; docs/radio.md).
 
     A channel the gateway names for the first time is created with defaults (as recorder uploads
     do). The channel counts towards JINGYUN_MAX_STREAMS with JINGYUN_RADIO_CHANNEL_WEIGHT; over the
     limit it is still served (its audio is always kept) but told ``busy`` and decoded last."""
-    from web.api.voice import Admission
-
     app = request.app
     voice = service_of_voice(app)
     voice.require_engine()
@@ -349,148 +341,19 @@ async def ws_radio(request: web.Request) -> web.StreamResponse:
     conn = Connection(request, "radio")
     await conn.prepare()
     settings = app[appkeys.SETTINGS]
-    with Admission(voice, settings.voice.max_streams, app[RADIO_SETTINGS].channel_weight, always=True) as admission:
+    rs = app[RADIO_SETTINGS]
+    with Admission(voice.registry, settings.voice.max_streams, rs.channel_weight, always=True) as admission:
+        gateway = GatewayConnection(conn, app[RADIO], channel, rs, handshake_timeout=settings.ws_auth_timeout,
+                                    max_frame_bytes=settings.voice.max_frame_bytes,
+                                    max_streams=settings.voice.max_streams, admitted=admission.admitted)
         try:
-            await _run_gateway(conn, app, channel, admission.admitted)
+            await gateway.run()
         except Exception:
             log.exception("radio gateway stream failed")
             conn.send({"type": "error", "code": "internal", "message": "internal error; the stream is closed"})
         finally:
             await conn.close()
     return conn.ws
-
-
-def _error(conn: Connection, code: str, message: str) -> None:
-    conn.send({"type": "error", "code": code, "message": message})
-
-
-class _Pressure:
-    """Tells a gateway when the speech engine is behind: ``lag`` (throttled) and ``busy`` per shed transmission."""
-
-    LAG_EVERY_S = 5.0
-
-    def __init__(self, conn: Connection, channel: Channel, rs: RadioSettings) -> None:
-        self.conn, self.channel, self.rs = conn, channel, rs
-        self.last_lag = -self.LAG_EVERY_S
-
-    def after(self, seq: int, outcome: Any) -> None:
-        if outcome.shed is not None:
-            tx = outcome.transmission
-            self.conn.send({"type": "busy", "seq": seq, "channel": self.channel.id, "transmission_id": tx["id"],
-                            "reason": outcome.shed.reason,
-                            "message": "the speech engine is behind: this transmission's audio is kept and it will "
-                                       "be transcribed when the engine is idle (state busy until then)"})
-        elif outcome.waited > self.rs.max_wait_seconds / 2 and time.monotonic() - self.last_lag >= self.LAG_EVERY_S:
-            self.last_lag = time.monotonic()
-            self.conn.send({"type": "lag", "channel": self.channel.id, "waited_seconds": round(outcome.waited, 2),
-                            "shed_after_seconds": self.rs.max_wait_seconds,
-                            "message": "the speech engine is behind; transmissions of lower-priority channels "
-                                       "are shed first"})
-
-
-async def _run_gateway(conn: Connection, app: web.Application, channel: Channel, admitted: bool = True) -> None:
-    settings = app[appkeys.SETTINGS]
-    rs = app[RADIO_SETTINGS]
-    svc = app[RADIO]
-    first = await conn.receive_json(settings.ws_auth_timeout)
-    if not isinstance(first, dict) or first.get("type") != "config":
-        _error(conn, "bad_config", "expected a JSON config message first, within "
-               f"{settings.ws_auth_timeout:g} s: {{\"type\": \"config\", \"sample_rate\": 8000 or 16000, "
-               "\"encoding\": \"pcm_s16le\" or \"f32le\"}")
-        await conn.close(CLOSE_POLICY, "no config")
-        return
-    rate, encoding = first.get("sample_rate", 16000), first.get("encoding", "pcm_s16le")
-    if encoding not in ENCODINGS:
-        _error(conn, "unsupported_encoding", f"encoding {encoding!r} is not accepted; accepted: {', '.join(ENCODINGS)}")
-        await conn.close(CLOSE_POLICY, "bad encoding")
-        return
-    try:
-        seg = TransmissionSegmenter(_segmenter_config(rs, rate if isinstance(rate, int) else -1),
-                                    dt.datetime.now(dt.UTC), str(first.get("mode", "auto")))
-    except PttError as exc:
-        _error(conn, "unsupported_sample_rate" if "sample_rate" in str(exc) else "bad_config", str(exc))
-        await conn.close(CLOSE_POLICY, "bad config")
-        return
-    tasks: set[asyncio.Task[None]] = set()
-    counts = {"transmissions": 0}
-
-    # Each transmission acts (status, suggestion, reply) only after the one before it has.
-    chain: list[asyncio.Future[None]] = []
-
-    pressure = _Pressure(conn, channel, rs)
-
-    async def handle(tx: Any, turn: asyncio.Future[None] | None, mine: asyncio.Future[None]) -> None:
-        try:
-            # The channel as it is now: a dispatcher may have changed its priority, language or hotwords
-            # while the gateway stays connected.
-            current = await svc.channels.get(channel.id) or channel
-            outcome = await svc.process(current, tx, turn=turn, deferred=not admitted)
-            counts["transmissions"] += 1
-            pressure.after(tx.seq, outcome)
-            conn.send({"type": "transmission", "seq": tx.seq, **outcome.to_dict()})
-        except Exception as exc:
-            log.exception("radio transmission failed on channel %s", channel.id)
-            _error(conn, "internal", f"transmission {tx.seq} could not be processed: {exc.__class__.__name__}")
-        finally:
-            mine.set_result(None)
-
-    def submit(txs: list[Any]) -> None:
-        loop = asyncio.get_running_loop()
-        for tx in txs:
-            turn = chain[-1] if chain else None
-            mine: asyncio.Future[None] = loop.create_future()
-            chain[:] = [mine]
-            task = loop.create_task(handle(tx, turn, mine), name=f"radio-{channel.id}-{tx.seq}")
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-
-    conn.send({"type": "ready", "channel": channel.to_dict(), "sample_rate": rate, "encoding": encoding,
-               "mode": first.get("mode", "auto"), "admitted": admitted})
-    if not admitted:
-        conn.send({"type": "busy", "channel": channel.id, "max_streams": settings.voice.max_streams,
-                   "message": f"the speech engine's {settings.voice.max_streams} streams are in use: this channel's "
-                              "audio is kept and decoded after the admitted streams; what cannot be decoded now is "
-                              "transcribed when the engine is idle"})
-    max_frame = settings.voice.max_frame_bytes
-    async for data in conn.messages():
-        if isinstance(data, bytes):
-            if len(data) > max_frame:
-                _error(conn, "frame_too_large", f"audio frame of {len(data)} bytes is over the limit of {max_frame}; "
-                       "the frame was ignored")
-                continue
-            try:
-                samples = pcm_to_float(data, encoding)
-            except AudioError as exc:
-                _error(conn, "bad_audio", f"{exc}; the frame was ignored")
-                continue
-            submit(seg.feed(samples))
-            continue
-        try:
-            msg = json.loads(data)
-        except (ValueError, RecursionError):  # RecursionError: nested too deep
-            msg = None
-        kind = msg.get("type") if isinstance(msg, dict) else None
-        try:
-            if kind == "ptt_down":
-                assert isinstance(msg, dict)
-                unit = msg.get("unit", msg.get("unit_id"))
-                submit(seg.ptt_down(str(unit) if isinstance(unit, int) else unit, dt.datetime.now(dt.UTC)))
-                conn.send({"type": "ptt", "state": "down", "unit": seg.keyed_unit})
-            elif kind == "ptt_up":
-                submit(seg.ptt_up())
-                conn.send({"type": "ptt", "state": "up"})
-            elif kind == "end":
-                break
-            else:
-                _error(conn, "unexpected_text", "text messages must be JSON: {\"type\": \"ptt_down\", \"unit\": "
-                       "\"U12\"}, {\"type\": \"ptt_up\"} or {\"type\": \"end\"}; audio goes in binary messages")
-        except PttError as exc:
-            _error(conn, "bad_ptt", str(exc))
-    submit(seg.finish())
-    while tasks:
-        await asyncio.gather(*list(tasks), return_exceptions=True)
-    conn.send({"type": "done", "transmissions": counts["transmissions"],
-               "ignored_seconds": round(seg.ignored_seconds, 3)})
 
 
 # ---- lifecycle -----------------------------------------------------------------------------------

@@ -14,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -26,17 +24,21 @@ from aiohttp import web
 
 from dispatch import keys
 from voice import protocol as proto
+from voice.admission import Admission, StreamRegistry
 from voice.audio import AudioError, decode_file
+from voice.connections.deps import INTERVIEW_SOURCE, CallHook, StreamDeps
+from voice.connections.transcribe import TranscribeConnection
+from voice.connections.whisperlive import WhisperLiveConnection
 from voice.engine import AsrEngine, DecodeOptions, transcribe_audio
 from voice.formats import render_transcription
-from voice.gaps import GapError, get_gap, keep_gap_audio, list_gaps, new_gap_id, retry_gap, save_gap
+from voice.gaps import GapError, get_gap, keep_gap_audio, list_gaps, retry_gap, save_gap
 from voice.models import ModelError
 from voice.radio.recording import encode_opus
-from voice.session import StreamSession
-from voice.store import StreamMeta, encode, final_message, list_transcripts, partial_message, save_final
-from voice.stream import Dropped, Event, Failed, Final, Partial, StreamConfig, StreamTranscriber
+from voice.store import StreamMeta, encode, list_transcripts, save_final
+from voice.stream import Failed, Final
 from voice.types import DecodeError
 from web import appkeys, diskspace
+from web.api import calls as calls_api
 from web.auth import Role, principal, requires
 from web.errors import UNAVAILABLE, ApiError, bad_request
 from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
@@ -44,9 +46,6 @@ from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
 log = logging.getLogger("jingyun.voice")
 
 STREAM_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.SERVICE, Role.INTERVIEWER)
-WHISPERLIVE_END = b"END_OF_AUDIO"
-WHISPERLIVE_SEGMENTS = 10
-STORE_ATTEMPTS = 4
 
 
 @dataclass
@@ -57,14 +56,9 @@ class VoiceService:
     state: str = "loading"  # loading | ready | failed | disabled
     reason: str = ""
     fix: str = ""
-    # Open streams and the share of the engine each may use: a continuous stream 1, a radio channel
-    # less (it talks part of the time). JINGYUN_MAX_STREAMS bounds their sum.
-    streams: dict[str, float] = field(default_factory=dict)
+    # Open streams (every kind) against JINGYUN_MAX_STREAMS.
+    registry: StreamRegistry = field(default_factory=StreamRegistry)
     owns_engine: bool = False
-
-    @property
-    def load(self) -> float:
-        return sum(self.streams.values())
 
     def require_engine(self) -> AsrEngine:
         """The engine, or a 503 that says why there is none and what to do."""
@@ -138,69 +132,20 @@ async def voice_ctx(app: web.Application) -> AsyncIterator[None]:
 # Interview speech is for interviewers and admins only (docs/interviews.md): it is stored, but never
 # published to the dispatcher consoles nor listed to other roles. A stream is interview speech when
 # an interviewer opened it, whatever it calls itself, or when it says so.
-INTERVIEW_SOURCE = "interview"
 PRIVATE_READERS = (Role.ADMIN, Role.INTERVIEWER)
 
 
-def _source(conn: Connection, requested: str) -> str:
-    return INTERVIEW_SOURCE if principal(conn.request).role is Role.INTERVIEWER else requested
+class AppStreamStore:
+    """The server's side of a stream's durable work (voice.persister.StreamStore): SQL, audio, consoles."""
 
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.db = app[appkeys.DB]
 
-class _Persister:
-    """Stores finals and publishes events in order, off the reading path; drained on close."""
+    async def save_final(self, meta: StreamMeta, final: Final) -> int:
+        return await save_final(self.db, meta, final)
 
-    def __init__(self, app: web.Application, meta: StreamMeta) -> None:
-        self.app, self.meta = app, meta
-        self.queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
-        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"voice-persist-{meta.stream_id}")
-        self.stored = 0
-
-    def put(self, kind: str, item: Any) -> None:
-        self.queue.put_nowait((kind, item))
-
-    async def _run(self) -> None:
-        redis = self.app[appkeys.REDIS]
-        db = self.app[appkeys.DB]
-        channel = keys.console_channel(self.app[appkeys.SETTINGS].redis_prefix)
-        while True:
-            item = await self.queue.get()
-            if item is None:
-                return
-            kind, ev = item
-            private = self.meta.source == INTERVIEW_SOURCE
-            if kind == "gap":
-                await self._store_gap(db, *ev)
-            elif kind == "final":
-                row_id = await self._store(db, ev)
-                if private:
-                    continue
-                try:
-                    await redis.publish(channel, encode(final_message(self.meta, ev, row_id)))
-                except Exception:
-                    log.exception("could not publish a final of stream %s", self.meta.stream_id)
-            elif not private:
-                try:
-                    await redis.publish(channel, encode(partial_message(self.meta, ev)))
-                except Exception:  # partials are losable by design
-                    log.warning("could not publish a partial of stream %s", self.meta.stream_id)
-
-    async def _store(self, db: Any, final: Final) -> int | None:
-        # A final must not be lost to a brief database hiccup: retry (the insert is idempotent per
-        # stream and utterance), then log it whole so an operator can recover the text.
-        for attempt in range(STORE_ATTEMPTS):
-            try:
-                row_id = await save_final(db, self.meta, final)
-                self.stored += 1
-                return row_id
-            except Exception:
-                if attempt == STORE_ATTEMPTS - 1:
-                    log.exception("could not store a final of stream %s: %s", self.meta.stream_id,
-                                  encode(final_message(self.meta, final)))
-                    return None
-                await asyncio.sleep(0.2 * 2 ** attempt)
-        return None
-
-    async def _store_gap(self, db: Any, gap_id: str, failed: Failed, started_at: dt.datetime | None) -> None:
+    async def save_gap(self, meta: StreamMeta, gap_id: str, failed: Failed, started_at: dt.datetime | None) -> None:
         # The audio first, so the gap row can point at it; without room on disk the gap is still
         # recorded (the client was told), only its re-run is impossible.
         settings = self.app[appkeys.SETTINGS]
@@ -210,111 +155,53 @@ class _Persister:
             encoded = await asyncio.get_running_loop().run_in_executor(
                 self.app[appkeys.EXECUTOR], encode_opus, failed.audio, 16000, rs.opus_bitrate)
             if diskspace.room_for(settings.data_dir, rs.audio_min_free_mb, len(encoded.data))[0]:
-                days = rs.interview_retention_days if self.meta.source == INTERVIEW_SOURCE else rs.radio_retention_days
-                recording_id = await keep_gap_audio(db, gap_id, encoded, days)
+                days = rs.interview_retention_days if meta.source == INTERVIEW_SOURCE else rs.radio_retention_days
+                recording_id = await keep_gap_audio(self.db, gap_id, encoded, days)
             else:
                 log.warning("disk nearly full: the audio of gap %s is not kept", gap_id)
         except Exception:
             log.exception("could not keep the audio of gap %s", gap_id)
-        for attempt in range(STORE_ATTEMPTS):
-            try:
-                await save_gap(db, self.meta, failed, gap_id, recording_id, started_at)
-                return
-            except Exception:
-                if attempt == STORE_ATTEMPTS - 1:
-                    log.exception("could not store gap %s of stream %s (utterance %d, %.2f-%.2f s: %s)", gap_id,
-                                  self.meta.stream_id, failed.utterance, failed.start, failed.end, failed.reason)
-                    return
-                await asyncio.sleep(0.2 * 2 ** attempt)
+        await save_gap(self.db, meta, failed, gap_id, recording_id, started_at)
 
-    async def close(self) -> None:
-        self.queue.put_nowait(None)
-        with contextlib.suppress(Exception):
-            await self.task
+    async def publish(self, event: dict[str, Any]) -> None:
+        channel = keys.console_channel(self.app[appkeys.SETTINGS].redis_prefix)
+        await self.app[appkeys.REDIS].publish(channel, encode(event))
 
 
-class _IdleFlush:
-    """Finalises the open utterance when audio stops arriving (the sender went quiet without "flush")."""
+def _deps(request: web.Request, engine: AsrEngine) -> StreamDeps:
+    app = request.app
+    settings = app[appkeys.SETTINGS]
+    outcomes = app[appkeys.METRICS].utterances
+    who = principal(request)
 
-    def __init__(self, session: StreamSession, idle_s: float) -> None:
-        self.session, self.idle_s = session, idle_s
-        self.last_audio = time.monotonic()
-        self.task = (asyncio.get_running_loop().create_task(self._run(), name="voice-idle-flush")
-                     if idle_s > 0 else None)
+    async def open_call(cfg: proto.ClientConfig, meta: StreamMeta) -> CallHook:
+        return await calls_api.open_call(app, who, cfg, meta)
 
-    def touch(self) -> None:
-        self.last_audio = time.monotonic()
-
-    async def _run(self) -> None:
-        flushed_at = 0.0
-        while True:
-            await asyncio.sleep(self.idle_s / 4)
-            if time.monotonic() - self.last_audio >= self.idle_s and self.last_audio != flushed_at:
-                flushed_at = self.last_audio
-                self.session.flush()
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-
-def _stream_config(cfg: proto.ClientConfig, engine: AsrEngine, settings: Any) -> tuple[StreamConfig, str | None]:
-    v = settings.voice
-    language, note = engine.resolve_language(cfg.language)
-    return StreamConfig(
-        sample_rate=cfg.sample_rate, language=language, hotwords=cfg.hotwords, initial_prompt=cfg.initial_prompt,
-        script=cfg.script, partial_interval=v.partial_interval if cfg.partials else 0.0,
-        max_utterance_seconds=v.max_utterance_seconds, vad_aggressiveness=v.vad_aggressiveness,
-        vad_frame_ms=v.vad_frame_ms if v.vad_frame_ms in (10, 20, 30) else 30, end_silence_ms=v.end_silence_ms,
-        early_final_ms=v.early_final_ms, long_utterance_seconds=v.long_utterance_seconds,
-        long_end_silence_ms=v.long_end_silence_ms, started_at=dt.datetime.now(dt.UTC)), note
-
-
-class Admission:
-    """Counts a stream (``weight``) against JINGYUN_MAX_STREAMS for as long as it is open.
-
-    ``admitted`` says whether it fits. A stream that does not fit is refused busy, except with
-    ``always`` (radio: a gateway's audio is kept whatever happens; it is decoded after admitted
-    streams and shed first), where it still counts so that others see the load."""
-
-    def __init__(self, svc: VoiceService, limit: int, weight: float = 1.0, *, always: bool = False) -> None:
-        self.svc, self.limit, self.weight, self.always = svc, limit, weight, always
-        self.id = uuid.uuid4().hex[:16]
-        self.admitted = False
-
-    def __enter__(self) -> Admission:
-        self.admitted = self.svc.load + self.weight <= self.limit + 1e-9
-        if self.admitted or self.always:
-            self.svc.streams[self.id] = self.weight
-        return self
-
-    def release(self) -> None:
-        """Free the slot (before the final "closed" message, so a client may reconnect at once)."""
-        self.svc.streams.pop(self.id, None)
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+    return StreamDeps(engine=engine, settings=settings.voice, handshake_timeout=settings.ws_auth_timeout,
+                      store=AppStreamStore(app), count=lambda source, outcome: outcomes.labels(source, outcome).inc(),
+                      open_call=open_call)
 
 
 @requires(*STREAM_ROLES)
 async def ws_transcribe(request: web.Request) -> web.StreamResponse:
-    """Live transcription: config message, binary PCM, ``end``; events back (docs/voice.md)."""
+    """Live transcription (voice.connections.transcribe; docs/voice.md): this route authenticates,
+    admits and hands the socket over."""
     app = request.app
     settings = app[appkeys.SETTINGS]
     svc = service(app)
     engine = svc.require_engine()
     conn = Connection(request, "transcribe")
     await conn.prepare()
-    with Admission(svc, settings.voice.max_streams) as admission:
+    with Admission(svc.registry, settings.voice.max_streams) as admission:
         try:
             if not admission.admitted:
                 conn.send({"type": "busy", "message": f"all {settings.voice.max_streams} transcription streams "
                            "are in use; retry later", "max_streams": settings.voice.max_streams})
                 await conn.close(CLOSE_TRY_AGAIN, "busy")
                 return conn.ws
-            await _run_transcribe(conn, app, engine, admission)
+            await TranscribeConnection(conn, _deps(request, engine), admission.id,
+                                       interviewer=principal(request).role is Role.INTERVIEWER,
+                                       release=admission.release).run()
         except Exception:
             log.exception("transcription stream failed")
             conn.send(proto.error_event(proto.INTERNAL, "internal error; the stream is closed"))
@@ -324,160 +211,17 @@ async def ws_transcribe(request: web.Request) -> web.StreamResponse:
     return conn.ws
 
 
-async def _run_transcribe(conn: Connection, app: web.Application, engine: AsrEngine, admission: Admission) -> None:
-    stream_id = admission.id
-    settings = app[appkeys.SETTINGS]
-    v = settings.voice
-    first = await conn.receive_json(settings.ws_auth_timeout)
-    if first is None:
-        conn.send(proto.error_event(proto.BAD_CONFIG, "expected a JSON config message first, within "
-                                    f"{settings.ws_auth_timeout:g} s: {{\"type\": \"config\", \"sample_rate\": "
-                                    "16000, \"encoding\": \"pcm_s16le\", ...}"))
-        await conn.close(CLOSE_POLICY, "no config")
-        return
-    try:
-        cfg = proto.parse_config(first, default_script=v.script,
-                                 known_languages=engine.languages | {"yue", "auto"})
-    except proto.ProtocolError as exc:
-        conn.send(proto.error_event(exc.code, exc.message))
-        await conn.close(CLOSE_POLICY, exc.code)
-        return
-    stream_cfg, note = _stream_config(cfg, engine, settings)
-    meta = StreamMeta(stream_id=stream_id, source=_source(conn, cfg.source), channel=cfg.channel,
-                      model=engine.info.name)
-    persister = _Persister(app, meta)
-    stats = {"finals": 0, "errors": 0, "lag_warned": False}
-    closing: list[str] = []
-
-    outcomes = app[appkeys.METRICS].utterances
-
-    def on_event(ev: Event) -> None:
-        # Every utterance the VAD accepted ends in exactly one of final, dropped (no speech) or an
-        # error naming it; the client hears each, and a failed one is kept as a gap for a re-run.
-        if isinstance(ev, Final):
-            stats["finals"] += 1
-            outcomes.labels(meta.source or "stream", "final").inc()
-            conn.send(proto.final_event(stream_id, ev))
-            persister.put("final", ev)
-        elif isinstance(ev, Partial):
-            conn.send(proto.partial_event(stream_id, ev))
-            persister.put("partial", ev)
-        elif isinstance(ev, Dropped):
-            outcomes.labels(meta.source or "stream", "no_speech").inc()
-            conn.send(proto.dropped_event(stream_id, ev))
-        elif isinstance(ev, Failed):
-            stats["errors"] += 1
-            outcomes.labels(meta.source or "stream", "error").inc()
-            gap_id = new_gap_id()
-            log.warning("utterance %d of stream %s failed (%s); kept as gap %s", ev.utterance, stream_id,
-                        ev.reason, gap_id)
-            conn.send(proto.utterance_error_event(stream_id, ev, gap_id))
-            persister.put("gap", (gap_id, ev, stream_cfg.started_at))
-
-    session = StreamSession(StreamTranscriber(stream_cfg), engine, on_event)
-    ready: dict[str, Any] = {
-        "type": "ready", "stream_id": stream_id, "model": engine.info.name, "multilingual": engine.multilingual,
-        "language": stream_cfg.language or "auto", "language_requested": cfg.language or "auto",
-        "sample_rate": cfg.sample_rate, "encoding": cfg.encoding, "script": cfg.script,
-        "source": meta.source, "channel": cfg.channel,
-        "limits": {"max_frame_bytes": v.max_frame_bytes, "max_stream_seconds": v.max_stream_seconds,
-                   "max_lag_seconds": v.max_lag_seconds}}
-    if note:
-        ready["language_note"] = note
-    conn.send(ready)
-    reason = "client closed"
-    idle = _IdleFlush(session, v.idle_flush_seconds)
-    try:
-        async for data in conn.messages():
-            if isinstance(data, bytes):
-                idle.touch()
-                if len(data) > v.max_frame_bytes:
-                    conn.send(proto.error_event(proto.FRAME_TOO_LARGE, f"audio frame of {len(data)} bytes is larger "
-                                                f"than the limit of {v.max_frame_bytes} bytes; send smaller frames "
-                                                "(e.g. 20-100 ms of audio); the frame was ignored"))
-                    continue
-                try:
-                    session.feed_pcm(data, cfg.encoding)
-                except AudioError as exc:
-                    conn.send(proto.error_event(proto.BAD_AUDIO, f"{exc}; the frame was ignored"))
-                    continue
-                if session.core.seconds_received > v.max_stream_seconds:
-                    conn.send(proto.error_event(proto.STREAM_TOO_LONG, "the stream exceeded the limit of "
-                                                f"{v.max_stream_seconds:g} s of audio; it is finished now"))
-                    reason = "stream too long"
-                    break
-                backlog = session.backlog_seconds
-                if backlog > 2 * v.max_lag_seconds:
-                    conn.send(proto.error_event(proto.LAGGING, f"decoding is {backlog:.1f} s behind this stream, "
-                                                f"over the limit of {2 * v.max_lag_seconds:g} s; the stream is "
-                                                "closed; the server is overloaded, retry later"))
-                    closing.append("lagging")
-                    await session.abort(f"not transcribed: the server fell {backlog:.1f} s behind this stream "
-                                        "and closed it")
-                    await persister.close()
-                    await conn.close(CLOSE_TRY_AGAIN, "lagging")
-                    return
-                if backlog > v.max_lag_seconds and not stats["lag_warned"]:
-                    stats["lag_warned"] = True
-                    conn.send({"type": "lag", "backlog_seconds": round(backlog, 2),
-                               "limit_seconds": v.max_lag_seconds, "close_at_seconds": 2 * v.max_lag_seconds})
-                elif backlog <= v.max_lag_seconds / 2:
-                    stats["lag_warned"] = False
-                continue
-            msg = _control(data)
-            if msg == "end":
-                reason = "end of audio"
-                break
-            if msg == "flush":
-                session.flush()
-                continue
-            conn.send(proto.error_event(proto.UNEXPECTED_TEXT, "expected binary audio frames or a JSON control "
-                                        'message {"type": "end"} or {"type": "flush"}; the message was ignored'))
-        else:
-            # The client went away without "end": what it already said is still decoded and stored.
-            reason = "client disconnected"
-        await session.finish()
-        await persister.close()
-        admission.release()
-        conn.send({"type": "closed", "stream_id": stream_id, "reason": reason, "segments": stats["finals"],
-                   "errors": stats["errors"], "audio_seconds": round(session.core.seconds_received, 3)})
-    finally:
-        await idle.stop()
-        if not persister.task.done():
-            # Broken off (an internal error, shutdown): what was still being decoded is kept as gaps.
-            await session.abort("not transcribed: the stream was broken off")
-            await persister.close()
-
-
-def _control(data: str) -> str | None:
-    try:
-        msg = json.loads(data)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep
-        return None
-    if isinstance(msg, dict) and msg.get("type") in ("end", "flush"):
-        return str(msg["type"])
-    return None
-
-
-# ---- WhisperLive ----------------------------------------------------------------------------
-def _last(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-    return items[len(items) - n:] if n > 0 else []
-
-
-def _wl_segment(start: float, end: float, text: str, completed: bool) -> dict[str, Any]:
-    return {"start": f"{start:.3f}", "end": f"{end:.3f}", "text": text, "completed": completed}
-
-
 @requires(*STREAM_ROLES)
 async def ws_whisperlive(request: web.Request) -> web.StreamResponse:
-    """The WhisperLive protocol: options JSON, float32 16 kHz audio, ``END_OF_AUDIO``; segments back."""
+    """The WhisperLive protocol (voice.connections.whisperlive): options JSON, float32 16 kHz audio,
+    ``END_OF_AUDIO``; segments back."""
     app = request.app
     settings = app[appkeys.SETTINGS]
     svc = service(app)
     engine = svc.require_engine()
     conn = Connection(request, "whisperlive")
     await conn.prepare()
-    with Admission(svc, settings.voice.max_streams) as admission:
+    with Admission(svc.registry, settings.voice.max_streams) as admission:
         try:
             options = await conn.receive_json(settings.ws_auth_timeout)
             uid = str(options.get("uid", "")) if isinstance(options, dict) else ""
@@ -490,100 +234,13 @@ async def ws_whisperlive(request: web.Request) -> web.StreamResponse:
                 conn.send({"uid": uid, "status": "WAIT", "message": 1.0})
                 await conn.close(CLOSE_TRY_AGAIN, "busy")
                 return conn.ws
-            await _run_whisperlive(conn, app, engine, admission.id, uid, options)
+            await WhisperLiveConnection(conn, _deps(request, engine), admission.id, uid, options,
+                                        interviewer=principal(request).role is Role.INTERVIEWER).run()
         except Exception:
             log.exception("whisperlive stream failed")
         finally:
             await conn.close()
     return conn.ws
-
-
-async def _run_whisperlive(conn: Connection, app: web.Application, engine: AsrEngine, stream_id: str, uid: str,
-                           options: dict[str, Any]) -> None:
-    settings = app[appkeys.SETTINGS]
-    v = settings.voice
-    requested = options.get("language") or None
-    if requested is not None and not isinstance(requested, str):
-        requested = None
-    language, note = engine.resolve_language(requested)
-    hotwords = options.get("hotwords") if isinstance(options.get("hotwords"), str) else None
-    prompt = options.get("initial_prompt") if isinstance(options.get("initial_prompt"), str) else None
-    keep = options.get("send_last_n_segments")
-    keep = keep if isinstance(keep, int) and 1 <= keep <= 100 else WHISPERLIVE_SEGMENTS
-    stream_cfg = StreamConfig(sample_rate=16000, language=language, hotwords=hotwords, initial_prompt=prompt,
-                              script=v.script, partial_interval=v.partial_interval,
-                              max_utterance_seconds=v.max_utterance_seconds, end_silence_ms=v.end_silence_ms,
-                              early_final_ms=v.early_final_ms, long_utterance_seconds=v.long_utterance_seconds,
-                              long_end_silence_ms=v.long_end_silence_ms, started_at=dt.datetime.now(dt.UTC))
-    meta = StreamMeta(stream_id=stream_id, source=_source(conn, "whisperlive"),
-                      channel=str(options.get("channel") or ""), model=engine.info.name)
-    persister = _Persister(app, meta)
-    completed: list[dict[str, Any]] = []
-    announced = {"language": language is not None}
-    outcomes = app[appkeys.METRICS].utterances
-
-    def on_event(ev: Event) -> None:
-        if isinstance(ev, Final):
-            if not announced["language"] and ev.language:
-                announced["language"] = True
-                conn.send({"uid": uid, "language": ev.language, "language_prob": ev.language_probability})
-            # WhisperLive's own server lets the incomplete segment settle on the text it then completes;
-            # its client keeps that last incomplete segment and adds it to the SRT when it differs.
-            # Sending the final text as the incomplete segment first keeps the two the same.
-            conn.send({"uid": uid, "segments": [*_last(completed, keep - 1),
-                                                _wl_segment(ev.start, ev.end, ev.text, False)]})
-            completed.append(_wl_segment(ev.start, ev.end, ev.text, True))
-            conn.send({"uid": uid, "segments": completed[-keep:]})
-            persister.put("final", ev)
-            outcomes.labels(meta.source or "whisperlive", "final").inc()
-        elif isinstance(ev, Partial):
-            conn.send({"uid": uid, "segments": [*_last(completed, keep - 1),
-                                                _wl_segment(ev.start, ev.end, ev.text, False)]})
-        elif isinstance(ev, Failed):
-            # WhisperLive has no per-segment error; its WARNING status reaches the client's log.
-            gap_id = new_gap_id()
-            outcomes.labels(meta.source or "whisperlive", "error").inc()
-            conn.send({"uid": uid, "status": "WARNING", "message": proto.utterance_error_event(
-                stream_id, ev, gap_id)["message"]})
-            persister.put("gap", (gap_id, ev, stream_cfg.started_at))
-        elif isinstance(ev, Dropped):
-            outcomes.labels(meta.source or "whisperlive", "no_speech").inc()
-
-    session = StreamSession(StreamTranscriber(stream_cfg), engine, on_event)
-    conn.send({"uid": uid, "message": "SERVER_READY", "backend": "faster_whisper"})
-    if note:
-        conn.send({"uid": uid, "status": "WARNING", "message": note})
-    idle = _IdleFlush(session, v.idle_flush_seconds)
-    try:
-        async for data in conn.messages():
-            if isinstance(data, str):
-                continue  # the protocol carries nothing but audio after the options
-            idle.touch()
-            if data == WHISPERLIVE_END:
-                break
-            if len(data) > max(v.max_frame_bytes, 4096 * 4):
-                conn.send({"uid": uid, "status": "WARNING",
-                           "message": f"audio frame of {len(data)} bytes over the limit; ignored"})
-                continue
-            try:
-                session.feed_pcm(data, "f32le")
-            except AudioError as exc:
-                conn.send({"uid": uid, "status": "WARNING", "message": f"{exc}; the frame was ignored"})
-                continue
-            if session.core.seconds_received > v.max_stream_seconds or \
-                    session.backlog_seconds > 2 * v.max_lag_seconds:
-                break
-        if session.backlog_seconds > 2 * v.max_lag_seconds:
-            await session.abort(f"not transcribed: the server fell {session.backlog_seconds:.1f} s behind this "
-                                "stream and closed it")
-        else:
-            await session.finish()
-        conn.send({"uid": uid, "message": "DISCONNECT"})
-    finally:
-        await idle.stop()
-        if not persister.task.done():
-            await session.abort("not transcribed: the stream was broken off")
-        await persister.close()
 
 
 # ---- OpenAI-compatible REST -----------------------------------------------------------------

@@ -8,6 +8,9 @@
 (function () {
   "use strict";
   const { h, t, $ } = JY;
+  // Panels in their own modules (console-calls.js) take the live events they show: JY.consoleOn(type, fn).
+  const extraHandlers = new Map();
+  JY.consoleOn = (type, fn) => { extraHandlers.set(type, [...(extraHandlers.get(type) || []), fn]); };
 
   JY.i18n({
     zh: {
@@ -419,6 +422,7 @@
       h("dt", { text: t("console.d.created") }), h("dd", { text: JY.dateTime(inc.created_at) + " · " + JY.ago(inc.created_at) }),
       h("dt", { text: t("console.d.source") }), h("dd", { text: JY.sourceLabel(inc.source) || "—" })));
     if (inc.text) parts.push(h("div.text", { text: inc.text }));
+    for (const fn of JY.consoleDetailParts || []) { const el = fn(inc); if (el) parts.push(el); } // e.g. its calls' audio
     const rep = inc.report && inc.report.fields;
     if (rep && typeof rep === "object") {
       // A kiosk report: the citizen's answers, labelled as on the form (phone number to call back).
@@ -961,6 +965,7 @@
       case "resync": resync(); break;
       default: break;
     }
+    for (const fn of extraHandlers.get(ev.type) || []) { try { fn(ev); } catch (e) { console.error(e); } }
   }
 
   /** Replace the picture with a snapshot (sent by /ws/console on connect and on {"type":"resync"}). */
@@ -1111,6 +1116,7 @@
     const sock = new JY.Socket("/ws/console", { pill: $("#conn"), onOpen, onMessage: onEvent });
     JY.consoleSocket = sock;
     JY.consoleState = S;
+    JY.consoleSelect = select;
     sock.start();
     setInterval(checkHealth, HEALTH_EVERY_MS);
   }

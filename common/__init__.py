@@ -1,0 +1,1 @@
+"""What every core package may share without importing another: see ``common/db.py``."""

@@ -1,0 +1,104 @@
+"""Rows as the API shows them: pure functions from database rows (mappings) to JSON-ready dicts.
+
+Times become ISO 8601 UTC with ``Z``; the triage result is split into reasons and facts; the
+incident's history, texts, duplicate links and transcripts are derived from its event rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dispatch.model import iso
+
+
+def incident_json(row: Mapping[str, Any], events: Sequence[Mapping[str, Any]] | None = None,
+                  order_list: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An incident; with ``events`` also its history, texts, duplicates and transcripts, with
+    ``order_list`` its orders."""
+    triage = row.get("triage") or {}
+    out: dict[str, Any] = {
+        "id": row["id"], "number": row["number"], "source": row["source"], "status": row["status"],
+        "text": row["text"], "lang": row["lang"], "category": row["category"],
+        "priority": row["priority"], "level": row["level"],
+        "reasons": triage.get("reasons", []), "facts": triage.get("facts", {}),
+        "triage": ({"category": triage.get("category"), "priority": triage.get("priority"),
+                    "level": triage.get("level")} if triage else None),
+        "priority_override": row["priority_override"],
+        "location": {"text": row["location_text"], "lat": row["lat"], "lon": row["lon"]},
+        "report": row["report"], "merged_into": row["merged_into"], "created_by": row["created_by"],
+        "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
+        "dispatched_at": iso(row["dispatched_at"]), "acknowledged_at": iso(row["acknowledged_at"]),
+        "en_route_at": iso(row["en_route_at"]), "on_scene_at": iso(row["on_scene_at"]),
+        "closed_at": iso(row["closed_at"]),
+    }
+    if events is not None:
+        out["history"] = [{"at": iso(e["at"]), "from": e["data"].get("from"), "to": e["data"].get("to"),
+                           "actor": e["actor"], "reason": e["data"].get("reason", "")}
+                          for e in events if e["kind"] == "status"]
+        out["texts"] = [{"at": iso(e["at"]), "text": e["data"]["text"], "source": e["data"].get("source"),
+                         "actor": e["actor"]} for e in events if e["kind"] == "text"]
+        out["duplicates"] = duplicate_links(events)
+        out["transcripts"] = [e["data"]["transcript_id"] for e in events if e["kind"] == "transcript"]
+    if order_list is not None:
+        out["orders"] = list(order_list)
+    return out
+
+
+def duplicate_links(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The incident's live duplicate links: each link event adds one, an unlink event removes it."""
+    dups: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e["kind"] != "duplicate":
+            continue
+        d = e["data"]
+        if d.get("unlinked"):  # a dispatcher said "not a duplicate": the link is gone
+            dups.pop(d["incident_id"], None)
+            continue
+        dups[d["incident_id"]] = {"incident_id": d["incident_id"], "score": d.get("score"),
+                                  "evidence": d.get("evidence", []), "merged": d.get("merged", False)}
+    return list(dups.values())
+
+
+def unit_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "callsign": row["callsign"], "unit_type": row["unit_type"],
+            "capabilities": list(row["capabilities"] or []), "status": row["status"],
+            "location": {"lat": row["lat"], "lon": row["lon"], "at": iso(row["location_at"])},
+            "shift": {"start": iso(row["shift_start"]), "end": iso(row["shift_end"])},
+            "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
+
+
+def unit_event_json(row: Any) -> dict[str, Any]:
+    """One status change of a unit (a row of ``dispatch_unit_events``)."""
+    return {"at": iso(row.at), "from": row.from_status, "to": row.to_status, "actor": row.actor,
+            "source": row.source, "note": row.note}
+
+
+def order_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "incident_id": row["incident_id"], "unit_id": row["unit_id"],
+            "state": row["state"], "attempt": row["attempt"], "note": row["note"],
+            "created_by": row["created_by"], "created_at": iso(row["created_at"]),
+            "deadline_at": iso(row["deadline_at"]), "delivered_at": iso(row["delivered_at"]),
+            "acknowledged_at": iso(row["acknowledged_at"]), "closed_at": iso(row["closed_at"]),
+            "close_reason": row["close_reason"]}
+
+
+def order_message(order: dict[str, Any], inc: Mapping[str, Any],
+                  committed_at: dt.datetime | None = None) -> dict[str, Any]:
+    """What the officer's phone gets: the order plus what they need to go (no internal scoring data).
+
+    ``committed_at`` (live pushes only) is the instant the order became durable: taken right after
+    its transaction committed, before anything is sent. ``created_at`` is taken when that
+    transaction starts."""
+    extra = {"committed_at": iso(committed_at)} if committed_at is not None else {}
+    return {**order, **extra, "incident": {
+        "id": inc["id"], "number": inc["number"], "category": inc["category"], "priority": inc["priority"],
+        "level": inc["level"], "text": inc["text"][-2000:],
+        "location": {"text": inc["location_text"], "lat": inc["lat"], "lon": inc["lon"]}}}
+
+
+def alert_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "kind": row["kind"], "severity": row["severity"],
+            "incident_id": row["incident_id"], "order_id": row["order_id"], "message": row["message"],
+            "created_at": iso(row["created_at"])}
