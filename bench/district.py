@@ -245,6 +245,7 @@ class Stats:
     console_events: int = 0
     console_reconnects: int = 0
     rss_peak_sampled: float = 0.0
+    rss_trend: list[float] = field(default_factory=list)  # the tree's VmRSS (MB) every 30 s from set-up on
     loadavg: list[float] = field(default_factory=list)  # the machine's 1-minute load average, each second
 
 
@@ -321,7 +322,10 @@ async def watch_rss(pid: int, stats: Stats, stop: asyncio.Event) -> None:
         if n % 10 == 0:  # the tree does not change after start-up, but look again now and then
             pids = tree(pid)
         n += 1
-        stats.rss_peak_sampled = max(stats.rss_peak_sampled, sum(proc_mem(p).get("VmRSS", 0.0) for p in pids))
+        rss = sum(proc_mem(p).get("VmRSS", 0.0) for p in pids)
+        stats.rss_peak_sampled = max(stats.rss_peak_sampled, rss)
+        if n % 30 == 1:  # a trend every 30 s, to tell warm-up from growth
+            stats.rss_trend.append(round(rss, 1))
         # The machine is shared: what else ran is part of every latency figure.
         stats.loadavg.append(os.getloadavg()[0])
         with contextlib.suppress(TimeoutError):
@@ -894,6 +898,7 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "errors": dict(stats.errors),
         "server_log_errors": facts["log_errors"],
         "rss_sampled_peak_mb": round(stats.rss_peak_sampled, 1),
+        "rss_every_30s_mb": stats.rss_trend,
         "rss_by_process_mb": {f"{p} {m.get('name', '?')}": {"rss": round(m.get("VmRSS", 0.0), 1),
                                                             "hwm": round(m.get("VmHWM", 0.0), 1)}
                               for p, m in mem.items()},
@@ -949,6 +954,7 @@ def report(r: dict[str, Any]) -> None:
     print(f"consoles     {r['console_events']} events, {r['console_reconnects']} reconnects")
     print(f"memory       peak RSS {r['peak_rss_mb']} MB (sum of VmHWM over {list(r['rss_by_process_mb'])}; "
           f"sampled peak {r['rss_sampled_peak_mb']} MB)   (goal: <= 1024 MB)")
+    print(f"             RSS every 30 s from set-up: {r['rss_every_30s_mb']} MB")
     print(f"cpu          server {r['server_cpu_cores']} cores, bench {r['bench_cpu_cores']} cores")
     print(f"errors       {r['errors'] or 'none'}")
     for what, n in r["server_log_errors"].items():
