@@ -30,7 +30,8 @@ def _summary(stats: Any) -> dict[str, Any]:
     args = argparse.Namespace(model="base", duration=60.0, channels=1, duty=0.15, rooms=1, rate=1.0, seed=1,
                               consoles=1)
     facts = {"plans": [None], "units": ["u"], "phones_up": 1, "run_s": 60.0, "grace_used": 0.0, "mem": {},
-             "cpu_server": 0.0, "self_cpu": 0.0, "wall": 60.0, "load_start": (0, 0, 0), "load_end": (0, 0, 0),
+             "cpu_server": 0.0, "self_cpu": 0.0, "others_cpu": 0.0, "wall": 60.0, "load_start": (0, 0, 0),
+             "load_end": (0, 0, 0),
              "log_errors": {}}
     return d.summarize(stats, args, facts)  # type: ignore[no-any-return]
 
