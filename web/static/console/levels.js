@@ -10,6 +10,9 @@
 /** [level, lowest priority of that level], most urgent first. */
 export const LEVEL_FLOORS = [["P1", 8], ["P2", 6], ["P3", 3], ["P4", 0]];
 
+/** The lowest priority of a level (levelFloor("P2") is 6). */
+export const levelFloor = (level) => LEVEL_FLOORS.find(([l]) => l === level)[1];
+
 /** The level a 0-10 priority falls in ("" for none). */
 export function levelForPriority(priority) {
   if (priority == null) return "";

@@ -2,7 +2,7 @@
  * (possible duplicate, needs a human read, not dispatched in time) and the scorer's reasons;
  * keyboard navigation; and the "New incident" form above it.
  */
-import { levelOf } from "./levels.js";
+import { levelFloor, levelOf } from "./levels.js";
 import { invalidate, onRender } from "./render.js";
 import { OPEN, S, catLabel, putIncident, reasonItem, reasonsOf, stLabel, visibleDups } from "./state.js";
 import { select } from "./detail.js";
@@ -11,8 +11,10 @@ const { h, t, $ } = JY;
 
 /** The scorer marked the incident uncertain (facts.uncertain) and no dispatcher has set its priority yet. */
 const needsRead = (inc) => !!(inc.facts && inc.facts.uncertain && inc.facts.uncertain.uncertain) && !inc.priority_override;
-// An incident that needs a human read sorts above every P3 (levels.js) (5.5: between P3's 5 and P2's 6), whatever its score.
-const queueRank = (inc) => needsRead(inc) ? Math.max(inc.priority ?? -1, 5.5) : inc.priority ?? -1;
+// An incident that needs a human read sorts above every P3 whatever its score: ranked half a point
+// below P2's floor (5.5: between P3's 5 and P2's 6), so it still sorts under every P2 and P1.
+const NEEDS_READ_RANK = levelFloor("P2") - 0.5;
+const queueRank = (inc) => needsRead(inc) ? Math.max(inc.priority ?? -1, NEEDS_READ_RANK) : inc.priority ?? -1;
 
 export function sortedIncidents() {
   const showClosed = $("#show-closed").checked;
@@ -67,7 +69,6 @@ export function overdue(inc) {
   return (lvl === "P1" || lvl === "P2") && (inc.status === "new" || inc.status === "triaged") &&
     Date.now() - (JY.parseTime(inc.created_at) || Date.now()) > DISPATCH_TARGET_S * 1000;
 }
-
 
 onRender("queue", renderQueue);
 
