@@ -12,8 +12,13 @@ import pytest
 pytestmark = [pytest.mark.redis]
 
 PAGES = ("/", "/console", "/unit", "/interview", "/kiosk", "/brief")
-ASSETS = ("common.js", "common.css", "console.js", "unit.js", "interview.js", "interview-record.js",
+ASSETS = ("common.js", "common.css", "console-calls.js", "unit.js", "interview.js", "interview-record.js",
           "pcm-worklet.js", "kiosk.js", "brief.js")
+# The console's ES modules (web/static/console/), loaded by URL from one another.
+CONSOLE_MODULES = ("main.js", "i18n.js", "levels.js", "state.js", "render.js", "queue.js", "detail.js", "units.js",
+                   "map.js", "radio.js", "kiosk.js", "alerts.js", "health.js", "sync.js", "events.js")
+# Browsers refuse a module script served with any other type (no sniffing, unlike classic scripts).
+JS_TYPES = ("text/javascript", "application/javascript")
 
 
 async def test_pages_and_assets_are_public(client: Any) -> None:
@@ -27,6 +32,10 @@ async def test_pages_and_assets_are_public(client: Any) -> None:
     for name in ASSETS:
         resp = await client.get(f"/static/{name}")
         assert resp.status == 200, name
+    for name in CONSOLE_MODULES:
+        resp = await client.get(f"/static/console/{name}")
+        assert resp.status == 200, name
+        assert resp.content_type in JS_TYPES, (name, resp.content_type)
     # The APIs behind the pages still need a token.
     assert (await client.get("/api/snapshot")).status == 401
 

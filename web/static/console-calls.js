@@ -4,8 +4,9 @@
  * transcript line by line (the line being spoken in grey), the facts the scorer extracted, and the
  * level and priority with their reasons, all updating as the caller speaks. "Create incident" turns
  * the call into an incident in one click; "Attach to…" adds it to an open one, the duplicate scorer's
- * suggestions first. Loaded as a module after console.js; fed by console.js's JY.consoleOn hook with
- * the "call" events of /ws/console (and "transcript" partials of the call's stream).
+ * suggestions first. Loaded as a module after /static/console/main.js; fed by the console's JY.consoleOn
+ * hook (console/events.js) with the "call" events of /ws/console (and "transcript" partials of the
+ * call's stream).
  */
 const { h, t } = JY;
 
