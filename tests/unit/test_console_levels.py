@@ -1,7 +1,7 @@
 """The console's page-side P-level thresholds (web/static/console/levels.js) are the server's.
 
 The page prefers the ``level`` the server sends with each incident and derives one from the priority
-only when it is missing; this keeps that fallback from drifting from ``dispatch.model.LEVEL_RANGES``
+only when it is missing; this keeps that fallback from drifting from ``common.levels.LEVEL_RANGES``
 (RUBRIC.md) without running JavaScript.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dispatch.model import LEVEL_RANGES
+from common.levels import LEVEL_RANGES
 
 LEVELS_JS = Path(__file__).resolve().parents[2] / "web" / "static" / "console" / "levels.js"
 
