@@ -29,6 +29,7 @@ from web.api import dispatch as dispatch_api
 from web.api import health as health_api
 from web.api import intel as intel_api
 from web.api import interview as interview_api
+from web.api import openapi as openapi_api
 from web.api import pages as pages_api
 from web.api import radio as radio_api
 from web.api import voice as voice_api
@@ -159,7 +160,7 @@ def check_routes_declare_roles(app: web.Application) -> None:
 SubsystemSetup = Callable[[web.Application], None]
 SUBSYSTEMS: tuple[SubsystemSetup, ...] = (health_api.setup, dispatch_api.setup, voice_api.setup,
                                           intel_api.setup, radio_api.setup, calls_api.setup, interview_api.setup,
-                                          pages_api.setup)
+                                          openapi_api.setup, pages_api.setup)
 
 
 def create_app(settings: Settings, **services: Any) -> web.Application:

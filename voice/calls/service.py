@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from common.db import transaction
 from common.ids import new_id
 from voice.calls.model import AudioBuffer, call_json, final_entry, main_language, transcript_text
 from voice.calls.settings import CallSettings
@@ -55,6 +56,10 @@ def fit_text(text: str, limit: int, call_id: str) -> str:
         return text
     note = f" … (the full transcript is on call {call_id})"
     return text[:max(0, limit - len(note))].rstrip() + note
+
+
+# Who may open a call stream: the telephony gateway (service) and call takers.
+CALLER_ROLES = ("dispatcher", "admin", "service")
 
 
 class CallError(Exception):
@@ -159,7 +164,7 @@ class CallService:
     @contextlib.asynccontextmanager
     async def _locked(self, call_id: str) -> AsyncIterator[tuple[AsyncConnection, Any]]:
         """The call's row, locked, in a transaction."""
-        async with self._stripes[hash(call_id) % LOCK_STRIPES], self.db.begin() as conn:
+        async with self._stripes[hash(call_id) % LOCK_STRIPES], transaction(self.db) as conn:
             q = sa.select(calls).where(calls.c.id == call_id)
             if not self._sqlite:
                 q = q.with_for_update()
@@ -202,13 +207,33 @@ class CallService:
             return [call_json(r) for r in (await conn.execute(q)).all()]
 
     # ---- the live call ---------------------------------------------------------------------------------
+    async def open_for_stream(self, cfg: Any, meta: Any, *, role: str, subject: str) -> LiveCall:
+        """Start the call record of a ``"kind": "call"`` stream (``cfg``: its ClientConfig, ``meta``: its
+        StreamMeta), opened by a token of ``role``.
+
+        Raises ``ProtocolError`` (bad_config) when the stream may not be a call: an interviewer's stream
+        is confidential interview speech and never reaches the consoles. The connection tells the client.
+        """
+        from voice import protocol as proto
+        from voice.connections.deps import INTERVIEW_SOURCE
+
+        if role not in CALLER_ROLES:
+            raise proto.ProtocolError(proto.BAD_CONFIG, "\"kind\": \"call\" needs a dispatcher, admin or service "
+                                      f"token; this one is {role}")
+        if meta.source == INTERVIEW_SOURCE:  # says it is interview speech: private, never on a console
+            raise proto.ProtocolError(proto.BAD_CONFIG, "a call cannot have \"source\": \"interview\" (interview "
+                                      "speech is confidential to the interview record); leave source out or name "
+                                      "the telephony gateway")
+        return await self.start(stream_id=meta.stream_id, caller=cfg.caller, language=cfg.language,
+                                opened_by=subject, sample_rate=cfg.sample_rate)
+
     async def start(self, *, stream_id: str, caller: Caller | None, language: str | None, opened_by: str,
                     sample_rate: int) -> LiveCall:
         """File a new live call and tell the consoles."""
         call_id = new_id()
         now = _now()
         c = caller or Caller()
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(calls.insert().values(
                 id=call_id, stream_id=stream_id, caller_number=c.number, caller_location=c.location,
                 caller_lat=c.lat, caller_lon=c.lon, language=language, state="live", live=True,
@@ -239,7 +264,7 @@ class CallService:
             incident_id = row.incident_id
         scored = await self._triage(transcript_text(finals), main_language(finals, requested))
         if scored is not None:
-            async with self.db.begin() as conn:
+            async with transaction(self.db) as conn:
                 await conn.execute(calls.update().where(calls.c.id == call_id).values(
                     triage=scored, category=scored.get("category"), priority=scored.get("priority"),
                     level=scored.get("level"), updated_at=_now()))
@@ -281,7 +306,7 @@ class CallService:
             note = "the call audio could not be stored (see the server log)"
         finally:
             buffer.clear()
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(calls.update().where(calls.c.id == call_id).values(
                 live=False, state=sa.case((calls.c.state == "live", "ended"), else_=calls.c.state),
                 ended_at=_now(), end_reason=reason[:200], recording_id=rec_id,
@@ -291,7 +316,7 @@ class CallService:
 
     async def heartbeat(self, call_id: str) -> None:
         """The call is still held by this process (see LOST_AFTER_S)."""
-        async with self.db.begin() as conn:
+        async with transaction(self.db) as conn:
             await conn.execute(calls.update().where(calls.c.id == call_id, calls.c.live.is_(True))
                                .values(updated_at=_now()))
 
@@ -306,7 +331,7 @@ class CallService:
                                                                   calls.c.updated_at < cutoff))).scalars().all()
         ended = []
         for call_id in ids:
-            async with self.db.begin() as conn:
+            async with transaction(self.db) as conn:
                 res = await conn.execute(calls.update().where(
                     calls.c.id == call_id, calls.c.live.is_(True), calls.c.updated_at < cutoff).values(
                     live=False, state=sa.case((calls.c.state == "live", "ended"), else_=calls.c.state),
@@ -361,7 +386,7 @@ class CallService:
                 incident = (await self.dispatch.add_text(target, text=fit_text(text, room, call_id), source="call",
                                                          actor=actor) if room >= MIN_ROOM else current)
         except Exception:
-            async with self.db.begin() as conn:  # undecided again: the dispatcher may retry
+            async with transaction(self.db) as conn:  # undecided again: the dispatcher may retry
                 await conn.execute(calls.update().where(calls.c.id == call_id).values(
                     state=sa.case((calls.c.live.is_(True), "live"), else_="ended"), decided_by=None,
                     decided_at=None, updated_at=_now()))

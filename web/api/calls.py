@@ -1,6 +1,6 @@
 """Routes of the call sub-system (issue 12, item 5); see docs/voice.md and docs/dispatch.md.
 
-* ``/ws/transcribe`` with ``"kind": "call"``: :func:`open_call` is the hook the stream handler calls.
+* ``/ws/transcribe`` with ``"kind": "call"``: the stream opens its call with ``CallService.open_for_stream``.
 * ``/api/calls/...``: live and recent calls, one call, its audio, duplicate suggestions, and the
   dispatcher's decision: a new incident, or attached to an open one.
 """
@@ -16,43 +16,19 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from dispatch.model import OPEN_INCIDENT_STATES
-from voice import protocol as proto
 from voice.calls.model import STATES
-from voice.calls.service import LOST_AFTER_S, CallService, LiveCall
-from voice.connections.deps import INTERVIEW_SOURCE
-from voice.store import StreamMeta
+from voice.calls.service import LOST_AFTER_S, CallService
 from web import appkeys, diskspace
 from web.api.common import audio_response, handles_errors, json_body, limit_param, since_param
-from web.auth import Principal, Role, principal, requires
+from web.auth import Role, principal, requires
 from web.errors import NOT_FOUND, ApiError, bad_request
 
 log = logging.getLogger("jingyun.calls.api")
 
 ROLES = (Role.DISPATCHER, Role.ADMIN)
-# Who may open a call stream: the telephony gateway (service) and call takers. An interviewer's
-# stream is confidential interview speech and never reaches the dispatcher consoles.
-CALLER_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
 
 # Ids are ours (16 hex digits) or dispatch's; anything else is answered without touching the database.
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-
-
-# ---- the /ws/transcribe hook ------------------------------------------------------------------------
-async def open_call(app: web.Application, who: Principal, cfg: proto.ClientConfig, meta: StreamMeta) -> LiveCall:
-    """Start the call record of a ``"kind": "call"`` stream.
-
-    Raises ``ProtocolError`` (bad_config) when the stream may not be a call: an interviewer's stream
-    is confidential interview speech and never reaches the consoles. The connection tells the client.
-    """
-    if who.role not in CALLER_ROLES:
-        raise proto.ProtocolError(proto.BAD_CONFIG, "\"kind\": \"call\" needs a dispatcher, admin or service "
-                                  f"token; this one is {who.role.value}")
-    if meta.source == INTERVIEW_SOURCE:  # says it is interview speech: private, never on a console
-        raise proto.ProtocolError(proto.BAD_CONFIG, "a call cannot have \"source\": \"interview\" (interview "
-                                  "speech is confidential to the interview record); leave source out or name the "
-                                  "telephony gateway")
-    return await app[appkeys.CALLS].start(stream_id=meta.stream_id, caller=cfg.caller, language=cfg.language,
-                                          opened_by=who.subject, sample_rate=cfg.sample_rate)
 
 
 # ---- routes ---------------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from dispatch.live import Hub
 from dispatch.model import parse_time, utcnow
 from dispatch.service import DispatchService
 from web import appkeys
-from web.api import openapi
 from web.api.common import audit_refusal, handles_errors, json_body
 from web.auth import Principal, Role, principal, requires
 from web.errors import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ApiError
@@ -487,4 +486,3 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/audit/verify", audit_verify)
     r.add_get("/ws/console", ws_console)
     r.add_get("/ws/unit", ws_unit)
-    openapi.setup(app)

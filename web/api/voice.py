@@ -36,7 +36,6 @@ from voice.radio.recording import encode_opus
 from voice.store import StreamMeta, list_transcripts, save_final
 from voice.stream import Failed, Final
 from web import appkeys, diskspace
-from web.api import calls as calls_api
 from web.api.common import retry_gap_now
 from web.auth import Role, principal, requires
 from web.errors import UNAVAILABLE, ApiError, bad_request
@@ -175,7 +174,7 @@ def _deps(request: web.Request, engine: AsrEngine) -> StreamDeps:
     who = principal(request)
 
     async def open_call(cfg: proto.ClientConfig, meta: StreamMeta) -> CallHook:
-        return await calls_api.open_call(app, who, cfg, meta)
+        return await app[appkeys.CALLS].open_for_stream(cfg, meta, role=who.role.value, subject=who.subject)
 
     return StreamDeps(engine=engine, settings=settings.voice, handshake_timeout=settings.ws_auth_timeout,
                       store=AppStreamStore(app), count=lambda source, outcome: outcomes.labels(source, outcome).inc(),
