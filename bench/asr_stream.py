@@ -199,7 +199,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["tiny.en", "base"], choices=list(CLIPS))
     parser.add_argument("--streams", nargs="+", type=int, default=[1, 2, 4, 8])
     parser.add_argument("--seconds", type=float, default=30.0, help="audio per stream")
-    parser.add_argument("--max-batch", type=int, default=8)
+    parser.add_argument("--max-batch", type=int, default=0, help="0: the engine's auto (1 on CPU, 8 on CUDA)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for CTranslate2 (0: all cores)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child process mode
     args = parser.parse_args()

@@ -27,8 +27,10 @@ class VoiceSettings:
                         "increment; 0: same), so dispatch on the event loop never waits for a decode", lo=0, hi=19)
     cpu_threads: int = setting(0, "JINGYUN_ASR_THREADS",
                                "CPU threads per decoder (0: the cores shared out among the decoders)", lo=0, hi=256)
-    max_batch: int = setting(8, "JINGYUN_ASR_MAX_BATCH",
-                             "most utterances decoded together in one batch across streams", lo=1, hi=64)
+    max_batch: int = setting(0, "JINGYUN_ASR_MAX_BATCH",
+                             "most finals decoded together in one batch across streams (0: auto: 1 on CPU, where "
+                             "a batch costs about the sum of its items and each waits for all of them; 8 on CUDA)",
+                             lo=0, hi=64)
     window: str = setting("fit", "JINGYUN_ASR_WINDOW",
                           "encoder window: fit (the utterance plus 3 s, at least 5 s: 3-5x less CPU; a result that "
                           "looks like a loop is redone with the full window) or full (Whisper's 30 s, as trained)",

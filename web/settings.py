@@ -76,6 +76,12 @@ class Settings:
                                       "requests per minute per client address on kiosk endpoints", lo=1)
     executor_threads: int = setting(2, "JINGYUN_EXECUTOR_THREADS",
                                     "threads for blocking work other than ASR", lo=1, hi=64)
+    malloc_arenas: int = setting(2, "JINGYUN_MALLOC_ARENAS",
+                                 "glibc malloc arenas for jingyun serve (0: glibc's default, 8 per core): fewer "
+                                 "arenas keep the decoder threads' freed memory reusable", lo=0, hi=512)
+    memory_trim_seconds: float = setting(60.0, "JINGYUN_MEMORY_TRIM_SECONDS",
+                                         "seconds between returns of freed heap memory to the system "
+                                         "(glibc malloc_trim; 0 disables)", lo=0.0, hi=86400.0)
     embedded_redis_start_timeout: float = setting(15.0, "JINGYUN_EMBEDDED_REDIS_TIMEOUT",
                                                   "seconds to wait for embedded Valkey to answer", lo=1, hi=300)
     voice: VoiceSettings = field(default_factory=VoiceSettings)

@@ -22,10 +22,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from web.app import create_app
     from web.logs import setup_logging
+    from web.memory import limit_arenas, trim_every
 
     settings = _settings(args)
     setup_logging(settings.log_level, settings.log_json)
+    limit_arenas(settings.malloc_arenas)  # before any thread starts
     app = create_app(settings)
+    if settings.memory_trim_seconds > 0:
+        async def trim_ctx(_app: Any) -> Any:
+            task = asyncio.get_running_loop().create_task(trim_every(settings.memory_trim_seconds), name="memory-trim")
+            yield
+            task.cancel()
+
+        app.cleanup_ctx.append(trim_ctx)
     print(f"Jingyun serving on http://{settings.host}:{settings.port} (data in {settings.data_dir})",
           file=sys.stderr, flush=True)
     # run_app turns SIGTERM/SIGINT into a graceful shutdown that runs every cleanup context.
