@@ -47,6 +47,17 @@ PARTIAL_BATCH = 2  # partials decoded together at most (bounds how long a final 
 PARTIAL_MAX_WAIT_S = 1.5  # a partial queued longer than this is answered empty; its stream asks again
 PARTIAL_SHARE_WINDOW_S = 10.0  # the window over which partials' share of engine time is counted
 LANGUAGE_HINT_BELOW = 0.6  # detected-language probability under which the stream's hint is used
+# Text tokens one second of speech can need, with room to spare: the real clips of the corpus run at
+# 2.0-4.5 tokens a second with base (jfk 11 s: 25; a fast Mandarin meeting turn 12.4 s: 52), and a
+# rare Chinese character may take 2-3 byte-level tokens. Whisper's own limit (224) lets a looping beam on a few
+# seconds of unclear audio run for seconds of decoder time (synthetic/zh_radio_04: 2.1 s).
+TOKENS_PER_SECOND = 10
+MIN_TOKENS = 24
+
+
+def token_budget(seconds: float) -> int:
+    """Most text tokens to generate for ``seconds`` of audio (Whisper's 224 at the most)."""
+    return min(224, MIN_TOKENS + math.ceil(TOKENS_PER_SECOND * seconds))
 
 
 def _pick_device(setting: str) -> str:
@@ -511,7 +522,9 @@ class AsrEngine:
         prompts = [self._prompt(tok, opt) for tok, opt in zip(tokenizers, options, strict=True)]
         final = options[0].final
         beam = self.settings.beam_size if final else 1
-        gens = self._generate(encoder_output, prompts, tokenizers[0], beam, 0.0)
+        # A loop cannot run longer than speech can: each call's output is bounded by its audio.
+        seconds = max(frames) / 100
+        gens = self._generate(encoder_output, prompts, tokenizers[0], beam, 0.0, seconds)
         results: list[AsrResult] = []
         enc_host: np.ndarray | None = None
         for i, (gen, tok, opt) in enumerate(zip(gens, tokenizers, options, strict=True)):
@@ -533,7 +546,8 @@ class AsrEngine:
                     if full_enc is None:
                         full_enc = self.model.encode(self._features([audios[i]], use_full)[0])
                     item_enc = full_enc
-                    t_tokens, t_lp, t_ns = self._generate(item_enc, [prompts[i]], tok, beam if t == 0 else 1, t)[0]
+                    t_tokens, t_lp, t_ns = self._generate(item_enc, [prompts[i]], tok, beam if t == 0 else 1, t,
+                                                          frames[i] / 100)[0]
                     t_text = tok.decode(t_tokens).strip()
                     t_ratio = textnorm.compression_ratio(t_text)
                     limit = self.settings.compression_ratio_threshold
@@ -551,7 +565,7 @@ class AsrEngine:
                         enc_host = self._host(encoder_output, feats)
                     item_enc = self._item(enc_host, feats, i)
                 bare = self._prompt(tok, dataclasses.replace(opt, hotwords=None, initial_prompt=None))
-                tokens, avg_logprob, no_speech = self._generate(item_enc, [bare], tok, beam, 0.0)[0]
+                tokens, avg_logprob, no_speech = self._generate(item_enc, [bare], tok, beam, 0.0, frames[i] / 100)[0]
                 text = tok.decode(tokens).strip()
                 ratio, temperature = textnorm.compression_ratio(text), 0.0
                 with self._stats_lock:
@@ -614,13 +628,13 @@ class AsrEngine:
         return prompt
 
     def _generate(self, encoder_output: Any, prompts: list[list[int]], tok: Any, beam: int,
-                  temperature: float) -> list[tuple[list[int], float, float]]:
+                  temperature: float, seconds: float = MAX_AUDIO_SECONDS) -> list[tuple[list[int], float, float]]:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         longest = max(len(p) for p in prompts)
         res = self.model.model.generate(
             encoder_output, prompts, beam_size=beam, patience=1.0, length_penalty=1.0,
-            max_length=min(self.model.max_length, longest + 224), suppress_blank=True,
+            max_length=min(self.model.max_length, longest + token_budget(seconds)), suppress_blank=True,
             suppress_tokens=get_suppressed_tokens(tok, [-1]), return_scores=True, return_no_speech_prob=True,
             sampling_temperature=max(temperature, 1e-6) if temperature > 0 else 1.0,
             sampling_topk=0 if temperature > 0 else 1, repetition_penalty=1.0, no_repeat_ngram_size=0)

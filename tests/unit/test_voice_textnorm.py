@@ -69,3 +69,4 @@ def test_the_initial_prompt_said_back_is_an_echo() -> None:
     prompt = "Radio log of the Futian patrol, night shift."
     assert echoes_prompt("Radio log of the Futian patrol night shift", None, prompt)
     assert not echoes_prompt("Unit 7 on scene at the Futian patrol base", None, prompt)
+
