@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cases import fields
 from cases.errors import InvalidInput
 from cases.holders import HOLDER_KINDS
@@ -38,19 +36,12 @@ def parse_deadlines(doc: Any, source: str = "deadline table") -> CaseDeadlines:
         if not isinstance(doc, Mapping):
             raise InvalidInput("must be a mapping with " + ", ".join(_KEYS), field="")
         fields.reject_unknown(doc, _KEYS, "the table")
-        holders = doc.get("holders")
-        if not isinstance(holders, Mapping):
-            raise InvalidInput("holders must map each holder (" + ", ".join(HOLDER_KINDS) + ") to a duration",
-                               field="holders")
-        fields.reject_unknown(holders, HOLDER_KINDS, "holders")
-        missing = [k for k in HOLDER_KINDS if k not in holders]
-        if missing:
-            raise InvalidInput(f"holders lacks {', '.join(missing)}: every holder needs a deadline", field="holders")
+        holders = fields.duration_table(doc, "holders", HOLDER_KINDS, "holder")
         for key in ("correction", "pending_handover"):
             if key not in doc:
                 raise InvalidInput(f"{key} is required: a duration such as 3d", field=key)
         return CaseDeadlines(
-            holders={k: fields.duration(holders[k], f"holders.{k}") for k in HOLDER_KINDS},
+            holders=holders,
             correction=fields.duration(doc["correction"], "correction"),
             pending_handover=fields.duration(doc["pending_handover"], "pending_handover"))
     except InvalidInput as exc:
@@ -59,9 +50,5 @@ def parse_deadlines(doc: Any, source: str = "deadline table") -> CaseDeadlines:
 
 def load_deadlines(path: str | Path | None = None) -> CaseDeadlines:
     """Read the table (the bundled one when ``path`` is empty); a broken file raises ValueError with the reason."""
-    source = Path(path) if path else DEFAULT_TABLE
-    try:
-        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read case deadline table {source}: {exc}") from None
-    return parse_deadlines(doc, f"case deadline table {source}")
+    doc, source = fields.read_table(path, DEFAULT_TABLE, "case deadline table")
+    return parse_deadlines(doc, source)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from cases.errors import InvalidInput
 from common import times
 from common.times import as_utc as as_utc  # re-exported for the case modules
+from common.times import parse_iso
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:]{0,63}$")
@@ -152,3 +156,33 @@ def duration(value: Any, field: str) -> dt.timedelta:
                            field=field)
     amount, unit = float(match.group(1)), match.group(2)
     return {"m": dt.timedelta(minutes=amount), "h": dt.timedelta(hours=amount), "d": dt.timedelta(days=amount)}[unit]
+
+
+def moment(value: Any) -> dt.datetime:
+    """A stored time, as a datetime or ISO text, in UTC (rows from SQLite come back as either)."""
+    if isinstance(value, dt.datetime):
+        return as_utc(value)
+    return parse_iso(str(value))
+
+
+def read_table(path: str | Path | None, default: Path, what: str) -> tuple[Any, str]:
+    """A YAML data table (the bundled ``default`` when ``path`` is empty) and its name for messages;
+    an unreadable file raises ValueError with the reason."""
+    source = Path(path) if path else default
+    try:
+        return yaml.safe_load(source.read_text(encoding="utf-8")), f"{what} {source}"
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read {what} {source}: {exc}") from None
+
+
+def duration_table(doc: Mapping[str, Any], key: str, names: Sequence[str], what: str) -> dict[str, dt.timedelta]:
+    """``doc[key]``: a mapping of every one of ``names`` (and nothing else) to a duration such as 3d."""
+    table = doc.get(key)
+    if not isinstance(table, Mapping):
+        raise InvalidInput(f"{key} must map each {what} (" + ", ".join(names) + ") to a duration", field=key)
+    reject_unknown(table, names, key)
+    missing = [k for k in names if k not in table]
+    if missing:
+        raise InvalidInput(f"{key} lacks {', '.join(missing)}: every {what} needs a deadline", field=key)
+    return {k: duration(table[k], f"{key}.{k}") for k in names}
+

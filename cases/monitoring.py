@@ -15,13 +15,6 @@ from typing import Any
 
 from cases import fields
 from cases.deadlines import CaseDeadlines
-from common.times import parse_iso
-
-
-def _time(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return fields.as_utc(value)
-    return parse_iso(str(value))
 
 
 @dataclass(frozen=True)
@@ -49,7 +42,7 @@ class Position:
 
 
 def position(row: Mapping[str, Any], now: dt.datetime, table: CaseDeadlines) -> Position:
-    since = _time(row["held_since"])
+    since = fields.moment(row["held_since"])
     waiting = bool(row.get("awaiting_correction"))
     deadline = since + table.for_holding(str(row["holder_kind"]), waiting)
     # Overdue is strictly after the deadline: a file handed on at the last second is on time.
@@ -66,7 +59,7 @@ def board(rows: Iterable[Mapping[str, Any]], now: dt.datetime, table: CaseDeadli
 
 def handover_overdue(proposed_at: Any, now: dt.datetime, table: CaseDeadlines) -> bool:
     """Whether a proposal has waited for its receiver longer than the table allows."""
-    return now > _time(proposed_at) + table.pending_handover
+    return now > fields.moment(proposed_at) + table.pending_handover
 
 
 @dataclass

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from cases import fields
 from cases.errors import InvalidInput
 
 DEFAULT_TABLE = Path(__file__).with_name("data") / "outcomes.yaml"
@@ -105,12 +104,8 @@ def parse_outcomes(doc: Any, source: str = "outcome table") -> OutcomeTable:
 
 def load_outcomes(path: str | Path | None = None) -> OutcomeTable:
     """Read the table (the bundled one when ``path`` is empty); a broken file raises ValueError naming the row."""
-    source = Path(path) if path else DEFAULT_TABLE
-    try:
-        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read outcome table {source}: {exc}") from None
-    return parse_outcomes(doc, f"outcome table {source}")
+    doc, source = fields.read_table(path, DEFAULT_TABLE, "outcome table")
+    return parse_outcomes(doc, source)
 
 
 MAX_NOTE = 4000

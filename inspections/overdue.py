@@ -12,19 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cases import fields
-from common.times import parse_iso
 from inspections.access import LABELS
 from inspections.chain import WAITING_FOR
 from inspections.rules import StepDeadlines
 
 ALERT_KIND = "inspection_overdue"
 SELF_CHECK_ALERT_KIND = "self_check_due"
-
-
-def _time(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return fields.as_utc(value)
-    return parse_iso(str(value))
 
 
 @dataclass(frozen=True)
@@ -50,7 +43,7 @@ def step_due(row: Mapping[str, Any], now: dt.datetime, table: StepDeadlines) -> 
     state = str(row["state"])
     if state not in WAITING_FOR:
         return None
-    since = _time(row["state_since"])
+    since = fields.moment(row["state_since"])
     deadline = since + table.steps[state]
     # Strictly after: a step finished at its last second is on time.
     return StepDue(str(row["id"]), str(row["building_id"]), state, WAITING_FOR[state], since, deadline,
@@ -88,9 +81,9 @@ def self_checks_due(buildings: Iterable[Mapping[str, Any]], now: dt.datetime,
     out = []
     for b in buildings:
         last = b.get("last_self_check_at")
-        due_at = None if last is None else _time(last) + table.self_check_every
+        due_at = None if last is None else fields.moment(last) + table.self_check_every
         if due_at is None or now > due_at:
             out.append({"building_id": str(b["id"]), "kind": SELF_CHECK_ALERT_KIND,
-                        "last_self_check_at": None if last is None else fields.iso(_time(last)),
+                        "last_self_check_at": None if last is None else fields.iso(fields.moment(last)),
                         "due_at": None if due_at is None else fields.iso(due_at)})
     return out

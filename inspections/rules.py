@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cases import fields
 from cases.errors import InvalidInput
 
@@ -39,11 +37,7 @@ class ChecklistItem:
 
 
 def _read(path: str | Path | None, default: str, what: str) -> tuple[Any, str]:
-    source = Path(path) if path else DATA / default
-    try:
-        return yaml.safe_load(source.read_text(encoding="utf-8")), f"{what} {source}"
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read {what} {source}: {exc}") from None
+    return fields.read_table(path, DATA / default, what)
 
 
 def parse_deadlines(doc: Any, source: str = "inspection deadline table") -> StepDeadlines:
@@ -51,17 +45,10 @@ def parse_deadlines(doc: Any, source: str = "inspection deadline table") -> Step
         if not isinstance(doc, Mapping):
             raise InvalidInput("must be a mapping with steps and self_check_every", field="")
         fields.reject_unknown(doc, ("steps", "self_check_every"), "the table")
-        steps = doc.get("steps")
-        if not isinstance(steps, Mapping):
-            raise InvalidInput("steps must map each waiting state (" + ", ".join(WAITING_STATES) + ") to a duration",
-                               field="steps")
-        fields.reject_unknown(steps, WAITING_STATES, "steps")
-        missing = [s for s in WAITING_STATES if s not in steps]
-        if missing:
-            raise InvalidInput(f"steps lacks {', '.join(missing)}: every waiting step needs a deadline", field="steps")
+        steps = fields.duration_table(doc, "steps", WAITING_STATES, "waiting step")
         if "self_check_every" not in doc:
             raise InvalidInput("self_check_every is required: a duration such as 30d", field="self_check_every")
-        return StepDeadlines({s: fields.duration(steps[s], f"steps.{s}") for s in WAITING_STATES},
+        return StepDeadlines(steps,
                              fields.duration(doc["self_check_every"], "self_check_every"))
     except InvalidInput as exc:
         raise ValueError(f"{source}: {exc.message}") from None
