@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from analytics.rules import RuleSet
-from analytics.rules import current as current_rules
+from analytics.rules import RuleSet, default_rules
 
 EARTH_M = 6_371_000.0
 MAX_HOTSPOT_POINTS = 5000  # pairwise distances are O(n^2) memory; a day in one district is far below this
@@ -141,7 +140,7 @@ def _meters(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def nearest_place(lat: float, lon: float, rules: RuleSet | None = None, kinds: Iterable[str] = AREA_KINDS,
                   max_m: float = AREA_MAX_M) -> str | None:
     """Name of the nearest gazetteer area (village, estate, neighbourhood) within ``max_m``."""
-    rs = rules or current_rules()
+    rs = rules or default_rules()
     kinds = tuple(kinds)
     best, best_d = None, max_m
     for place in rs.gazetteer.places:
@@ -197,7 +196,7 @@ def repeat_locations(window: Sequence[Mapping[str, Any]], today: Sequence[Mappin
                      params: AnalysisParams, rules: RuleSet | None = None) -> list[dict[str, Any]]:
     """Places named in at least ``repeat_location_min`` incidents over the baseline window and today,
     with at least one of them today."""
-    rs = rules or current_rules()
+    rs = rules or default_rules()
     today_ids = {inc.get("id") for inc in today}
     groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for inc in list(window) + [i for i in today if i.get("id") not in {w.get("id") for w in window}]:
@@ -225,7 +224,7 @@ def daily_brief(date: dt.date, incidents: Sequence[Mapping[str, Any]], params: A
     base_start = start - dt.timedelta(days=params.baseline_days)
     today = [i for i in incidents if start <= _when(i) < end]
     window = [i for i in incidents if base_start <= _when(i) < start]
-    rs = rules or current_rules()
+    rs = rules or default_rules()
 
     by_hour = [0] * 24
     for inc in today:

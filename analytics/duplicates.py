@@ -8,7 +8,8 @@ holds every point within ``max_meters``, so the filter never drops a possible du
 
 The text features of an incident (words, bigrams, plates, phones, places) are computed once per
 text and kept in a bounded cache, so comparing a new report with the open incidents costs set
-operations, not segmentation (the cache is emptied when the rules or gazetteer are reloaded).
+operations, not segmentation (the cache is keyed by the rule set too, so reloaded rules or
+another app's rules never reuse features made with other rules).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import datetime as dt
 import functools
 import itertools
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
@@ -64,43 +64,49 @@ class _Features(NamedTuple):
 # texts, each at most FEATURE_CACHE_MAX_CHARS long (longer ones are analysed every time).
 FEATURE_CACHE_SIZE = 4096
 FEATURE_CACHE_MAX_CHARS = 5000
-_cache_lock = threading.Lock()
-_cache_rules: object = None
 
 
-def _features(text: str) -> _Features:
-    return _cached_features(text) if len(text) <= FEATURE_CACHE_MAX_CHARS else _analyse(text)
+class _RulesKey:
+    """A rule set as a cache key: by identity (a RuleSet holds dicts, so it has no value hash).
+
+    Keying the feature cache by the rules as well as the text keeps it right when two apps with
+    different rule books score in one process, or when one app reloads: features made with other
+    rules are simply never looked up again and age out of the LRU.
+    """
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: rules_mod.RuleSet) -> None:
+        self.rules = rules
+
+    def __hash__(self) -> int:
+        return id(self.rules)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _RulesKey) and other.rules is self.rules
 
 
-def _analyse(text: str) -> _Features:
+def _features(text: str, rules: rules_mod.RuleSet) -> _Features:
+    if len(text) <= FEATURE_CACHE_MAX_CHARS:
+        return _cached_features(text, _RulesKey(rules))
+    return _analyse(text, rules)
+
+
+def _analyse(text: str, rules: rules_mod.RuleSet) -> _Features:
     norm = textnorm.normalize(text or "")
     lang = textnorm.detect_lang(norm)
     words = frozenset(w for w in textnorm.words(norm, lang) if w not in _STOP)
     cjk = [ch for ch in norm if "\u3400" <= ch <= "\u9fff"]
     bigrams = frozenset(a + b for a, b in itertools.pairwise(cjk))
-    places = frozenset(h.place.name for h in rules_mod.current().gazetteer.find(norm)
+    places = frozenset(h.place.name for h in rules.gazetteer.find(norm)
                        if h.place.kind not in ("district", "city"))
     return _Features(words, bigrams, frozenset(p["plate"] for p in extract.plates(norm)),
                      frozenset(p["number"] for p in extract.phones(norm)), places)
 
 
-_cached_features = functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)(_analyse)
-
-
-def _fresh_cache() -> None:
-    """Forget cached features made with other rules (a reload may change places and segmentation)."""
-    global _cache_rules
-    rules = rules_mod.current()
-    if rules is not _cache_rules:
-        with _cache_lock:
-            if rules is not _cache_rules:
-                _cached_features.cache_clear()
-                _cache_rules = rules
-
-
-def _content(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    f = _features(text)
-    return f.words, f.bigrams
+@functools.lru_cache(maxsize=FEATURE_CACHE_SIZE)
+def _cached_features(text: str, key: _RulesKey) -> _Features:
+    return _analyse(text, key.rules)
 
 
 def _similarity(fa: _Features, fb: _Features) -> float:
@@ -110,10 +116,11 @@ def _similarity(fa: _Features, fb: _Features) -> float:
     return max(word, bigram)
 
 
-def text_similarity(a: str, b: str) -> float:
-    """0..1: the better of word Jaccard and CJK character-bigram Dice."""
-    _fresh_cache()
-    return _similarity(_features(a), _features(b))
+def text_similarity(a: str, b: str, *, rules: rules_mod.RuleSet | None = None) -> float:
+    """0..1: the better of word Jaccard and CJK character-bigram Dice (``rules``: whose gazetteer and
+    segmentation; default the shipped rules)."""
+    rs = rules or rules_mod.default_rules()
+    return _similarity(_features(a, rs), _features(b, rs))
 
 
 def _coords(item: Mapping[str, Any]) -> tuple[float, float] | None:
@@ -133,26 +140,28 @@ def _time(item: Mapping[str, Any], name: str) -> dt.datetime:
     return value
 
 
-def _keys(text: str) -> dict[str, frozenset[str]]:
-    f = _features(text)
+def _keys(text: str, rules: rules_mod.RuleSet) -> dict[str, frozenset[str]]:
+    f = _features(text, rules)
     return {"plate": f.plate, "phone": f.phone, "place": f.place}
 
 
 def find_duplicates(candidate: Mapping[str, Any], open_incidents: Sequence[Mapping[str, Any]], *,
-                    max_minutes: float, max_meters: float, min_similarity: float) -> list[DuplicateMatch]:
+                    max_minutes: float, max_meters: float, min_similarity: float,
+                    rules: rules_mod.RuleSet | None = None) -> list[DuplicateMatch]:
     """Open incidents that the candidate may duplicate, best first, each with its evidence.
 
     Mapping keys: ``id``, ``text``, ``category``, ``lat``, ``lon``, ``created_at`` (aware datetime).
-    An incident further than ``max_minutes`` or ``max_meters`` away is never a duplicate.
+    An incident further than ``max_minutes`` or ``max_meters`` away is never a duplicate. ``rules``:
+    whose gazetteer names the places (default: the shipped rules).
     """
     if max_minutes <= 0 or max_meters <= 0:
         raise ValueError("max_minutes and max_meters must be positive")
-    _fresh_cache()
+    rs = rules or rules_mod.default_rules()
     c_time = _time(candidate, "candidate")
     c_xy = _coords(candidate)
     c_text = str(candidate.get("text") or "")
-    c_feat = _features(c_text)
-    c_keys = _keys(c_text)
+    c_feat = _features(c_text, rs)
+    c_keys = _keys(c_text, rs)
     c_cat = candidate.get("category")
     out = []
     for inc in open_incidents:
@@ -182,7 +191,7 @@ def find_duplicates(candidate: Mapping[str, Any], open_incidents: Sequence[Mappi
             cat_score = 0.0
             evidence.append(f"different categories: {c_cat} / {cat}")
         i_text = str(inc.get("text") or "")
-        sim = _similarity(c_feat, _features(i_text))
+        sim = _similarity(c_feat, _features(i_text, rs))
         if sim >= 0.1:
             evidence.append(f"text similarity {sim:.2f}")
         score = (WEIGHTS["time"] * (1.0 - gap / max_minutes) + WEIGHTS["distance"] * d_score
@@ -190,7 +199,7 @@ def find_duplicates(candidate: Mapping[str, Any], open_incidents: Sequence[Mappi
         if cat_score == 0.0:
             # Two different kinds of event at one place are usually two incidents.
             score *= DIFFERENT_CATEGORY_FACTOR
-        i_keys = _keys(i_text)
+        i_keys = _keys(i_text, rs)
         # A named place only adds evidence when coordinates could not compare the two.
         bonuses = (("plate", 0.3), ("phone", 0.3)) + ((("place", 0.15),) if not (c_xy and xy) else ())
         for kind, bonus in bonuses:

@@ -1,12 +1,15 @@
 """Triage rules as data: load, validate and compile ``rules.yaml`` and the gazetteer; reload on demand.
 
-The compiled :class:`RuleSet` is immutable. :func:`reload` builds a new one and swaps it in
-atomically, so a scorer running in another thread sees either the old rules or the new ones,
-never a mixture; a file that does not validate raises :class:`RulesError` and the old rules stay.
+The compiled :class:`RuleSet` is immutable. There is no process-wide rule set: an app owns a
+:class:`RuleBook` whose :meth:`RuleBook.reload` builds a new set and swaps it in atomically, so a
+scorer running in another thread sees either the old rules or the new ones, never a mixture; a file
+that does not validate raises :class:`RulesError` and the old rules stay. Library callers that pass
+no rules get :func:`default_rules`, the shipped files loaded once.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -452,35 +455,43 @@ def load_rules(rules_path: str | Path | None = None, gazetteer_path: str | Path 
     return parse_rules(doc, gazetteer, str(rpath))
 
 
-_lock = threading.Lock()
-_current: RuleSet | None = None
-_paths: tuple[str | None, str | None] = (None, None)
+@functools.cache
+def default_rules() -> RuleSet:
+    """The shipped rules and gazetteer, loaded once and never changed: what library callers without an
+    app (tests, benches, ``analytics.evaluate``) score with when they pass no rules."""
+    return load_rules()
 
 
-def current() -> RuleSet:
-    """The rules in force (loaded on first use from the last configured paths)."""
-    global _current
-    rules = _current
-    if rules is None:
-        with _lock:
-            if _current is None:
-                _current = load_rules(*_paths)
-            rules = _current
-    return rules
+class RuleBook:
+    """The rule set in force for one app: loaded from its configured paths on first use, swapped
+    atomically by :meth:`reload`.
 
+    An app owns one (``web.appkeys.RULES``) and hands it to everything that scores or analyses text,
+    so a reload in one app never changes the rules of another app in the same process. Readers take
+    :attr:`current` at call time: a scorer in another thread sees the old rules or the new ones,
+    never a mixture.
+    """
 
-def configure(rules_path: str | None = None, gazetteer_path: str | None = None) -> RuleSet:
-    """Set where the rules come from (settings) and load them now."""
-    global _paths
-    with _lock:
-        _paths = (rules_path or None, gazetteer_path or None)
-    return reload()
+    def __init__(self, rules_path: str | Path | None = None, gazetteer_path: str | Path | None = None) -> None:
+        # An empty setting means "the shipped file", as JINGYUN_RULES_PATH= did before.
+        self.paths: tuple[str | Path | None, str | Path | None] = (rules_path or None, gazetteer_path or None)
+        self._lock = threading.Lock()
+        self._rules: RuleSet | None = None
 
+    @property
+    def current(self) -> RuleSet:
+        """The rules in force (loaded on first use)."""
+        rules = self._rules
+        if rules is None:
+            with self._lock:
+                if self._rules is None:
+                    self._rules = load_rules(*self.paths)
+                rules = self._rules
+        return rules
 
-def reload() -> RuleSet:
-    """Re-read the rule and gazetteer files; on any error keep the old rules and raise RulesError."""
-    global _current
-    fresh = load_rules(*_paths)
-    with _lock:
-        _current = fresh
-    return fresh
+    def reload(self) -> RuleSet:
+        """Re-read the rule and gazetteer files; on any error keep the old rules and raise RulesError."""
+        fresh = load_rules(*self.paths)
+        with self._lock:
+            self._rules = fresh
+        return fresh

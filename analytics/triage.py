@@ -79,7 +79,7 @@ def triage(text: str, *, lang: str | None = None, source: str = "call", fields: 
     ``model``: the learned n-gram model combined with the rules (default: the shipped one; None: the
     rules alone).
     """
-    rs = rules or rules_mod.current()
+    rs = rules or rules_mod.default_rules()
     ngram = ngram_model.current() if model is _SHIPPED else model
     assert ngram is None or isinstance(ngram, NgramModel)
     text = text if isinstance(text, str) else str(text)

@@ -24,6 +24,7 @@ from web.readiness import Readiness
 from web.settings import Settings
 
 if TYPE_CHECKING:
+    from analytics.rules import RuleBook
     from dispatch.live import Hub
     from dispatch.service import DispatchService
     from voice.calls.service import CallService
@@ -57,6 +58,9 @@ VOICE: web.AppKey[VoiceService] = web.AppKey("voice")
 DISPATCH: web.AppKey[DispatchService] = web.AppKey("dispatch")
 HUB: web.AppKey[Hub] = web.AppKey("dispatch_hub")
 INTEL: web.AppKey[IntelState] = web.AppKey("intel")
+# The triage rules in force for this app (set by web.api.intel.setup, loaded by its cleanup context):
+# every scorer and analysis of the app reads them here, so a reload changes this app only.
+RULES: web.AppKey[RuleBook] = web.AppKey("rules")
 RADIO: web.AppKey[RadioService] = web.AppKey("radio")
 RADIO_SETTINGS: web.AppKey[RadioSettings] = web.AppKey("radio_settings")  # settings.radio, for the gateway
 INTERVIEWS: web.AppKey[InterviewStore] = web.AppKey("interviews")

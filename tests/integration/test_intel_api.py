@@ -159,32 +159,59 @@ async def test_triage_preview_and_rules_reload(make_client: Any, tmp_path: Path)
     edited = tmp_path / "rules.yaml"
     edited.write_text(rules.DEFAULT_RULES.read_text(encoding="utf-8"), encoding="utf-8")
     client = await make_client(env={"JINGYUN_RULES_PATH": str(edited)})
-    try:
-        disp, admin = auth(client.app, "dispatcher"), auth(client.app, "admin")
-        text = "那个人手里拿着家伙事站在门口"
-        first = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
-        # the rules do not know the word (the learned model may still read the sentence as dangerous)
-        assert first["rule"] != "weapon_present" and first["reasons"] is not None
+    disp, admin = auth(client.app, "dispatcher"), auth(client.app, "admin")
+    text = "那个人手里拿着家伙事站在门口"
+    first = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
+    # the rules do not know the word (the learned model may still read the sentence as dangerous)
+    assert first["rule"] != "weapon_present" and first["reasons"] is not None
 
-        edited.write_text(edited.read_text(encoding="utf-8").replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"),
-                          encoding="utf-8")
-        assert (await client.post("/api/admin/rules/reload", headers=disp)).status == 403
-        resp = await client.post("/api/admin/rules/reload", headers=admin)
-        assert resp.status == 200 and (await resp.json())["reloaded"] is True
-        second = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
-        assert second["level"] == "P1" and second["rule"] == "weapon_present"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"),
+                      encoding="utf-8")
+    assert (await client.post("/api/admin/rules/reload", headers=disp)).status == 403
+    resp = await client.post("/api/admin/rules/reload", headers=admin)
+    assert resp.status == 200 and (await resp.json())["reloaded"] is True
+    second = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
+    assert second["level"] == "P1" and second["rule"] == "weapon_present"
 
-        edited.write_text("concepts: [", encoding="utf-8")
-        resp = await client.post("/api/admin/rules/reload", headers=admin)
-        err = (await resp.json())["error"]
-        assert resp.status == 422 and "previous rules stay in force" in err["message"]
-        still = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
-        assert still["level"] == "P1"
+    edited.write_text("concepts: [", encoding="utf-8")
+    resp = await client.post("/api/admin/rules/reload", headers=admin)
+    err = (await resp.json())["error"]
+    assert resp.status == 422 and "previous rules stay in force" in err["message"]
+    still = await (await client.post("/api/triage", headers=disp, json={"text": text})).json()
+    assert still["level"] == "P1"
 
-        resp = await client.post("/api/triage", headers=disp, json={"text": ""})
-        assert resp.status == 400 and "text" in (await resp.json())["error"]["message"]
-    finally:
-        rules.configure()
+    resp = await client.post("/api/triage", headers=disp, json={"text": ""})
+    assert resp.status == 400 and "text" in (await resp.json())["error"]["message"]
+
+
+async def test_rules_reload_changes_only_its_own_app(make_client: Any, tmp_path: Path) -> None:
+    """Each app owns its rule book: an admin's reload in one app leaves another app in the same
+    process (here: one started on the shipped rules) scoring as before."""
+    edited = tmp_path / "rules.yaml"
+    edited.write_text(rules.DEFAULT_RULES.read_text(encoding="utf-8"), encoding="utf-8")
+    ours = await make_client(env={"JINGYUN_RULES_PATH": str(edited)})
+    other = await make_client()
+    assert ours.app[appkeys.RULES] is not other.app[appkeys.RULES]
+    other_rules = other.app[appkeys.RULES].current
+    edited.write_text(edited.read_text(encoding="utf-8").replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"),
+                      encoding="utf-8")
+    resp = await ours.post("/api/admin/rules/reload", headers=auth(ours.app, "admin"))
+    assert resp.status == 200, await resp.text()
+    text = "那个人手里拿着家伙事站在门口"
+    mine = await (await ours.post("/api/triage", headers=auth(ours.app, "dispatcher"), json={"text": text})).json()
+    assert mine["rule"] == "weapon_present"
+    # Dispatch scores new incidents with the app's book too, reloaded rules included.
+    resp = await ours.post("/api/incidents", headers=auth(ours.app, "dispatcher"),
+                           json={"text": text, "source": "call"})
+    assert resp.status in (200, 201), await resp.text()
+    assert (await resp.json())["level"] == "P1"
+    theirs = await (await other.post("/api/triage", headers=auth(other.app, "dispatcher"),
+                                     json={"text": text})).json()
+    assert theirs["rule"] != "weapon_present"
+    assert other.app[appkeys.RULES].current is other_rules
+    # The info route of each app reports its own file.
+    info = await (await other.get("/api/admin/rules", headers=auth(other.app, "admin"))).json()
+    assert info["source"] != str(edited)
 
 
 async def test_incident_rescored_when_text_arrives_and_duplicate_linked(make_client: Any) -> None:

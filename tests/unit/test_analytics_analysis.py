@@ -106,7 +106,7 @@ def test_brief_html_has_charts_and_escapes_text() -> None:
 
 
 def test_demo_history_is_seeded_and_has_the_promised_spike() -> None:
-    places = rules.current().gazetteer.places
+    places = rules.default_rules().gazetteer.places
     a = demo.history(DAY, days=30, per_day=12, gazetteer_places=places, seed=1)
     b = demo.history(DAY, days=30, per_day=12, gazetteer_places=places, seed=1)
     assert [x["text"] for x in a] == [x["text"] for x in b]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,26 @@ def test_cached_text_features_give_the_same_answer() -> None:
     size = duplicates._cached_features.cache_info().currsize
     assert [m.incident_id for m in find_duplicates(long_cand, long_open, **LIMITS)][:1] == ["b"]
     assert duplicates._cached_features.cache_info().currsize == size  # long texts are not kept
+
+
+def test_feature_cache_is_kept_per_rule_set(tmp_path: Path) -> None:
+    """Two apps with different gazetteers in one process: the cached features of a text made with
+    one app's rules are never used for the other's (the cache is keyed by the rule set)."""
+    from analytics import rules
+
+    without = tmp_path / "gazetteer.yaml"
+    lines = rules.DEFAULT_GAZETTEER.read_text(encoding="utf-8").splitlines(keepends=True)
+    without.write_text("".join(ln for ln in lines if "name: 上沙村," not in ln), encoding="utf-8")
+    other = rules.RuleBook(None, str(without)).current
+    assert other.gazetteer.get("上沙村") is None
+    open_ = [inc("a", "上沙村东区菜市场后面有两个人在打架", "public_order", None, None, minutes=-5)]
+    cand = inc("c", "上沙村东区菜市场那里有人打架", "public_order", None, None)
+
+    def places(rs: rules.RuleSet | None) -> list[str]:
+        return [e for m in find_duplicates(cand, open_, **LIMITS, rules=rs) for e in m.evidence
+                if e.startswith("same place")]
+
+    shipped = places(None)
+    assert shipped and "上沙村" in shipped[0]
+    assert not any("上沙村" in e for e in places(other))
+    assert places(None) == shipped  # and back again: the other rules' features did not replace these

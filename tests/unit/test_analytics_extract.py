@@ -86,18 +86,20 @@ def test_negated_facts_listed() -> None:
 def test_reload_picks_up_an_edited_rule_file(tmp_path: Path) -> None:
     edited = tmp_path / "rules.yaml"
     original = rules.DEFAULT_RULES.read_text(encoding="utf-8")
-    # An admin adds a local slang word for a knife. The rules alone are checked (model=None): the
-    # learned model may already read the sentence as dangerous, which is not what this test is about.
-    edited.write_text(original.replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"), encoding="utf-8")
+    edited.write_text(original, encoding="utf-8")
+    book = rules.RuleBook(str(edited))
     text = "那个人手里拿着家伙事站在门口"
+    # The rules alone are checked (model=None): the learned model may already read the sentence as
+    # dangerous, which is not what this test is about.
+    assert triage(text, model=None, rules=book.current).level != "P1"
+    # An admin adds a local slang word for a knife.
+    edited.write_text(original.replace("'刀仔', '利器',", "'刀仔', '利器', '家伙事',"), encoding="utf-8")
+    book.reload()
+    assert triage(text, model=None, rules=book.current).level == "P1"
+    assert triage(text, model=None, rules=book.current).rule == "weapon_present"
+    # The book's reload changes the book only: the shipped rules (no ``rules``) are as they were.
     assert triage(text, model=None).level != "P1"
-    try:
-        rules.configure(str(edited))
-        assert triage(text, model=None).level == "P1"
-        assert triage(text, model=None).rule == "weapon_present"
-    finally:
-        rules.configure()
-    assert triage(text, model=None).level != "P1"
+    assert rules.default_rules() is rules.default_rules()
 
 
 def test_patterns_match_regardless_of_case() -> None:
@@ -111,15 +113,15 @@ def test_patterns_match_regardless_of_case() -> None:
 
 
 def test_broken_rule_file_is_refused_and_old_rules_stay(tmp_path: Path) -> None:
-    before = rules.current()
-    bad = tmp_path / "rules.yaml"
-    bad.write_text(rules.DEFAULT_RULES.read_text(encoding="utf-8").replace("'刀仔'", "'刀仔('"), encoding="utf-8")
-    try:
-        with pytest.raises(rules.RulesError, match=r"concept 'weapon' cjk: bad regular expression"):
-            rules.configure(str(bad))
-        assert rules.current() is before
-    finally:
-        rules.configure()
+    path = tmp_path / "rules.yaml"
+    original = rules.DEFAULT_RULES.read_text(encoding="utf-8")
+    path.write_text(original, encoding="utf-8")
+    book = rules.RuleBook(str(path))
+    before = book.current
+    path.write_text(original.replace("'刀仔'", "'刀仔('"), encoding="utf-8")
+    with pytest.raises(rules.RulesError, match=r"concept 'weapon' cjk: bad regular expression"):
+        book.reload()
+    assert book.current is before
 
 
 def test_unknown_factor_in_rule_is_named(tmp_path: Path) -> None:
@@ -138,7 +140,7 @@ def test_anchor_index_finds_exactly_what_a_full_scan_finds(shared_dir: Path) -> 
 
     texts = [json.loads(line)["text"] for line in (shared_dir / "incidents" / "public.jsonl").read_text(
         encoding="utf-8").splitlines() if line.strip()] + [c["text"] for c in load_cases()]
-    rs = rules.current()
+    rs = rules.default_rules()
     for text in texts:
         norm = textnorm.normalize(text)
         lang = textnorm.detect_lang(norm)

@@ -19,7 +19,7 @@ from dispatch.model import OPEN_INCIDENT_STATES
 from voice.calls.model import STATES
 from voice.calls.service import LOST_AFTER_S, CallService
 from web import appkeys, diskspace
-from web.api.common import audio_response, handles_errors, json_body, limit_param, since_param
+from web.api.common import audio_response, handles_errors, json_body, limit_param, scorers, since_param
 from web.auth import Role, principal, requires
 from web.errors import NOT_FOUND, ApiError, bad_request
 
@@ -123,7 +123,7 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
                       opus_bitrate=settings.radio.opus_bitrate, open_states=OPEN_INCIDENT_STATES,
                       duplicate_limits=(intel.duplicate_max_minutes, intel.duplicate_max_meters,
                                         intel.duplicate_min_similarity),
-                      max_text_chars=settings.dispatch.max_text_chars, audio_ok=audio_ok)
+                      max_text_chars=settings.dispatch.max_text_chars, audio_ok=audio_ok, **scorers(app))
     app[appkeys.CALLS] = svc
     task = asyncio.get_running_loop().create_task(_sweep_lost(svc), name="calls-lost-sweep")
     try:

@@ -3,6 +3,7 @@
 * :func:`handles_errors`: every core package's error classes become the API's JSON errors.
 * :func:`json_body`, :func:`limit_param`, :func:`since_param`: the request parts every API reads.
 * :func:`audio_response`: kept Opus audio (radio transmissions, interviews, calls).
+* :func:`scorers`: the triage and duplicate functions bound to the app's rule book.
 """
 
 from __future__ import annotations
@@ -168,3 +169,20 @@ async def retry_gap_now(app: web.Application, gap_id: str, *, actor: str, privat
     except DecodeError as exc:
         raise ApiError(503, UNAVAILABLE, f"decoding failed again ({exc.reason}); the gap stays open, retry later") \
             from None
+
+
+def scorers(app: web.Application) -> dict[str, Any]:
+    """``triage_fn`` and ``duplicates_fn`` that score with the app's rule book (``appkeys.RULES``),
+    reading it at call time so an admin's reload takes effect at once, for this app only.
+
+    Empty when the app has no rule book or the analytics package is absent: the services then fall
+    back to the library defaults (the shipped rules), or leave incidents unscored.
+    """
+    book = app.get(appkeys.RULES)
+    if book is None:
+        return {}
+    try:
+        from analytics.bound import duplicates_with, triage_with
+    except ImportError:
+        return {}
+    return {"triage_fn": triage_with(book), "duplicates_fn": duplicates_with(book)}

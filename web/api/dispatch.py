@@ -22,7 +22,7 @@ from dispatch.live import Hub
 from dispatch.model import parse_time, utcnow
 from dispatch.service import DispatchService
 from web import appkeys
-from web.api.common import audit_refusal, handles_errors, json_body
+from web.api.common import audit_refusal, handles_errors, json_body, scorers
 from web.auth import Principal, Role, principal, requires
 from web.errors import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, ApiError
 from web.ws import CLOSE_POLICY, Connection
@@ -428,7 +428,8 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     """Build the service and its hub; run the subscriber, the redelivery poll and the timers."""
     settings = app[appkeys.SETTINGS]
     service = DispatchService(app[appkeys.DB], app[appkeys.REDIS], settings.dispatch, settings.redis_prefix,
-                              executor=app[appkeys.EXECUTOR], intel_settings=settings.intel)
+                              executor=app[appkeys.EXECUTOR], intel_settings=settings.intel,
+                              **scorers(app))
     readiness = app[appkeys.READINESS]
     readiness.set("dispatch", False, "pub/sub not subscribed yet")
     hub = Hub(service.bus, settings.dispatch, service.instance, service,

@@ -54,6 +54,10 @@ def _state(request: web.Request) -> IntelState:
     return state
 
 
+def _rules(request: web.Request) -> rules_mod.RuleBook:
+    return request.app[appkeys.RULES]
+
+
 def _dispatch(request: web.Request) -> Any:
     service: Any = request.app.get(appkeys.DISPATCH)
     if service is None:
@@ -185,7 +189,7 @@ async def kiosk_report(request: web.Request) -> web.Response:
     place = cleaned.get("place")
     lat = lon = None
     if isinstance(place, str):
-        loc = await _in_executor(request, _resolve_place, place)
+        loc = await _in_executor(request, _resolve_place, place, _rules(request).current)
         if loc:
             lat, lon = loc["lat"], loc["lon"]
     # The text scored is the citizen's description (kiosk form answers travel as fields).
@@ -216,10 +220,10 @@ async def kiosk_report(request: web.Request) -> web.Response:
     return web.json_response(receipt, status=201)
 
 
-def _resolve_place(place: str) -> dict[str, Any] | None:
+def _resolve_place(place: str, rules: rules_mod.RuleSet) -> dict[str, Any] | None:
     from analytics import extract, textnorm
 
-    return extract.locate(textnorm.normalize(place), rules_mod.current())
+    return extract.locate(textnorm.normalize(place), rules)
 
 
 # ---- triage preview and rules --------------------------------------------------------------------
@@ -242,7 +246,8 @@ async def triage_preview(request: web.Request) -> web.Response:
     source = data.get("source", "call")
     if not isinstance(source, str):
         raise bad_request("source must be a string such as call, radio or kiosk", field="source")
-    result = await _in_executor(request, triage, text, lang=lang, source=source, fields=fields)
+    result = await _in_executor(request, triage, text, lang=lang, source=source, fields=fields,
+                                rules=_rules(request).current)
     return web.json_response(result.to_dict())
 
 
@@ -253,14 +258,14 @@ def _rules_info(rs: rules_mod.RuleSet) -> dict[str, Any]:
 @requires(Role.ADMIN)
 async def rules_info(request: web.Request) -> web.Response:
     """Which rule file is in force and how big it is."""
-    return web.json_response(_rules_info(rules_mod.current()))
+    return web.json_response(_rules_info(_rules(request).current))
 
 
 @requires(Role.ADMIN)
 async def rules_reload(request: web.Request) -> web.Response:
     """Re-read the rules and gazetteer files; a file that does not validate is refused, old rules kept."""
     try:
-        rs = await _in_executor(request, rules_mod.reload)
+        rs = await _in_executor(request, _rules(request).reload)
     except rules_mod.RulesError as exc:
         raise ApiError(422, "invalid_rules", f"rules not reloaded, the previous rules stay in force: {exc}") from None
     state = _state(request)
@@ -296,7 +301,8 @@ async def build_brief(app: web.Application, date: dt.date) -> dict[str, Any]:
         raise ApiError(503, UNAVAILABLE, "the dispatch service is not running; no incidents to analyse")
     incidents = await service.incidents_between(start - dt.timedelta(days=params.baseline_days), end)
     loop = asyncio.get_running_loop()
-    brief = await loop.run_in_executor(app[appkeys.EXECUTOR], analysis.daily_brief, date, incidents, params)
+    brief = await loop.run_in_executor(app[appkeys.EXECUTOR], analysis.daily_brief, date, incidents, params,
+                                       app[appkeys.RULES].current)
     try:
         brief["response"] = await service.response_intervals(start, end)
     except Exception:  # response intervals are a bonus; the brief stands without them
@@ -339,8 +345,7 @@ async def intel_ctx(app: web.Application) -> AsyncIterator[None]:
     readiness = app[appkeys.READINESS]
     loop = asyncio.get_running_loop()
     try:
-        rs = await loop.run_in_executor(app[appkeys.EXECUTOR], rules_mod.configure, settings.intel.rules_path,
-                                        settings.intel.gazetteer_path)
+        rs = await loop.run_in_executor(app[appkeys.EXECUTOR], app[appkeys.RULES].reload)
         tpls = await loop.run_in_executor(app[appkeys.EXECUTOR], templates_mod.templates)
         params = analysis_params(settings)
     except (rules_mod.RulesError, templates_mod.TemplateError, ValueError) as exc:
@@ -352,7 +357,11 @@ async def intel_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application) -> None:
-    """Register routes and cleanup contexts."""
+    """Register routes and cleanup contexts; give the app its rule book (loaded by ``intel_ctx``)."""
+    # Created here, not in intel_ctx, because the dispatch, radio and calls contexts bind their
+    # scorers to it and dispatch's context runs before this module's.
+    settings = app[appkeys.SETTINGS]
+    app[appkeys.RULES] = rules_mod.RuleBook(settings.intel.rules_path, settings.intel.gazetteer_path)
     app.cleanup_ctx.append(intel_ctx)
     r = app.router
     r.add_get("/api/kiosk/templates", kiosk_templates)

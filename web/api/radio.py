@@ -28,7 +28,7 @@ from voice.radio.rdio import SUCCESS_TEXT, parse_call_form
 from voice.radio.recording import sweep_expired
 from voice.radio.service import RadioService
 from web import appkeys, diskspace
-from web.api.common import audio_response, handles_errors, json_body, limit_param, since_param
+from web.api.common import audio_response, handles_errors, json_body, limit_param, scorers, since_param
 from web.api.common import voice_service as service_of_voice  # the gateway's name for it
 from web.appkeys import RADIO, RADIO_SETTINGS
 from web.auth import Role, principal, requires, token_in_form
@@ -333,6 +333,7 @@ async def radio_ctx(app: web.Application) -> AsyncIterator[None]:
     outcomes = app[appkeys.METRICS].utterances
     app[RADIO] = RadioService(app[appkeys.DB], rs, engine_fn=engine, dispatch=app[appkeys.DISPATCH],
                               executor=app[appkeys.EXECUTOR], audio_ok=audio_ok,
+                              triage_fn=scorers(app).get("triage_fn"),
                               on_outcome=lambda state: outcomes.labels("radio", state).inc())
     diskspace.report(app, rs.audio_min_free_mb)
     loop = asyncio.get_running_loop()

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 @contextlib.asynccontextmanager
 async def _dispatch_service(args: argparse.Namespace, *, need_redis: bool) -> AsyncIterator[Any]:
-    """The dispatch service on the configured database (migrated) and Redis.
+    """The dispatch service on the configured database (migrated) and Redis, with the settings and the
+    rule book it scores with: ``(service, settings, book)``.
 
     With REDIS_URL unset, ``need_redis`` starts the private embedded Valkey on the data dir, as
     ``jingyun serve`` does; stop the server first, two Valkeys must not share one data dir.
@@ -24,13 +25,17 @@ async def _dispatch_service(args: argparse.Namespace, *, need_redis: bool) -> As
     from redis.asyncio import Redis
 
     from analytics import rules
+    from analytics.bound import duplicates_with, triage_with
     from dispatch.service import DispatchService
     from web.db import make_engine, migrate
     from web.embedded_redis import EmbeddedRedis
     from web.settings import Settings
 
     settings = Settings.from_env(data_dir=getattr(args, "data_dir", None))
-    rules.configure(settings.intel.rules_path, settings.intel.gazetteer_path)
+    # The command's own rule book, from the same settings the server reads; loaded now so a broken
+    # file stops the command before it touches the database.
+    book = rules.RuleBook(settings.intel.rules_path, settings.intel.gazetteer_path)
+    book.reload()
     engine = make_engine(settings.sqlalchemy_url)
     embedded = None
     url = settings.redis_url
@@ -42,7 +47,8 @@ async def _dispatch_service(args: argparse.Namespace, *, need_redis: bool) -> As
     try:
         await migrate(engine)
         yield DispatchService(engine, redis, settings.dispatch, settings.redis_prefix,
-                              intel_settings=settings.intel), settings
+                              intel_settings=settings.intel, triage_fn=triage_with(book),
+                              duplicates_fn=duplicates_with(book)), settings, book
     finally:
         with contextlib.suppress(Exception):
             await redis.aclose()
@@ -55,12 +61,12 @@ async def _brief(args: argparse.Namespace) -> dict[str, Any]:
     from analytics import analysis
     from web.api.intel import analysis_params
 
-    async with _dispatch_service(args, need_redis=False) as (service, settings):
+    async with _dispatch_service(args, need_redis=False) as (service, settings, book):
         params = analysis_params(settings)
         date = args.date or dt.datetime.now(ZoneInfo(params.tz)).date()
         start, end = analysis.day_bounds(date, params.tz)
         incidents = await service.incidents_between(start - dt.timedelta(days=params.baseline_days), end)
-        brief = analysis.daily_brief(date, incidents, params)
+        brief = analysis.daily_brief(date, incidents, params, book.current)
         with contextlib.suppress(Exception):
             brief["response"] = await service.response_intervals(start, end)
     return brief
@@ -90,16 +96,16 @@ def cmd_brief(args: argparse.Namespace) -> int:
 
 
 async def _seed(args: argparse.Namespace) -> int:
-    from analytics import demo, rules
+    from analytics import demo
 
     actor = "seed-demo"
-    async with _dispatch_service(args, need_redis=True) as (service, settings):
+    async with _dispatch_service(args, need_redis=True) as (service, settings, book):
         existing = await service.list_incidents(limit=1)
         if existing and not args.force:
             print("jingyun seed-demo: the database already has incidents; seed-demo fills a fresh install "
                   "(pass --force to add demo data anyway)", file=sys.stderr)
             return 1
-        places = rules.current().gazetteer.places
+        places = book.current.gazetteer.places
         by_name = {p.name: p for p in places}
         units = 0
         for i, (callsign, unit_type, caps) in enumerate(demo.DEMO_UNITS):
