@@ -15,12 +15,12 @@ dequantised once when the model is loaded.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
 import operator
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,20 +232,11 @@ def load(path: Path = DEFAULT_MODEL) -> NgramModel:
     return NgramModel(vocab, heads["level"], heads["category"], meta)
 
 
-_lock = threading.Lock()
-_current: NgramModel | None = None
-_loaded = False
-
-
+@functools.cache
 def current() -> NgramModel | None:
-    """The shipped model, loaded once; None when no weights file is installed (the rules still work)."""
-    global _current, _loaded
-    if not _loaded:
-        with _lock:
-            if not _loaded:
-                _current = load() if DEFAULT_MODEL.exists() else None
-                _loaded = True
-    return _current
+    """The shipped model, loaded once and never changed; None when no weights file is installed (the
+    rules still work)."""
+    return load() if DEFAULT_MODEL.exists() else None
 
 
 def normalised_features(text: str) -> list[tuple[str, int, int]]:
