@@ -34,9 +34,18 @@ async def test_uncertain_incident_needs_a_human_read_until_a_dispatcher_decides(
 
     # The dispatcher reads it and decides; the decision is the audited priority override.
     await item.locator(".inc-btn").click()
-    await console.fill("#prio-value", "4")
-    await console.fill("#prio-reason", "read the call: a neighbour dispute, routine")
+    await expect(console.locator("#prio-reason")).to_be_visible()
+    # Live events re-render the detail pane while the test types (what a person types survives a
+    # re-render; an input Playwright had located just before one may be replaced): check each value
+    # landed before submitting.
+    for field, value in (("#prio-value", "4"), ("#prio-reason", "read the call: a neighbour dispute, routine")):
+        for _ in range(3):
+            await console.fill(field, value)
+            if await console.locator(field).input_value() == value:
+                break
+        await expect(console.locator(field)).to_have_value(value)
     await console.get_by_role("button", name="Set", exact=True).click()
+    await expect(console.locator(".toast").filter(has_text="Priority set to 4")).to_have_count(1)
     await expect(item.locator(".badge.needs-read")).to_have_count(0)
     await expect(item).to_have_attribute("data-needs-read", "")
     full = await api.call("GET", f"/api/incidents/{unsure['id']}")
