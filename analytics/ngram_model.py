@@ -132,7 +132,7 @@ class NgramModel:
         vocab = self.vocab
         # sorted: the float sum is then the same in every process, whatever the string hash seed
         # (a set intersection walks the smaller side; dict.keys() & set would walk the whole vocabulary)
-        idx = sorted([vocab[f] for f in feature_set(text).intersection(self._known)])
+        idx = sorted(map(vocab.__getitem__, feature_set(text).intersection(self._known)))
         if idx:
             # presence features scaled by 1/sqrt(n), as in training: long and short reports on one scale
             sums = self._both.take(idx, axis=0).sum(axis=0).tolist()

@@ -10,6 +10,7 @@ no rules get :func:`default_rules`, the shipped files loaded once.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import threading
 from dataclasses import dataclass, field
@@ -185,9 +186,10 @@ class AnchorIndex:
         one, two = self.one, self.two
         # Set intersections run in C: the distinct characters and character pairs of the text
         # against the anchors' first one or two characters.
-        for ch in one.keys() & set(low):
-            out |= one[ch]
-        pairs = {low[i:i + 2] for i in range(len(low) - 1)}
+        hits = one.keys() & set(low)
+        if hits:
+            out.update(*map(one.__getitem__, hits))
+        pairs = set(map(operator.add, low, low[1:]))  # the character pairs, built in C
         for key in two.keys() & pairs:
             for anchor, idx in two[key]:
                 if len(anchor) == 2 or anchor in low:
