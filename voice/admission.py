@@ -21,9 +21,6 @@ class StreamRegistry:
     def load(self) -> float:
         return sum(self.streams.values())
 
-    def __len__(self) -> int:
-        return len(self.streams)
-
 
 class Admission:
     """Counts a stream (``weight``) against ``limit`` for as long as it is open (a context manager).

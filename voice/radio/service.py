@@ -374,11 +374,6 @@ class RadioService:
         await self._act(out, channel)
         return out
 
-    async def backlog(self) -> int:
-        """Shed transmissions still waiting to be transcribed."""
-        async with self.db.connect() as conn:
-            return int((await conn.execute(sa.select(sa.func.count()).select_from(transmissions).where(
-                transmissions.c.state.in_(("busy", "catching_up"))))).scalar_one())
 
     async def _decode(self, audio: np.ndarray, channel: Channel) -> AsrResult:
         engine = self.engine_fn()
