@@ -36,6 +36,14 @@ class Role(enum.StrEnum):
     INTERVIEWER = "interviewer"
     KIOSK = "kiosk"
     SERVICE = "service"
+    # Case files (cases/): the offices a file passes through besides its officer.
+    CASE_CENTRE = "case_centre"
+    LEGAL_REVIEW = "legal_review"
+    # Building hazard inspections (inspections/): the chain manager -> grid -> fire office -> fire police.
+    BUILDING_MANAGER = "building_manager"
+    GRID_WORKER = "grid_worker"
+    FIRE_OFFICE = "fire_office"
+    FIRE_POLICE = "fire_police"
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -54,6 +62,8 @@ class Principal:
     unit_id: str | None = None
     token_id: str = ""
     expires_at: float = 0.0
+    # The grids a grid worker covers (claim ``grids``); empty for every other role.
+    grids: frozenset[str] = frozenset()
 
     def can_see_unit(self, unit_id: str) -> bool:
         """Officers see only their own unit; dispatch roles see every unit."""
@@ -63,13 +73,18 @@ class Principal:
 
 
 def issue_token(secret: str, role: Role | str, *, unit_id: str | None = None, ttl: int = 3600,
-                subject: str | None = None, now: float | None = None) -> str:
-    """Sign a token. Officers must be bound to a unit; no other role may be."""
+                subject: str | None = None, now: float | None = None,
+                grids: tuple[str, ...] | list[str] = ()) -> str:
+    """Sign a token. Officers must be bound to a unit and grid workers to their grids; no other role may be."""
     role = Role(role)
     if role is Role.OFFICER and not unit_id:
         raise ValueError("an officer token must be bound to a unit: pass --unit UNIT_ID")
     if role is not Role.OFFICER and unit_id:
         raise ValueError("only officer tokens are bound to a unit")
+    if role is Role.GRID_WORKER and not grids:
+        raise ValueError("a grid worker token must name its grids: pass --grid GRID_ID (repeatable)")
+    if role is not Role.GRID_WORKER and grids:
+        raise ValueError("only grid worker tokens carry grids")
     if ttl <= 0:
         raise ValueError("ttl must be a positive number of seconds")
     issued = int(now if now is not None else time.time())
@@ -79,6 +94,8 @@ def issue_token(secret: str, role: Role | str, *, unit_id: str | None = None, tt
     }
     if unit_id:
         claims["unit"] = str(unit_id)
+    if grids:
+        claims["grids"] = sorted({str(g) for g in grids})
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -98,8 +115,14 @@ def verify_token(secret: str, token: str) -> Principal:
     unit = claims.get("unit")
     if role is Role.OFFICER and not unit:
         raise TokenError("invalid token: officer token without a unit")
+    grids = claims.get("grids") or []
+    if not isinstance(grids, list) or not all(isinstance(g, str) for g in grids):
+        raise TokenError("invalid token: grids must be a list of grid ids")
+    if role is Role.GRID_WORKER and not grids:
+        raise TokenError("invalid token: grid worker token without grids")
     return Principal(subject=str(claims["sub"]), role=role, unit_id=str(unit) if unit else None,
-                     token_id=str(claims.get("jti", "")), expires_at=float(claims["exp"]))
+                     token_id=str(claims.get("jti", "")), expires_at=float(claims["exp"]),
+                     grids=frozenset(grids))
 
 
 def requires(*roles: Role) -> Callable[[H], H]:

@@ -42,3 +42,22 @@ def test_officer_must_be_bound_to_a_unit_and_others_must_not() -> None:
         issue_token(SECRET, "dispatcher", unit_id="U-1")
     with pytest.raises(ValueError):
         issue_token(SECRET, "superuser")
+
+
+def test_grid_worker_tokens_carry_their_grids_and_only_theirs() -> None:
+    who = verify_token(SECRET, issue_token(SECRET, Role.GRID_WORKER, grids=["G-2", "G-1", "G-1"]))
+    assert who.role is Role.GRID_WORKER and who.grids == frozenset({"G-1", "G-2"})
+    assert verify_token(SECRET, issue_token(SECRET, Role.FIRE_OFFICE)).grids == frozenset()
+    with pytest.raises(ValueError, match="--grid"):
+        issue_token(SECRET, "grid_worker")
+    with pytest.raises(ValueError, match="only grid worker"):
+        issue_token(SECRET, "building_manager", grids=["G-1"])
+
+
+def test_a_grid_worker_token_without_grids_is_refused() -> None:
+    import jwt
+
+    forged = jwt.encode({"iss": "jingyun", "sub": "gw", "role": "grid_worker", "iat": int(time.time()),
+                         "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+    with pytest.raises(TokenError, match="without grids"):
+        verify_token(SECRET, forged)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from web.auth import Role
 from web.settings import Settings, settings_table
 
 
@@ -49,7 +50,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         token = issue_token(settings.resolved_secret(), args.role, unit_id=args.unit,
-                            ttl=args.ttl or settings.token_ttl, subject=args.subject)
+                            ttl=args.ttl or settings.token_ttl, subject=args.subject, grids=args.grid)
     except ValueError as exc:
         print(f"jingyun token: {exc}", file=sys.stderr)
         return 2
@@ -111,8 +112,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     p = sub.add_parser("token", help="print a signed bearer token (only the token, on stdout)")
     p.add_argument("--role", required=True,
-                   choices=["admin", "dispatcher", "officer", "interviewer", "kiosk", "service"])
+                   choices=[role.value for role in Role])
     p.add_argument("--unit", help="unit id (required for officer tokens)")
+    p.add_argument("--grid", action="append", default=[],
+                   help="a grid the grid worker covers (required for grid_worker tokens; repeat for several)")
     p.add_argument("--ttl", type=int, help="lifetime in seconds (default JINGYUN_TOKEN_TTL)")
     p.add_argument("--subject", help="who holds the token, recorded in the audit log")
     _common(p)
