@@ -27,6 +27,7 @@ from web import appkeys, guards, middleware
 from web.api import calls as calls_api
 from web.api import dispatch as dispatch_api
 from web.api import health as health_api
+from web.api import inspections as inspections_api
 from web.api import intel as intel_api
 from web.api import interview as interview_api
 from web.api import openapi as openapi_api
@@ -161,6 +162,7 @@ SubsystemSetup = Callable[[web.Application], None]
 SUBSYSTEMS: tuple[SubsystemSetup, ...] = (health_api.setup, dispatch_api.setup, voice_api.setup,
                                           intel_api.setup, radio_api.setup, calls_api.setup, interview_api.setup,
                                           openapi_api.setup, pages_api.setup)
+SUBSYSTEMS += (inspections_api.setup,)
 
 
 def create_app(settings: Settings, **services: Any) -> web.Application:

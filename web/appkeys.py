@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from analytics.rules import RuleBook
     from dispatch.live import Hub
     from dispatch.service import DispatchService
+    from inspections.service import InspectionService
     from voice.calls.service import CallService
     from voice.engine import AsrEngine
     from voice.interview.store import InterviewStore
@@ -65,3 +66,4 @@ RADIO: web.AppKey[RadioService] = web.AppKey("radio")
 RADIO_SETTINGS: web.AppKey[RadioSettings] = web.AppKey("radio_settings")  # settings.radio, for the gateway
 INTERVIEWS: web.AppKey[InterviewStore] = web.AppKey("interviews")
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
+INSPECTIONS: web.AppKey[InspectionService] = web.AppKey("inspections")

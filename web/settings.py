@@ -24,6 +24,7 @@ from typing import Any
 
 from analytics.settings import IntelSettings
 from dispatch.settings import DispatchSettings
+from inspections.settings import InspectionSettings
 from voice.calls.settings import CallSettings
 from voice.interview.settings import InterviewSettings
 from voice.radio.settings import RadioSettings
@@ -34,7 +35,7 @@ from web.page_settings import PageSettings
 __all__ = ["Settings", "SettingsError", "settings_table"]
 
 # The sections composed from the core packages (attribute names of Settings).
-SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages")
+SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages", "inspections")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _DB_SCHEMES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")
 
@@ -91,6 +92,7 @@ class Settings:
     interview: InterviewSettings = field(default_factory=InterviewSettings)
     calls: CallSettings = field(default_factory=CallSettings)
     pages: PageSettings = field(default_factory=PageSettings)
+    inspections: InspectionSettings = field(default_factory=InspectionSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -109,6 +111,7 @@ class Settings:
             "interview": sections.get("interview") or load_settings(InterviewSettings, env),
             "calls": sections.get("calls") or load_settings(CallSettings, env),
             "pages": sections.get("pages") or load_settings(PageSettings, env),
+            "inspections": sections.get("inspections") or load_settings(InspectionSettings, env),
             "data_dir": Path(base.data_dir).expanduser().resolve(),
         }
         settings = dataclasses.replace(base, **values)
@@ -171,4 +174,5 @@ def settings_table() -> list[tuple[str, str, str]]:
     for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings, InterviewSettings, CallSettings,
                     PageSettings):
         rows.extend(describe_settings(section))
+    rows.extend(describe_settings(InspectionSettings))
     return rows
