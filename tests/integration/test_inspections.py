@@ -124,6 +124,13 @@ async def test_buildings_roles_photos_and_the_whole_chain(make_client: Any, stac
     dispatcher = Caller(client, Role.DISPATCHER, "disp-1")
     code = f"B{id(client) % 100000:05d}"  # unique in the session's shared PostgreSQL database
 
+    # Every route is in the OpenAPI document.
+    doc = await mgr_a.call("GET", "/api/openapi.json", 200)
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource else ""
+        if route.method != "HEAD" and path.startswith(("/api/buildings", "/api/inspections")):
+            assert route.method.lower() in doc["paths"].get(path, {}), f"{route.method} {path} is not documented"
+
     # ---- buildings: registered by the fire office or an admin, refused with the field at fault ----------
     a = await office.call("POST", "/api/buildings", 201, json=building(code + "A", "G1", "mgr-a"))
     b = await admin.call("POST", "/api/buildings", 201, json=building(code + "B", "G2", "mgr-b"))

@@ -8,11 +8,23 @@ import { select } from "./detail.js";
 const { t, $ } = JY;
 
 let alarmTimer = 0;
+
+// Alert kinds raised outside dispatch that carry their text in both languages (message, message_zh):
+// the banner shows the page's language, also after a switch. inspection_overdue: an inspection step
+// (building manager → grid worker → fire office → fire police) is past its deadline (inspections/).
+const BILINGUAL_KINDS = new Set(["inspection_overdue"]);
+function bilingual(a) {
+  if (!BILINGUAL_KINDS.has(a.kind) || !a.message_zh) return;
+  const en = a.message;
+  Object.defineProperty(a, "message", { get: () => (JY.lang === "zh" ? a.message_zh : en), enumerable: true, configurable: true });
+}
+
 export function putAlert(ev) {
   const a = pick(ev, "alert");
   const id = String(a.id || JY.uid("a"));
   if (S.alerts.some((x) => x.id === id)) return;
   S.alerts.push(Object.assign({ id, acked: false, at: a.created_at || new Date().toISOString() }, a, { id }));
+  bilingual(S.alerts[S.alerts.length - 1]);
   if (a.incident_id) addTimeline(String(a.incident_id), { at: a.created_at || new Date().toISOString(), kind: "alert", message: a.message });
   alarm();
 }
