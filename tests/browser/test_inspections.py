@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.fixtures_browser import server_url
+from tests.fixtures_browser import PHONE, server_url
 from web import appkeys
 from web.auth import Role, issue_token
 
@@ -155,4 +155,9 @@ async def test_inspection_workflow_through_the_page(make_client: Any, browser: A
     # The notices would cover the file in the screenshot.
     await police.evaluate("document.querySelectorAll('#jy-toasts .toast').forEach((el) => el.remove())")
     await shot(police, "building-file-en")
+    # At phone width the page is one column, nothing to scroll sideways.
+    await police.set_viewport_size(PHONE)
+    await police.wait_for_timeout(200)
+    assert await police.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    await shot(police, "building-file-phone")
     page_watch.check()

@@ -217,7 +217,10 @@ async def test_buildings_roles_photos_and_the_whole_chain(make_client: Any, stac
     assert insp["state"] == "submitted" and insp["waiting_for"] == "grid_worker" and insp["due"]["overdue"] is False
     await mgr_a.error("POST", path, 409, json=self_check(photo))
     step = f"/api/inspections/{insp['id']}"
+    denied = sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.action == "access_denied")
+    before = await _count(app, denied)
     assert (await mgr_a.error("POST", f"{step}/accept", 403))["code"] == "forbidden"
+    assert await _count(app, denied) == before + 1  # a refusal the chain decided is audited too
     await grid2.error("POST", f"{step}/accept", 404)
     await mgr_b.error("GET", step, 404)
     assert (await grid1.error("POST", f"{step}/return", 400, json={}))["details"]["field"] == "reasons"
