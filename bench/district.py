@@ -203,6 +203,7 @@ class Utterance:
     terminal: str | None = None  # final | dropped | error
     why: str | None = None  # the dropped reason or the error code
     latency_s: float | None = None
+    sent: float | None = None  # monotonic: its last audio went out
 
 
 @dataclass
@@ -463,6 +464,7 @@ def on_interview_message(data: dict[str, Any], stream: InterviewStream, stats: S
             end = data.get("end")
             sent = stream.sent_at(float(end)) if isinstance(end, (int, float)) else None
             u.latency_s = None if sent is None else now - sent
+            u.sent = sent
         elif kind == "dropped" and u.terminal is None:
             u.terminal, u.why = "dropped", str(data.get("reason"))
     elif kind == "error":
@@ -836,7 +838,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     facts = {"plans": plans, "units": units, "phones_up": phones_up, "run_s": run_s, "grace_used": grace_used,
              "mem": mem, "cpu_server": cpu_server, "self_cpu": self_cpu, "others_cpu": others_cpu, "wall": wall,
              "load_start": load_start, "load_end": load_end, "log_errors": log_errors}
+    if args.detail:
+        write_detail(args.detail, stats, t0)
     return summarize(stats, args, facts)
+
+
+def write_detail(path: Path, stats: Stats, t0: float) -> None:
+    """Per transmission and utterance, seconds from the start of traffic: to find what makes a tail."""
+    def at(mono: float | None) -> float | None:
+        return None if mono is None else round(mono - t0, 3)
+
+    with path.open("w", encoding="utf-8") as out:
+        for tx in stats.radio.values():
+            out.write(json.dumps({"kind": "radio", "channel": tx.channel, "clip": tx.clip, "audio_s": tx.seconds,
+                                  "up_at": at(tx.up_sent), "live_s": tx.live_s, "state": tx.state,
+                                  "first_state": tx.first_state, "late": tx.late}) + "\n")
+        for st in stats.streams:
+            for n, u in sorted(st.utterances.items()):
+                out.write(json.dumps({"kind": "interview", "room": st.room, "stream": st.number, "utterance": n,
+                                      "sent_at": at(u.sent), "latency_s": u.latency_s,
+                                      "terminal": u.terminal}) + "\n")
 
 
 def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]:
@@ -998,6 +1019,8 @@ def cli() -> None:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--shared", default=str(shared), help="the shared test data (JINGYUN_SHARED_DIR)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir and server log")
+    parser.add_argument("--detail", type=Path,
+                        help="also write one JSON line per transmission and per utterance here (clip, when, latency)")
     args = parser.parse_args()
     if not 0 < args.duty < 1 or args.rate <= 0 or args.duration <= 0 or args.units < 1:
         parser.error("--duty must be in (0, 1); --rate, --duration and --units must be positive")
