@@ -80,7 +80,6 @@ import datetime as dt
 import json
 import os
 import random
-import resource
 import signal
 import sys
 import tempfile
@@ -97,6 +96,15 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.clients import (  # noqa: E402
+    DispatchStats,
+    Rest,
+    connect_phones_and_consoles,
+    dispatch_open_loop,
+    pct,
+    raise_fd_limit,
+    rnd,
+)
 from tests.reliability.helpers import ServerProcess  # noqa: E402
 from web.auth import issue_token  # noqa: E402
 
@@ -230,21 +238,13 @@ class InterviewStream:
 
 
 @dataclass
-class Stats:
-    errors: Counter[str] = field(default_factory=Counter)
+class Stats(DispatchStats):
     radio: dict[str, RadioTx] = field(default_factory=dict)  # by unit label
     radio_audio_s: float = 0.0
     streams: list[InterviewStream] = field(default_factory=list)
     interview_audio_s: float = 0.0
     lag_events: int = 0
     busy_events: int = 0
-    sent_at: dict[str, float] = field(default_factory=dict)  # order id -> dispatch request sent (wall)
-    received_at: dict[str, float] = field(default_factory=dict)  # order id -> on the phone (wall)
-    committed_ms: dict[str, float] = field(default_factory=dict)
-    acked: set[str] = field(default_factory=set)
-    ack_events: dict[str, asyncio.Event] = field(default_factory=dict)
-    console_events: int = 0
-    console_reconnects: int = 0
     rss_peak_sampled: float = 0.0
     rss_trend: list[float] = field(default_factory=list)  # the tree's VmRSS (MB) every 30 s from set-up on
     loadavg: list[float] = field(default_factory=list)  # the machine's 1-minute load average, each second
@@ -254,25 +254,6 @@ def tok(role: str, unit: str | None = None) -> str:
     return issue_token(SECRET, role, unit_id=unit, ttl=86400, subject=f"unit:{unit}" if unit else f"district-{role}")
 
 
-def pct(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default), None without data."""
-    if not values:
-        return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100
-    lo, hi = int(pos), min(int(pos) + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
-
-
-def rnd(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def epoch(iso: str) -> float:
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-# ---- the server's process tree -------------------------------------------------------------------
 def tree(pid: int) -> list[int]:
     """The process and all its descendants (the embedded Valkey is a child of the server)."""
     children: dict[int, list[int]] = {}
@@ -553,128 +534,6 @@ async def interview_room(http: aiohttp.ClientSession, base: str, room: int, clip
         await asyncio.sleep(1.0)
 
 
-# ---- dispatch: phones, consoles, the dispatcher --------------------------------------------------
-async def phone(http: aiohttp.ClientSession, base: str, unit: str, stats: Stats, stop: asyncio.Event,
-                connected: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            async with http.ws_connect(f"{base}/ws/unit?token={tok('officer', unit)}", heartbeat=30) as ws:
-                async for msg in ws:
-                    if msg.type is not aiohttp.WSMsgType.TEXT:
-                        break
-                    now = time.time()
-                    data = json.loads(msg.data)
-                    kind = data.get("type")
-                    if kind == "hello":
-                        connected.set()
-                    elif kind == "order":
-                        order = data["order"]
-                        oid = order["id"]
-                        if oid not in stats.received_at:
-                            stats.received_at[oid] = now
-                            if order.get("committed_at"):  # absent on orders that waited out a Redis outage
-                                stats.committed_ms[oid] = 1000 * (now - epoch(order["committed_at"]))
-                        await ws.send_json({"type": "ack", "order_id": oid})
-                    elif kind == "acked":
-                        oid = data["order_id"]
-                        stats.acked.add(oid)
-                        ev = stats.ack_events.setdefault(oid, asyncio.Event())
-                        ev.set()
-                    elif kind == "error":
-                        stats.errors[f"unit_ws_error:{data.get('code')}"] += 1
-            if not stop.is_set():
-                stats.errors["unit_ws_closed"] += 1
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            stats.errors[f"unit_ws_connect:{exc.__class__.__name__}"] += 1
-        if not stop.is_set():
-            await asyncio.sleep(1.0 + random.random())
-
-
-async def console(http: aiohttp.ClientSession, base: str, stats: Stats, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            async with http.ws_connect(f"{base}/ws/console?token={tok('dispatcher')}", heartbeat=30) as ws:
-                async for msg in ws:
-                    if msg.type is not aiohttp.WSMsgType.TEXT:
-                        break
-                    stats.console_events += 1
-            if not stop.is_set():
-                stats.console_reconnects += 1
-                stats.errors[f"console_closed:{ws.close_code}"] += 1
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            stats.errors[f"console_connect:{exc.__class__.__name__}"] += 1
-        if not stop.is_set():
-            await asyncio.sleep(1.0)
-
-
-class Rest:
-    def __init__(self, http: aiohttp.ClientSession, base: str, stats: Stats) -> None:
-        self.http, self.base, self.stats = http, base, stats
-        self.headers = {"Authorization": f"Bearer {tok('dispatcher')}"}
-
-    async def call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
-                   quiet: tuple[int, ...] = ()) -> Any:
-        try:
-            async with self.http.request(method, self.base + path, json=body, headers=self.headers,
-                                         timeout=aiohttp.ClientTimeout(total=60)) as resp:
-                text = await resp.text()
-                if resp.status >= 300:
-                    if resp.status not in quiet:
-                        self.stats.errors[f"http_{resp.status}:{method} {path.split('?')[0].split('/')[2]}"] += 1
-                    return None
-                return json.loads(text) if text else {}
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            self.stats.errors[f"http_{exc.__class__.__name__}"] += 1
-            return None
-
-    async def job(self, unit: str, n: int, free: asyncio.Queue[str]) -> None:
-        """One call: incident, dispatch, wait for the ack, on scene, available, closed."""
-        rng = random.Random(n)
-        try:
-            inc = await self.call("POST", "/api/incidents", {
-                "text": f"Call {n}: a fight outside shop {rng.randint(1, 999)}", "source": "call",
-                # spread out, so that incidents are not linked as duplicates of each other
-                "lat": round(22.50 + rng.random() * 0.2, 5), "lon": round(113.90 + rng.random() * 0.3, 5)})
-            if inc is None:
-                return
-            sent = time.time()
-            order = await self.call("POST", f"/api/incidents/{inc['id']}/dispatch", {"unit_id": unit})
-            if order is None:
-                return
-            oid = order["id"]
-            self.stats.sent_at[oid] = sent
-            ev = self.stats.ack_events.setdefault(oid, asyncio.Event())
-            try:
-                async with asyncio.timeout(60):
-                    await ev.wait()
-            except TimeoutError:
-                self.stats.errors["order_not_acked_in_60s"] += 1
-            for status in ("on_scene", "available"):
-                await self.call("POST", f"/api/units/{unit}/status", {"status": status})
-            await self.call("POST", f"/api/incidents/{inc['id']}/status", {"status": "closed", "reason": "done"})
-        finally:
-            free.put_nowait(unit)
-
-
-async def dispatcher(rest: Rest, units: list[str], rate: float, t0: float, t_stop: float,
-                     jobs: set[asyncio.Task[None]]) -> int:
-    """Open loop: job n starts at t0 + n / rate, whatever the replies do (as calls arrive)."""
-    free: asyncio.Queue[str] = asyncio.Queue()
-    for u in units:
-        free.put_nowait(u)
-    n = 0
-    while (at := t0 + n / rate) < t_stop:
-        await asyncio.sleep(max(0.0, at - time.monotonic()))
-        if free.empty():
-            rest.stats.errors["no_free_unit"] += 1
-        else:
-            job = asyncio.ensure_future(rest.job(free.get_nowait(), n, free))
-            jobs.add(job)
-            job.add_done_callback(jobs.discard)
-        n += 1
-    return n
-
-
 # ---- after the run: every transmission to a terminal state ---------------------------------------
 async def settle_radio(rest: Rest, stats: Stats, channels: list[str], grace_s: float) -> float:
     """Poll the transmission lists until every one sent is terminal or ``grace_s`` passed; the wait."""
@@ -725,15 +584,6 @@ def server_log_errors(path: Path) -> dict[str, int]:
 
 
 # ---- the run -------------------------------------------------------------------------------------
-def raise_fd_limit() -> int:
-    """Each socket is a file descriptor here and in the server, which inherits this limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_fd_limit()
     clips = load_clips(Path(args.shared))
@@ -758,34 +608,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
               + ", ".join(f"{p} {proc_mem(p).get('name', '?')}" for p in pids), flush=True)
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
-            rest = Rest(http, server.base, stats)
-            sem = asyncio.Semaphore(16)
-
-            async def make_unit(i: int) -> str | None:
-                async with sem:
-                    u = await rest.call("POST", "/api/units", {
-                        "callsign": f"District {i:04d}", "unit_type": "patrol_car",
-                        "capabilities": ["patrol", "armed"],
-                        "lat": round(22.50 + (i % 20) * 0.01, 5), "lon": round(113.90 + (i // 20) * 0.03, 5)})
-                    return None if u is None else str(u["id"])
-
+            rest = Rest(http, server.base, tok("dispatcher"), stats)
             t_setup = time.monotonic()
-            units = [u for u in await asyncio.gather(*(make_unit(i) for i in range(args.units))) if u]
+            units = await rest.make_units(args.units, "District")
             for plan in plans:
                 # The gateway route wants the channel to exist (until the server creates it on first use).
                 if await rest.call("POST", "/api/radio/channels", plan.rest_body(), quiet=(409,)) is None:
                     await rest.call("PUT", f"/api/radio/channels/{plan.id}", plan.rest_body())
-            connected = {u: asyncio.Event() for u in units}
             background: list[asyncio.Task[None]] = [asyncio.ensure_future(watch_rss(pid, stats, stop))]
-            for u in units:
-                background.append(asyncio.ensure_future(phone(http, server.base, u, stats, stop, connected[u])))
-                await asyncio.sleep(0.005)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(120):
-                    await asyncio.gather(*(e.wait() for e in connected.values()))
-            phones_up = sum(e.is_set() for e in connected.values())
-            for _ in range(args.consoles):
-                background.append(asyncio.ensure_future(console(http, server.base, stats, stop)))
+            phones_up = await connect_phones_and_consoles(http, server.base, units, args.consoles, tok, stats, stop,
+                                                          background)
             print(f"{len(units)} units ({phones_up} phones connected), {len(plans)} channels, {args.consoles} "
                   f"consoles set up in {time.monotonic() - t_setup:.1f} s; running {args.duration:g} s", flush=True)
             await asyncio.sleep(1.0)
@@ -799,7 +631,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             voice += [asyncio.ensure_future(interview_room(http, server.base, r, clips, args.seed, stats, t_stop,
                                                            args.drain)) for r in range(args.rooms)]
             jobs: set[asyncio.Task[None]] = set()
-            calls = await dispatcher(rest, units, args.rate, t0, t_stop, jobs)
+            calls = await dispatch_open_loop(rest, units, args.rate, t0, t_stop, jobs)
             print(f"duration over: {calls} calls started; finishing transmissions and utterances", flush=True)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(args.drain + 30):  # each task bounds its own drain wait
@@ -877,8 +709,7 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
     i_finals = [u for _s, _n, u in utts if u.terminal == "final"]
     i_dropped = [u for _s, _n, u in utts if u.terminal == "dropped"]
     i_lat = [u.latency_s for u in i_finals if u.latency_s is not None]
-    order_ms = [stats.committed_ms[o] for o in stats.sent_at if o in stats.committed_ms]
-    request_ms = [1000 * (stats.received_at[o] - t) for o, t in stats.sent_at.items() if o in stats.received_at]
+    orders = stats.order_figures()
     hwm = sum(m.get("VmHWM", 0.0) for m in mem.values())
     result: dict[str, Any] = {
         "radio_transmissions": len(radio),
@@ -891,9 +722,9 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "interview_missing": len(utts) - len(i_finals) - len(i_dropped),
         "lag_events": stats.lag_events,
         "busy_events": stats.busy_events,
-        "orders_created": len(stats.sent_at),
-        "orders_acked": sum(o in stats.acked for o in stats.sent_at),
-        "order_p99_ms": rnd(pct(order_ms, 99), 1),
+        "orders_created": orders["orders_created"],
+        "orders_acked": orders["orders_acked"],
+        "order_p99_ms": orders["committed_to_phone_p99_ms"],
         "peak_rss_mb": round(hwm, 1),
         # more of the same run
         "radio_live_finals": len(live),
@@ -921,12 +752,12 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "interview_final_p50_s": rnd(pct(i_lat, 50)),
         "interview_final_max_s": rnd(max(i_lat, default=None)),
         "interview_audio_s": round(stats.interview_audio_s, 1),
-        "orders_delivered": sum(o in stats.received_at for o in stats.sent_at),
-        "order_p50_ms": rnd(pct(order_ms, 50), 1),
-        "order_request_p50_ms": rnd(pct(request_ms, 50), 1),
-        "order_request_p99_ms": rnd(pct(request_ms, 99), 1),
-        "console_events": stats.console_events,
-        "console_reconnects": stats.console_reconnects,
+        "orders_delivered": orders["orders_delivered"],
+        "order_p50_ms": orders["committed_to_phone_p50_ms"],
+        "order_request_p50_ms": orders["request_to_phone_p50_ms"],
+        "order_request_p99_ms": orders["request_to_phone_p99_ms"],
+        "console_events": orders["console_events"],
+        "console_reconnects": orders["console_reconnects"],
         "errors": dict(stats.errors),
         "server_log_errors": facts["log_errors"],
         "rss_sampled_peak_mb": round(stats.rss_peak_sampled, 1),
