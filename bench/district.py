@@ -534,6 +534,40 @@ async def interview_room(http: aiohttp.ClientSession, base: str, room: int, clip
         await asyncio.sleep(1.0)
 
 
+# ---- the server's own account of its ASR engine --------------------------------------------------
+async def engine_figures(http: aiohttp.ClientSession, base: str) -> dict[str, dict[str, Any]]:
+    """Batches, queue wait and decode time per kind from /metrics (jingyun_asr_* histograms)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        async with http.get(f"{base}/metrics", headers={"Authorization": f"Bearer {tok('service')}"},
+                            timeout=aiohttp.ClientTimeout(total=30)) as resp:
+            text = await resp.text()
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return {}
+    hist: dict[tuple[str, str], dict[str, float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name not in ("jingyun_asr_queue_wait_seconds", "jingyun_asr_decode_seconds"):
+            continue
+        for sample in family.samples:
+            key = (family.name, sample.labels.get("kind", "?"))
+            if sample.name.endswith("_bucket"):
+                hist.setdefault(key, {})[sample.labels["le"]] = sample.value
+            elif sample.name.endswith(("_count", "_sum")):
+                hist.setdefault(key, {})[sample.name.rsplit("_", 1)[1]] = sample.value
+    out: dict[str, dict[str, Any]] = {}
+    for kind in ("final", "partial"):
+        wait = hist.get(("jingyun_asr_queue_wait_seconds", kind), {})
+        dec = hist.get(("jingyun_asr_decode_seconds", kind), {})
+        n = int(wait.get("count", 0))
+        if not n:
+            continue
+        out[kind] = {"batches": n, "wait_mean_s": rnd(wait["sum"] / n), "decode_mean_s": rnd(dec.get("sum", 0) / n),
+                     "waited_over_0_5_s": int(n - wait.get("0.5", n)), "waited_over_1_s": int(n - wait.get("1.0", n)),
+                     "decode_over_1_s": int(n - dec.get("1.0", n)), "decode_over_2_s": int(n - dec.get("2.0", n))}
+    return out
+
+
 # ---- after the run: every transmission to a terminal state ---------------------------------------
 async def settle_radio(rest: Rest, stats: Stats, channels: list[str], grace_s: float) -> float:
     """Poll the transmission lists until every one sent is terminal or ``grace_s`` passed; the wait."""
@@ -649,6 +683,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             others_cpu = machine_busy_seconds() - machine0 - cpu_server - self_cpu
             wall = time.monotonic() - wall0
             grace_used = await settle_radio(rest, stats, [p.id for p in plans], args.grace)
+            engine = await engine_figures(http, server.base)
             mem = {p: proc_mem(p) for p in pids}
             load_end = os.getloadavg()
             stop.set()
@@ -669,7 +704,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     facts = {"plans": plans, "units": units, "phones_up": phones_up, "run_s": run_s, "grace_used": grace_used,
              "mem": mem, "cpu_server": cpu_server, "self_cpu": self_cpu, "others_cpu": others_cpu, "wall": wall,
-             "load_start": load_start, "load_end": load_end, "log_errors": log_errors}
+             "load_start": load_start, "load_end": load_end, "log_errors": log_errors,
+             "engine": engine}
     if args.detail:
         write_detail(args.detail, stats, t0)
     return summarize(stats, args, facts)
@@ -760,6 +796,8 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "console_reconnects": orders["console_reconnects"],
         "errors": dict(stats.errors),
         "server_log_errors": facts["log_errors"],
+        # the server's ASR engine over the whole run (its /metrics): where a final's time went
+        "engine": facts["engine"],
         "rss_sampled_peak_mb": round(stats.rss_peak_sampled, 1),
         "rss_every_30s_mb": stats.rss_trend,
         "rss_by_process_mb": {f"{p} {m.get('name', '?')}": {"rss": round(m.get("VmRSS", 0.0), 1),
@@ -812,6 +850,10 @@ def report(r: dict[str, Any]) -> None:
         print(f"             not final: {dict(Counter(nf.values()))}: {', '.join(list(nf)[:12])}"
               + (" ..." if len(nf) > 12 else ""))
     print(f"voice events lag {r['lag_events']}, busy {r['busy_events']}")
+    for kind, e in (r["engine"] or {}).items():
+        print(f"engine       {kind}s: {e['batches']} batches, queue wait mean {e['wait_mean_s']} s "
+              f"({e['waited_over_0_5_s']} waited over 0.5 s, {e['waited_over_1_s']} over 1 s), decode mean "
+              f"{e['decode_mean_s']} s ({e['decode_over_1_s']} over 1 s, {e['decode_over_2_s']} over 2 s)")
     print(f"orders       {r['orders_created']} created, {r['orders_delivered']} delivered, {r['orders_acked']} "
           f"acked; committed -> phone p50 {r['order_p50_ms']} ms, p99 {r['order_p99_ms']} ms (goal: p99 <= 50 ms); "
           f"request -> phone p50 {r['order_request_p50_ms']} ms, p99 {r['order_request_p99_ms']} ms")

@@ -194,6 +194,9 @@ class AsrEngine:
         self.loops_cut = 0  # finals whose fitted-window loop was cut to one phrase instead of redone
         self.partial_seconds = 0.0  # of busy_seconds, spent on partial hypotheses
         self.abandoned_seconds = 0.0  # of busy_seconds, spent on answers nobody waited for any more
+        # Called on the event loop after each batch with (final, longest queue wait, decode seconds):
+        # the server's metrics. An engine shared by several apps (tests) reports to the last one set.
+        self.observe: Callable[[bool, float, float], None] | None = None
         # Recent final batches: (longest queue wait, decode seconds, batch size), for benchmarks.
         self.final_timings: collections.deque[tuple[float, float, int]] = collections.deque(maxlen=1000)
         self._partial_spans: collections.deque[tuple[float, float]] = collections.deque()  # (end, seconds)
@@ -309,9 +312,11 @@ class AsrEngine:
                 self._partial_batches -= 1
             if self._wakeup is not None:
                 self._wakeup.set()
+        waited, seconds = taken - min(p.queued_at for p in batch), time.perf_counter() - taken
         if batch[0].options.final:
-            self.final_timings.append((taken - min(p.queued_at for p in batch), time.perf_counter() - taken,
-                                       len(batch)))
+            self.final_timings.append((waited, seconds, len(batch)))
+        if self.observe is not None:
+            self.observe(batch[0].options.final, waited, seconds)
         for p, r in zip(batch, results, strict=True):
             if p.future.cancelled():
                 # Its stream stopped waiting while it was decoded (speech resumed after an early

@@ -96,6 +96,7 @@ async def _load(app: web.Application, svc: VoiceService) -> None:
         return
     svc.engine, svc.state, svc.owns_engine = engine, "ready", True
     app[appkeys.ASR_ENGINE] = engine
+    engine.observe = app[appkeys.METRICS].observe_asr_batch
     readiness.set("model", True, f"{engine.info.name} loaded", **engine.describe())
 
 
@@ -108,6 +109,7 @@ async def voice_ctx(app: web.Application) -> AsyncIterator[None]:
     injected = app.get(appkeys.ASR_ENGINE)
     if injected is not None:
         svc.engine, svc.state = cast(AsrEngine, injected), "ready"
+        svc.engine.observe = app[appkeys.METRICS].observe_asr_batch
         readiness.set("model", True, f"{svc.engine.info.name} loaded", **svc.engine.describe())
     elif settings.voice.load_model:
         readiness.set("model", False, f"loading {settings.voice.model}", model=settings.voice.model)
