@@ -207,3 +207,19 @@ async def test_case_file_workflow(make_client: Any, dispatch_api: Any, stack: di
     assert states == ["confirmed", "confirmed", "refused", "cancelled", "confirmed", "cancelled"]
     chain = await app[appkeys.DISPATCH].verify_audit()
     assert chain.ok, chain.message
+
+
+async def test_every_case_and_evidence_route_is_documented(client: Any) -> None:
+    from web.auth import route_roles
+
+    app = client.server.app
+    doc = await (await client.get("/api/openapi.json", headers=who(app, Role.ADMIN))).json()
+    mine = [r for r in app.router.routes() if r.method != "HEAD" and r.resource is not None
+            and r.resource.canonical.startswith(("/api/cases", "/api/evidence"))]
+    assert len(mine) == 21
+    for route in mine:
+        path = route.resource.canonical
+        roles = route_roles(route)
+        assert roles and not roles & {Role.KIOSK, Role.INTERVIEWER, Role.SERVICE}, path
+        assert route.method.lower() in doc["paths"].get(path, {}), f"{route.method} {path} not in the OpenAPI document"
+    assert {"Evidence", "CaseFile", "Handover", "CustodyEvent"} <= set(doc["components"]["schemas"])
