@@ -13,6 +13,7 @@ layer only reduces a token to an :class:`~cases.holders.Actor`).
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from cases.casefile import CaseFile
 from cases.errors import Forbidden
@@ -63,8 +64,22 @@ def check_edit_case(actor: Actor, case: CaseFile, what: str) -> None:
                     holder=str(case.holder))
 
 
-def check_read_evidence(actor: Actor, ev: Evidence, case: CaseFile | None) -> None:
-    if sees_all(actor) or ev.submitted_by == actor.id or (case is not None and officer_on_case(actor, case)):
+@dataclass(frozen=True)
+class OfficerScope:
+    """What an officer's case files reach: the files, their incidents, and the items their current
+    versions list (a file reassigned to them brings its evidence with it, whoever registered it)."""
+
+    case_ids: frozenset[str] = frozenset()
+    incident_ids: frozenset[str] = frozenset()
+    evidence_ids: frozenset[str] = frozenset()
+
+    def covers(self, ev: Evidence) -> bool:
+        return (ev.id in self.evidence_ids or (ev.case_id is not None and ev.case_id in self.case_ids)
+                or (ev.incident_id is not None and ev.incident_id in self.incident_ids))
+
+
+def check_read_evidence(actor: Actor, ev: Evidence, scope: OfficerScope | None) -> None:
+    if sees_all(actor) or ev.submitted_by == actor.id or (scope is not None and scope.covers(ev)):
         return
     raise Forbidden(f"evidence {ev.id} is not yours: an officer sees the evidence they submitted and that of "
                     "their case files", evidence_id=ev.id)

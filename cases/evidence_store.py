@@ -27,7 +27,7 @@ from cases.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from cases.holders import Actor
 from cases.journal import Journal
 from cases.rows import case_from_row, evidence_from_row, evidence_values
-from cases.tables import case_files
+from cases.tables import case_files, case_versions, handovers
 from cases.tables import evidence as evidence_table
 from cases.verify import FileCheck
 from common.ids import new_id
@@ -64,22 +64,32 @@ class EvidenceStore:
                                      noun="evidence item", ident=evidence_id)
         return evidence_from_row(row)
 
-    async def _case_of(self, conn: AsyncConnection, ev: evidence.Evidence) -> Any:
-        if not ev.case_id:
-            return None
-        row = (await conn.execute(sa.select(case_files).where(case_files.c.id == ev.case_id))).first()
-        return case_from_row(row._mapping) if row else None
+    async def _scope(self, conn: AsyncConnection, actor: Actor) -> access.OfficerScope:
+        """The case files an officer is on (responsible, holding, or asked to take) and what they reach."""
+        waiting = sa.select(handovers.c.case_id).where(handovers.c.state == "proposed",
+                                                       handovers.c.to_holder == f"officer:{actor.id}")
+        files = (await conn.execute(
+            sa.select(case_files.c.id, case_files.c.incident_id, case_versions.c["items"].label("listed"))
+            .join(case_versions, sa.and_(case_versions.c.case_id == case_files.c.id,
+                                         case_versions.c.version == case_files.c.version))
+            .where(sa.or_(case_files.c.responsible_officer == actor.id,
+                          sa.and_(case_files.c.holder_kind == "officer", case_files.c.holder_id == actor.id),
+                          case_files.c.id.in_(waiting))))).all()
+        return access.OfficerScope(
+            case_ids=frozenset(f.id for f in files),
+            incident_ids=frozenset(f.incident_id for f in files if f.incident_id),
+            evidence_ids=frozenset(i["ref_id"] for f in files for i in (f.listed or ()) if i["kind"] == "evidence"))
 
     async def _readable(self, conn: AsyncConnection, evidence_id: str, actor: Actor, *,
                         lock: bool = False) -> evidence.Evidence:
         ev = await self._item(conn, evidence_id, lock=lock)
         if not access.sees_all(actor) and ev.submitted_by != actor.id:
-            access.check_read_evidence(actor, ev, await self._case_of(conn, ev))
+            access.check_read_evidence(actor, ev, await self._scope(conn, actor))
         return ev
 
     async def list_items(self, actor: Actor, *, incident_id: str | None = None, case_id: str | None = None,
-                   state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Items, newest first; an officer gets the ones they submitted and those of their case files.
+                         state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Items, newest first; an officer gets the ones they submitted and those their case files reach.
         Listing is not a custody event: it shows the registrations, not the footage."""
         q = sa.select(evidence_table)
         if incident_id:
@@ -88,13 +98,14 @@ class EvidenceStore:
             q = q.where(evidence_table.c.case_id == case_id)
         if state:
             q = q.where(evidence_table.c.state == state)
-        if not access.sees_all(actor):
-            mine = sa.select(case_files.c.id).where(sa.or_(
-                case_files.c.responsible_officer == actor.id,
-                sa.and_(case_files.c.holder_kind == "officer", case_files.c.holder_id == actor.id)))
-            q = q.where(sa.or_(evidence_table.c.submitted_by == actor.id, evidence_table.c.case_id.in_(mine)))
-        q = q.order_by(evidence_table.c.submitted_at.desc(), evidence_table.c.id).limit(limit)
         async with self.journal.read() as conn:
+            if not access.sees_all(actor):
+                scope = await self._scope(conn, actor)
+                q = q.where(sa.or_(evidence_table.c.submitted_by == actor.id,
+                                   evidence_table.c.id.in_(sorted(scope.evidence_ids)),
+                                   evidence_table.c.case_id.in_(sorted(scope.case_ids)),
+                                   evidence_table.c.incident_id.in_(sorted(scope.incident_ids))))
+            q = q.order_by(evidence_table.c.submitted_at.desc(), evidence_table.c.id).limit(limit)
             rows = (await conn.execute(q)).all()
         return [evidence_json(evidence_from_row(r._mapping)) for r in rows]
 

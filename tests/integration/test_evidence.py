@@ -15,12 +15,14 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REDIS_URL
+from tests.conftest import PG_ADMIN_URL, REDIS_URL
 from web import appkeys
 from web.auth import Role, issue_token
 
@@ -74,7 +76,27 @@ async def cut_off_upload(client: Any, path: str, headers: dict[str, str], declar
     writer.transport.abort()
 
 
-async def test_evidence_bag(make_client: Any, dispatch_api: Any, stack: dict[str, str]) -> None:
+@pytest.fixture
+async def own_db(stack: dict[str, str], pg_url: str) -> AsyncIterator[dict[str, str]]:
+    """The stack, with a PostgreSQL database of this test's own: `jingyun evidence verify` checks every kept
+    file the database lists, and other tests' files are in their own data directories."""
+    if "DATABASE_URL" not in stack:
+        yield stack
+        return
+    import asyncpg
+
+    name = f"jingyun_ev_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        yield {**stack, "DATABASE_URL": f"{pg_url.rsplit('/', 1)[0]}/{name}"}
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def test_evidence_bag(own_db: dict[str, str], make_client: Any, dispatch_api: Any) -> None:
+    stack = own_db
     client = await make_client(env={**stack, "JINGYUN_EVIDENCE_MAX_BYTES": str(LIMIT)})
     app = client.server.app
     root = app[appkeys.SETTINGS].data_dir / "evidence"
