@@ -266,3 +266,18 @@ async def run_verify(app: Any, stack: dict[str, str], *args: str) -> subprocess.
            "JINGYUN_LOG_JSON": "0", "REDIS_URL": REDIS_URL, **stack}
     return await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "web.cli", "evidence", "verify", *args],
                                    capture_output=True, text=True, timeout=60, env=env, cwd=REPO)
+
+
+def test_start_up_sweep_spares_uploads_in_progress(tmp_path: Path) -> None:
+    """Processes share the evidence directory: a starting one deletes only partial uploads left idle."""
+    from cases.upload import TEMP_PREFIX, remove_stale_temps
+    from web.api.cases import STALE_UPLOAD_S
+
+    (tmp_path / "ab").mkdir()
+    idle, live = tmp_path / "ab" / f"{TEMP_PREFIX}idle", tmp_path / "ab" / f"{TEMP_PREFIX}live"
+    idle.write_bytes(b"x")
+    live.write_bytes(b"y")
+    long_ago = dt.datetime.now().timestamp() - STALE_UPLOAD_S - 60
+    os.utime(idle, (long_ago, long_ago))
+    assert remove_stale_temps(tmp_path, older_than_s=STALE_UPLOAD_S) == [idle]
+    assert live.exists() and not idle.exists()

@@ -44,6 +44,8 @@ ACTORS = (Role.OFFICER, Role.CASE_CENTRE, Role.LEGAL_REVIEW, Role.ADMIN)
 OPENERS = (Role.OFFICER, Role.CASE_CENTRE, Role.ADMIN)
 SUPERVISORS = (Role.ADMIN, Role.DISPATCHER)
 
+# A partial upload not written to for this long belongs to no live request (see cases_ctx).
+STALE_UPLOAD_S = 15 * 60
 # Ids are ours (16 hex digits) or a district's; anything else is answered without touching the database.
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -255,8 +257,9 @@ def resolver(app: web.Application) -> Resolver:
 def cases_ctx(deadlines: CaseDeadlines) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[appkeys.SETTINGS]
-        # A crashed process's partial uploads are never registered; clear them before serving.
-        removed = upload.remove_stale_temps(evidence_dir(settings.data_dir))
+        # A crashed process's partial uploads are never registered; clear them before serving. Only ones
+        # idle for a while: other processes sharing the directory may be receiving uploads right now.
+        removed = upload.remove_stale_temps(evidence_dir(settings.data_dir), older_than_s=STALE_UPLOAD_S)
         if removed:
             log.warning("removed %d partial evidence uploads left by a stopped process", len(removed))
         dispatch = app.get(appkeys.DISPATCH)
