@@ -19,7 +19,7 @@ from web.page_settings import PageSettings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-PAGES = ("console", "unit", "interview", "kiosk", "brief")
+PAGES = ("console", "unit", "interview", "kiosk", "brief", "cases")
 
 # Pages must always be re-fetched: a stale console after a deployment is worse than a request.
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -76,6 +76,11 @@ async def brief_page(request: web.Request) -> web.Response:
     return _page(request, "brief")
 
 
+@public
+async def cases_page(request: web.Request) -> web.Response:
+    return _page(request, "cases")
+
+
 def setup(app: web.Application) -> None:
     app[appkeys.PAGE_SETTINGS] = app[appkeys.SETTINGS].pages
     app[appkeys.PAGE_HTML] = render_pages(app[appkeys.PAGE_SETTINGS])
@@ -85,4 +90,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/interview", interview_page)
     app.router.add_get("/kiosk", kiosk_page)
     app.router.add_get("/brief", brief_page)
+    app.router.add_get("/cases", cases_page)
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
