@@ -35,7 +35,7 @@ from web.page_settings import PageSettings
 __all__ = ["Settings", "SettingsError", "settings_table"]
 
 # The sections composed from the core packages (attribute names of Settings).
-SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages")
+SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages", "cases")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _DB_SCHEMES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")
 
@@ -111,7 +111,7 @@ class Settings:
             "interview": sections.get("interview") or load_settings(InterviewSettings, env),
             "calls": sections.get("calls") or load_settings(CallSettings, env),
             "pages": sections.get("pages") or load_settings(PageSettings, env),
-            "cases": load_settings(CaseSettings, env),
+            "cases": sections.get("cases") or load_settings(CaseSettings, env),
             "data_dir": Path(base.data_dir).expanduser().resolve(),
         }
         settings = dataclasses.replace(base, **values)
