@@ -50,7 +50,7 @@ from bench.clients import (  # noqa: E402
     dispatch_open_loop,
     raise_fd_limit,
 )
-from tests.reliability.helpers import RedisProcess, ServerProcess  # noqa: E402
+from tests.reliability.helpers import RedisProcess, ServerProcess, pg_execute  # noqa: E402
 from web.auth import issue_token  # noqa: E402
 
 SECRET = "load-bench-secret-" + "l" * 30
@@ -139,13 +139,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
            "JINGYUN_ACK_TIMEOUT": "120", "JINGYUN_MAX_STREAMS": str(max(16, args.audio * 2))}
     db_admin = db_name = None
     if args.database_url:
-        import asyncpg
-
         db_admin = args.database_url.rsplit("/", 1)[0] + "/postgres"
         db_name = f"jyload_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(db_admin)
-        await conn.execute(f'CREATE DATABASE "{db_name}"')
-        await conn.close()
+        await pg_execute(db_admin, f'CREATE DATABASE "{db_name}"')
         env["DATABASE_URL"] = db_admin.rsplit("/", 1)[0] + f"/{db_name}"
     server = ServerProcess(env, work / "server.log")
     server.start()
@@ -237,11 +233,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if redis:
             redis.stop()
         if db_admin and db_name:
-            import asyncpg
-
-            conn = await asyncpg.connect(db_admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            await conn.close()
+            await pg_execute(db_admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         if not args.keep:
             import shutil
 
