@@ -12,7 +12,6 @@ See docs/cases.md. Every error of ``cases.errors`` leaves as the API's JSON erro
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -23,7 +22,6 @@ from aiohttp import web
 
 from cases import casefile, fields, upload
 from cases.deadlines import CaseDeadlines, load_deadlines
-from cases.errors import RecordError
 from cases.evidence_store import Resolver
 from cases.holders import Actor, parse_holder
 from cases.service import CaseService, evidence_dir
@@ -31,7 +29,7 @@ from dispatch import errors as derr
 from voice.interview.model import InterviewError
 from voice.tables import transcripts
 from web import appkeys
-from web.api.common import Handler, handles_errors, json_body, limit_param
+from web.api.common import handles_errors, json_body, limit_param
 from web.auth import Role, principal, requires
 from web.errors import NOT_FOUND, UNAVAILABLE, ApiError, bad_request
 
@@ -51,19 +49,6 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 # ---- shared with web.api.evidence ---------------------------------------------------------------------
-def records(handler: Handler) -> Handler:
-    """``cases.errors`` become the API's JSON errors (status, code, message, details)."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except RecordError as exc:
-            raise ApiError(exc.status, exc.code, exc.message, **exc.details) from None
-
-    return wrapper
-
-
 def service(request: web.Request) -> CaseService:
     return request.app[appkeys.CASES]
 
@@ -95,7 +80,6 @@ def time_param(request: web.Request, name: str) -> Any:
 # ---- routes ---------------------------------------------------------------------------------------------
 @requires(*READERS)
 @handles_errors
-@records
 async def list_cases(request: web.Request) -> web.Response:
     """``?status=open|closed&holder=officer:<id>|case_centre|legal_review&officer=&limit=``."""
     q = request.query
@@ -112,7 +96,6 @@ async def list_cases(request: web.Request) -> web.Response:
 
 @requires(*OPENERS)
 @handles_errors
-@records
 async def open_case(request: web.Request) -> web.Response:
     """Open a file: ``{number, incident_id?, title, summary?, responsible_officer, items?}``."""
     body = await json_body(request)
@@ -121,7 +104,6 @@ async def open_case(request: web.Request) -> web.Response:
 
 @requires(*READERS)
 @handles_errors
-@records
 async def board(request: web.Request) -> web.Response:
     """Process monitoring: every open file (an officer's own), where it is, since when, overdue first."""
     return web.json_response(await service(request).files.board(actor(request)))
@@ -129,7 +111,6 @@ async def board(request: web.Request) -> web.Response:
 
 @requires(*SUPERVISORS)
 @handles_errors
-@records
 async def counts(request: web.Request) -> web.Response:
     """Per-officer open / overdue / returned / awaiting-correction counts of files opened in ``[from, to)``."""
     since, until = time_param(request, "from"), time_param(request, "to")
@@ -140,14 +121,12 @@ async def counts(request: web.Request) -> web.Response:
 
 @requires(*READERS)
 @handles_errors
-@records
 async def get_case(request: web.Request) -> web.Response:
     return web.json_response(await service(request).files.get(path_id(request), actor=actor(request)))
 
 
 @requires(*READERS)
 @handles_errors
-@records
 async def versions(request: web.Request) -> web.Response:
     """Every version with the result of re-walking the hash chain."""
     return web.json_response(await service(request).files.versions(path_id(request), actor=actor(request)))
@@ -155,7 +134,6 @@ async def versions(request: web.Request) -> web.Response:
 
 @requires(*ACTORS)
 @handles_errors
-@records
 async def correct(request: web.Request) -> web.Response:
     """A correction, as a new version: ``{title?, summary?, items?, reason}``."""
     case_id = path_id(request)
@@ -165,7 +143,6 @@ async def correct(request: web.Request) -> web.Response:
 
 @requires(*ACTORS)
 @handles_errors
-@records
 async def set_status(request: web.Request) -> web.Response:
     """``{"status": "closed"|"open", "reason"?}``; reopening needs a reason."""
     case_id = path_id(request)
@@ -175,7 +152,6 @@ async def set_status(request: web.Request) -> web.Response:
 
 @requires(*ACTORS)
 @handles_errors
-@records
 async def propose(request: web.Request) -> web.Response:
     """``{to, purpose?: transfer|return_for_correction, note?, corrections?}`` from the current holder."""
     case_id = path_id(request)
@@ -193,7 +169,6 @@ async def _decide(request: web.Request, decision: str) -> web.Response:
 
 @requires(*ACTORS)
 @handles_errors
-@records
 async def confirm(request: web.Request) -> web.Response:
     """The receiver takes the file: ``{note?}``."""
     return await _decide(request, "confirm")
@@ -201,7 +176,6 @@ async def confirm(request: web.Request) -> web.Response:
 
 @requires(*ACTORS)
 @handles_errors
-@records
 async def refuse(request: web.Request) -> web.Response:
     """The receiver declines: ``{reason}``."""
     return await _decide(request, "refuse")
@@ -209,7 +183,6 @@ async def refuse(request: web.Request) -> web.Response:
 
 @requires(*ACTORS)
 @handles_errors
-@records
 async def cancel(request: web.Request) -> web.Response:
     """The sender (or an admin) withdraws the proposal: ``{reason?}``."""
     return await _decide(request, "cancel")

@@ -18,7 +18,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from cases import evidence, fields
 from cases.errors import IncompleteUpload
-from web.api.cases import READERS, actor, path_id, records, service
+from web.api.cases import READERS, actor, path_id, service
 from web.api.common import handles_errors, json_body, limit_param
 from web.auth import Role, requires
 from web.errors import bad_request
@@ -36,7 +36,6 @@ def _item_id(request: web.Request) -> str:
 
 @requires(*WRITERS)
 @handles_errors
-@records
 async def register(request: web.Request) -> web.Response:
     """Register an item (see docs/cases.md for the fields); media then wait for their file."""
     body = await json_body(request)
@@ -45,7 +44,6 @@ async def register(request: web.Request) -> web.Response:
 
 @requires(*READERS)
 @handles_errors
-@records
 async def list_items(request: web.Request) -> web.Response:
     """``?incident_id=&case_id=&state=&limit=``; listing shows registrations and is not a custody event."""
     q = request.query
@@ -63,7 +61,6 @@ async def list_items(request: web.Request) -> web.Response:
 
 @requires(*READERS)
 @handles_errors
-@records
 async def view(request: web.Request) -> web.Response:
     """The item's record; a ``viewed`` custody event."""
     return web.json_response(await service(request).evidence.view(_item_id(request), actor=actor(request)))
@@ -71,7 +68,6 @@ async def view(request: web.Request) -> web.Response:
 
 @requires(*WRITERS)
 @handles_errors
-@records
 async def put_file(request: web.Request) -> web.Response:
     """The item's file as the raw body (``Content-Type`` fitting its kind; ``?filename=`` the original name;
     ``X-Content-SHA256`` optionally, checked on receipt). Kept whole or not at all."""
@@ -91,7 +87,6 @@ async def put_file(request: web.Request) -> web.Response:
 
 @requires(*WRITERS)
 @handles_errors
-@records
 async def record_loss(request: web.Request) -> web.Response:
     """No file will come: ``{condition: lost|damaged, statement, responsible, responsible_role, confirmed: true,
     statement_sha256?}``, signed by the person responsible."""
@@ -102,7 +97,6 @@ async def record_loss(request: web.Request) -> web.Response:
 
 @requires(*READERS)
 @handles_errors
-@records
 async def get_file(request: web.Request) -> web.StreamResponse:
     """The kept file, with its sha256 (``X-Content-SHA256``, ``Repr-Digest``); a ``downloaded`` custody event."""
     item, path = await service(request).evidence.open_download(_item_id(request), actor=actor(request))
@@ -117,7 +111,6 @@ async def get_file(request: web.Request) -> web.StreamResponse:
 
 @requires(*HANDLERS)
 @handles_errors
-@records
 async def export(request: web.Request) -> web.Response:
     """Record an export ``{format: file|media|print|record, recipient, note?}``; returns the manifest."""
     ev_id = _item_id(request)
@@ -127,7 +120,6 @@ async def export(request: web.Request) -> web.Response:
 
 @requires(*HANDLERS)
 @handles_errors
-@records
 async def hand_over(request: web.Request) -> web.Response:
     """The media (or a copy) changed hands: ``{from, to, note?}``."""
     ev_id = _item_id(request)
@@ -138,7 +130,6 @@ async def hand_over(request: web.Request) -> web.Response:
 
 @requires(*READERS)
 @handles_errors
-@records
 async def custody_trail(request: web.Request) -> web.Response:
     """Every custody event of the item in order (reading the trail is not itself an event)."""
     ev_id = _item_id(request)
