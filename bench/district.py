@@ -797,7 +797,7 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "errors": dict(stats.errors),
         "server_log_errors": facts["log_errors"],
         # the server's ASR engine over the whole run (its /metrics): where a final's time went
-        "engine": facts["engine"],
+        "engine": facts.get("engine") or {},
         "rss_sampled_peak_mb": round(stats.rss_peak_sampled, 1),
         "rss_every_30s_mb": stats.rss_trend,
         "rss_by_process_mb": {f"{p} {m.get('name', '?')}": {"rss": round(m.get("VmRSS", 0.0), 1),
