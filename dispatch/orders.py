@@ -23,8 +23,10 @@ import sqlalchemy as sa
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from analytics.accountability import recommendation_verdict
 from common.ids import new_id
 from dispatch import alerts, keys, views
+from dispatch.closing import settle_level
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.model import (
@@ -44,6 +46,11 @@ from dispatch.store import AuditHeads
 from dispatch.tables import incidents, orders, units
 
 log = logging.getLogger("jingyun.dispatch")
+
+# Who makes the orders the service gives by itself (not a dispatcher's choice of unit).
+AUTO_DISPATCH_ACTOR = "auto-dispatch"
+ESCALATION_ACTOR = "system:escalation"
+AUTOMATIC_ACTORS = (AUTO_DISPATCH_ACTOR, ESCALATION_ACTOR)
 
 
 # ---- recommendations -------------------------------------------------------------------------------
@@ -67,12 +74,24 @@ async def recommend(ctx: Context, incident_id: str, *, exclude_tried: bool = Fal
 
 # ---- dispatch ---------------------------------------------------------------------------------------
 async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, note: str = "",
-                   attempt: int = 1) -> dict[str, Any]:
+                   attempt: int = 1, recommended: Sequence[str] | None = None,
+                   automatic: bool = False) -> dict[str, Any]:
     """Offer the incident to a unit: one order, pushed on the unit's Stream, with an ack deadline.
+
+    The order records the ranking the service recommends at this moment (``recommended``: unit ids,
+    best first, when the caller has just ranked them; otherwise ranked here) and where the chosen unit
+    stood in it. ``automatic``: a choice made by the service itself (P1 auto-dispatch, a re-offer), which
+    is not a dispatcher's decision on the level either.
 
     Idempotent: if the unit already holds an open order for this incident, that order is returned.
     """
     note = check_text(note, "note", max_chars=1000, required=False)
+    if recommended is None:
+        # Before the lock and the transaction: ranking reads every unit, which must not lengthen the
+        # single-writer transaction on SQLite (a unit moving meanwhile is the same race a dispatcher's
+        # screen already has).
+        recommended = [r["unit_id"] for r in (await recommend(ctx, incident_id))["recommendations"]]
+    verdict = recommendation_verdict(recommended, unit_id)
     lock_key = keys.dispatch_lock(ctx.prefix, incident_id, unit_id)
     holder = new_id()
     locked = False
@@ -90,7 +109,8 @@ async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, 
     else:
         raise Conflict("another dispatch of this unit to this incident is in progress; try again")
     try:
-        return await _dispatch_locked(ctx, incident_id, unit_id, actor=actor, note=note, attempt=attempt)
+        return await _dispatch_locked(ctx, incident_id, unit_id, actor=actor, note=note, attempt=attempt,
+                                      verdict=verdict, automatic=automatic)
     finally:
         if locked:
             with contextlib.suppress(RedisError):
@@ -98,7 +118,7 @@ async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, 
 
 
 async def _dispatch_locked(ctx: Context, incident_id: str, unit_id: str, *, actor: str, note: str,
-                           attempt: int) -> dict[str, Any]:
+                           attempt: int, verdict: dict[str, Any], automatic: bool) -> dict[str, Any]:
     store = ctx.store
     heads: AuditHeads = []
     async with store.tx(heads) as conn:
@@ -138,7 +158,8 @@ async def _dispatch_locked(ctx: Context, incident_id: str, unit_id: str, *, acto
         row = {"id": order_id, "incident_id": incident_id, "unit_id": unit_id, "state": "offered",
                "attempt": attempt, "note": note, "created_by": actor, "created_at": now,
                "deadline_at": deadline, "delivered_at": None, "acknowledged_at": None, "closed_at": None,
-               "close_reason": None}
+               "close_reason": None, "recommended": verdict["recommended_units"],
+               "recommended_rank": verdict["rank"], "verdict": verdict["verdict"]}
         await conn.execute(orders.insert().values(**row))
         await store.move_unit(conn, unit_id, unit_status, "dispatched", actor, "dispatcher",
                               f"order {order_id} for incident {inc['number']}", now)
@@ -150,10 +171,14 @@ async def _dispatch_locked(ctx: Context, incident_id: str, unit_id: str, *, acto
                                         "reason": f"unit {callsign} dispatched"}, now)
         if inc["dispatched_at"] is None:
             vals["dispatched_at"] = now
+        if not automatic:  # a dispatcher sending a unit at the level shown accepts that level
+            vals.update(settle_level(inc, actor, now))
         await conn.execute(incidents.update().where(incidents.c.id == incident_id).values(**vals))
         await store.audit(conn, actor, "order.create", f"order:{order_id}", None,
                           {"incident_id": incident_id, "unit_id": unit_id, "attempt": attempt,
-                           "deadline_at": iso(deadline), "note": note})
+                           "deadline_at": iso(deadline), "note": note, "automatic": automatic,
+                           "recommended": verdict["recommended_units"], "rank": verdict["rank"],
+                           "verdict": verdict["verdict"], "final_level": vals.get("final_level")})
     committed = utcnow()  # the order is durable from here: what "created" means for delivery latency
     order = views.order_json(row)
     try:
@@ -177,14 +202,15 @@ async def auto_dispatch(ctx: Context, incident_id: str) -> None:
     """Send a new P1 incident to the best capable unit with a fresh location (JINGYUN_AUTO_DISPATCH_P1)."""
     rec = await recommend(ctx, incident_id)
     best = auto_dispatch_choice(rec["recommendations"])
+    ranked = [r["unit_id"] for r in rec["recommendations"]]
     if best is None:
         await alerts.raise_alert(ctx, "auto_dispatch_failed", "severe",
                                  "P1 incident: no available unit with the required capabilities and a fresh "
                                  "location; dispatch by hand", incident_id=incident_id)
         return
     with contextlib.suppress(Conflict):
-        await dispatch(ctx, incident_id, best["unit_id"], actor="auto-dispatch",
-                       note="automatic P1 dispatch (JINGYUN_AUTO_DISPATCH_P1)")
+        await dispatch(ctx, incident_id, best["unit_id"], actor=AUTO_DISPATCH_ACTOR,
+                       note="automatic P1 dispatch (JINGYUN_AUTO_DISPATCH_P1)", recommended=ranked, automatic=True)
 
 
 # ---- acknowledgement ----------------------------------------------------------------------------------

@@ -122,7 +122,8 @@ async def _seed(args: argparse.Namespace) -> int:
             inc = await service.create_incident(text=item["text"], source=item["source"], actor=actor,
                                                 lang=item["lang"], location_text=item["location_text"],
                                                 lat=item["lat"], lon=item["lon"], created_at=item["created_at"])
-            await service.set_incident_status(inc["id"], "closed", actor=actor, reason="demo history")
+            await service.set_incident_status(inc["id"], "closed", actor=actor, reason="demo history",
+                                              outcome_code="settled_on_scene", outcome_note="demo history")
             if n % 200 == 0:
                 print(f"  {n}/{len(history)} history incidents ({time.monotonic() - started:.0f} s)", flush=True)
         live = demo.live(dt.datetime.now(dt.UTC), places, seed=args.seed)
