@@ -128,7 +128,7 @@
   function outcomeOptions(select) {
     const keep = select.value;
     select.replaceChildren(h("option", { value: "", text: t("unit.pick") }),
-      S.outcomes.filter((r) => !r.retired).map((r) => h("option", { value: r.code, text: JY.label({ zh: r.zh, en: r.en }) })));
+      ...S.outcomes.filter((r) => !r.retired).map((r) => h("option", { value: r.code, text: JY.label({ zh: r.zh, en: r.en }) })));
     select.value = keep;
   }
 

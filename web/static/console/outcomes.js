@@ -2,7 +2,7 @@
  * grouped), the close dialog (code + note, both required), and the outcome and level record shown in the
  * detail. Closing goes through POST /api/incidents/{id}/status {status: "closed", outcome_code, note}.
  */
-import { S, incName } from "./state.js";
+import { S, incName, unitName } from "./state.js";
 
 const { h, t } = JY;
 const GROUPS = ["enforcement", "resolved", "referred", "no_action", "cancelled"];
@@ -37,6 +37,9 @@ export function outcomeSelect(id, key) {
     }));
 }
 
+/** Who acted: an officer's token subject ("unit:<id>") as the unit's callsign. */
+const actorName = (by) => (String(by || "").startsWith("unit:") ? unitName(by.slice(5)) : by || "");
+
 /** The modal close dialog; resolves with the closed incident, or null when the dispatcher cancels. */
 export async function closeDialog(inc) {
   try { await loadOutcomes(); } catch (e) { JY.toast(JY.errorText(e), "error"); return null; }
@@ -58,6 +61,7 @@ export async function closeDialog(inc) {
   return new Promise((resolve) => {
     let result = null;
     cancel.addEventListener("click", () => dlg.close());
+    for (const el of [select, note]) el.addEventListener("input", () => { err.textContent = ""; });
     dlg.addEventListener("close", () => { dlg.remove(); resolve(result); });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -88,14 +92,14 @@ export function outcomePart(inc) {
       h("strong", { text: t("outcome.recorded") + " " }),
       h("span.badge.outcome-code", { dataset: { code: inc.outcome.code }, text: outcomeLabel(inc.outcome.code) }),
       h("p.text", { text: inc.outcome.note || "" }),
-      inc.outcome.by ? h("p.hint", { text: t("outcome.by", { by: inc.outcome.by, at: JY.dateTime(inc.closed_at) }) }) : null));
+      inc.outcome.by ? h("p.hint", { text: t("outcome.by", { by: actorName(inc.outcome.by), at: JY.dateTime(inc.closed_at) }) }) : null));
   }
   if (inc.machine_level || inc.final_level) {
     const same = inc.machine_level && inc.final_level === inc.machine_level;
     parts.push(h("p.hint#level-record", { dataset: { machine: inc.machine_level || "", final: inc.final_level || "" } },
       t("outcome.levels", { m: inc.machine_level || "—", f: inc.final_level || t("outcome.levelOpen") }),
       inc.final_level ? " · " + (same ? t("outcome.accepted") : t("outcome.overridden")) : "",
-      inc.final_level_by ? " · " + inc.final_level_by : ""));
+      inc.final_level_by ? " · " + actorName(inc.final_level_by) : ""));
   }
   return parts;
 }
