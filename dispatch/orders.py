@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +42,7 @@ from dispatch.model import (
     order_state_when_incident_ends,
     utcnow,
 )
-from dispatch.recommend import rank_units
+from dispatch.recommend import best_ids, rank_units
 from dispatch.store import AuditHeads
 from dispatch.tables import incidents, orders, units
 
@@ -72,16 +73,48 @@ async def recommend(ctx: Context, incident_id: str, *, exclude_tried: bool = Fal
             "recommendations": [r.to_dict() for r in ranked], "excluded": excluded}
 
 
+async def recommended_ids(ctx: Context, incident_id: str) -> list[str]:
+    """The ids of the best-ranked available units (``JINGYUN_RECOMMENDED_UNITS`` of them), in the order
+    :func:`recommend` shows them, computed lean because it runs on every dispatch: SQL judges
+    capabilities and freshness and pre-selects by a flat-earth distance, so only a few rows come back,
+    and :func:`dispatch.recommend.best_ids` ranks those exactly as :func:`recommend` does."""
+    inc = await ctx.store.incident_row(incident_id)
+    depth = ctx.settings.recommended_units
+    cutoff = utcnow() - dt.timedelta(seconds=ctx.settings.stale_location_s)
+    caps = sa.cast(units.c.capabilities, sa.Text)  # a JSON list of names: '"name"' matches one exactly
+    missing = sum((sa.case((caps.contains(f'"{c}"', autoescape=True), 0), else_=1)
+                  for c in ctx.table.required(inc["category"])), sa.literal(0))
+    fixed = sa.and_(units.c.lat.is_not(None), units.c.lon.is_not(None), units.c.location_at.is_not(None))
+    stale = sa.case((sa.and_(fixed, units.c.location_at >= cutoff), 0), else_=1)
+    near: sa.ColumnElement[Any] = sa.literal(0.0)
+    if inc["lat"] is not None and inc["lon"] is not None:
+        # Squared equirectangular distance: the same order as haversine at a district's scale; the margin
+        # of rows below absorbs where the two could differ, and best_ids ranks by haversine.
+        coslat = math.cos(math.radians(float(inc["lat"])))
+        flat = ((units.c.lat - float(inc["lat"])) * (units.c.lat - float(inc["lat"]))
+                + (units.c.lon - float(inc["lon"])) * (units.c.lon - float(inc["lon"])) * (coslat * coslat))
+        near = sa.case((fixed, flat), else_=1e18)
+    missing_col, stale_col = missing.label("missing"), stale.label("stale")
+    q = (sa.select(units.c.id, units.c.callsign, sa.case((fixed, units.c.lat)), sa.case((fixed, units.c.lon)),
+                   missing_col, stale_col)
+         .where(units.c.status == "available")
+         .order_by(missing_col, stale_col, near, units.c.callsign)
+         .limit(max(3 * depth, depth + 20)))
+    async with ctx.store.engine.connect() as conn:
+        rows = [tuple(r) for r in (await conn.execute(q)).all()]
+    return best_ids(inc["lat"], inc["lon"], rows, depth)
+
+
 # ---- dispatch ---------------------------------------------------------------------------------------
 async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, note: str = "",
                    attempt: int = 1, recommended: Sequence[str] | None = None,
                    automatic: bool = False) -> dict[str, Any]:
     """Offer the incident to a unit: one order, pushed on the unit's Stream, with an ack deadline.
 
-    The order records the ranking the service recommends at this moment (``recommended``: unit ids,
-    best first, when the caller has just ranked them; otherwise ranked here) and where the chosen unit
-    stood in it. ``automatic``: a choice made by the service itself (P1 auto-dispatch, a re-offer), which
-    is not a dispatcher's decision on the level either.
+    The order records the units the service recommends at this moment, best first (the first
+    ``JINGYUN_RECOMMENDED_UNITS`` of the ranking; ``recommended`` when the caller has just ranked them,
+    otherwise ranked here) and where the chosen unit stood among them. ``automatic``: a choice made by the
+    service itself (P1 auto-dispatch, a re-offer), which is not a dispatcher's decision on the level either.
 
     Idempotent: if the unit already holds an open order for this incident, that order is returned.
     """
@@ -90,8 +123,8 @@ async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, 
         # Before the lock and the transaction: ranking reads every unit, which must not lengthen the
         # single-writer transaction on SQLite (a unit moving meanwhile is the same race a dispatcher's
         # screen already has).
-        recommended = [r["unit_id"] for r in (await recommend(ctx, incident_id))["recommendations"]]
-    verdict = recommendation_verdict(recommended, unit_id)
+        recommended = await recommended_ids(ctx, incident_id)
+    verdict = recommendation_verdict(list(recommended)[:ctx.settings.recommended_units], unit_id)
     lock_key = keys.dispatch_lock(ctx.prefix, incident_id, unit_id)
     holder = new_id()
     locked = False

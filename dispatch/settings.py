@@ -52,6 +52,9 @@ class DispatchSettings:
                                  "agency domain used in EIDO identifiers and as CAP sender")
     max_list: int = setting(500, "JINGYUN_MAX_LIST",
                             "most items one list request returns", lo=10, hi=100000)
+    recommended_units: int = setting(10, "JINGYUN_RECOMMENDED_UNITS",
+                                     "how many of the best-ranked units an order records as recommended (a unit "
+                                     "chosen from further down counts as not recommended)", lo=1, hi=100)
     outcomes_file: str = setting("", "JINGYUN_OUTCOMES_FILE",
                                  "YAML table of the outcome codes an incident is closed with (unset: the "
                                  "bundled cases/data/outcomes.yaml)")

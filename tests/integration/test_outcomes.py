@@ -30,6 +30,9 @@ from web.auth import Role
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 FIGHT = "Fight outside the Futian metro station, two men punching each other"
+# Where this module's units and incidents are: PostgreSQL's database is shared by the session's tests, and
+# their units (around Futian, Shanghai) must not take part in this module's rankings, nor ours in theirs.
+LAT, LON = -33.80, 151.20
 
 
 def _now() -> str:
@@ -49,6 +52,15 @@ def outcomes_file(tmp_path: pathlib.Path) -> pathlib.Path:
     return path
 
 
+async def _retire(api: DispatchApi, unit_ids: list[str]) -> None:
+    """Take this module's units out of the session's shared PostgreSQL rankings once a test is done."""
+    from dispatch.tables import units
+
+    assert api.app is not None
+    async with api.app[appkeys.DB].begin() as conn:
+        await conn.execute(units.update().where(units.c.id.in_(unit_ids)).values(status="out_of_service"))
+
+
 async def _audit(api: DispatchApi, action: str) -> list[Any]:
     assert api.app is not None
     async with api.app[appkeys.DB].connect() as conn:
@@ -61,10 +73,10 @@ async def test_close_with_outcome_verdicts_final_levels_and_report(
         registries: dict[str, set[str]]) -> None:  # noqa: F811
     api = DispatchApi(await make_client(env={**stack, **FAST_TIMERS, "JINGYUN_OUTCOMES_FILE": str(outcomes_file)}))
     start = _now()
-    near = await api.unit("Acc-1", lat=22.5412, lon=114.0612)
-    mid = await api.unit("Acc-2", lat=22.5500, lon=114.0700)
-    far = await api.unit("Acc-3", lat=22.6000, lon=114.1000)
-    back = await api.unit("Acc-4", lat=22.5413, lon=114.0613, status="returning")  # dispatchable, never ranked
+    near = await api.unit("Acc-1", lat=LAT + 0.0002, lon=LON + 0.0002)
+    mid = await api.unit("Acc-2", lat=LAT + 0.009, lon=LON + 0.009)
+    far = await api.unit("Acc-3", lat=LAT + 0.059, lon=LON + 0.039)
+    back = await api.unit("Acc-4", lat=LAT + 0.0003, lon=LON + 0.0003, status="returning")  # never ranked
 
     codes = await api.call("GET", "/api/outcomes", headers=api.as_officer(near["id"]))
     table = {o["code"]: o for o in codes["outcomes"]}
@@ -72,9 +84,12 @@ async def test_close_with_outcome_verdicts_final_levels_and_report(
     assert table["citation"]["retired"] is True  # listed (old incidents use it), no longer accepted
 
     # A: the top recommendation is sent; dispatching at the level shown records it as the final level.
-    a = await api.incident(FIGHT)
+    a = await api.incident(FIGHT, lat=LAT, lon=LON)
     assert a["machine_level"] == a["level"] and a["final_level"] is None
+    shown = await api.call("GET", f"/api/incidents/{a['id']}/recommendations")
     order_a = await api.dispatch(a["id"], near["id"])
+    # The ranking recorded (judged in SQL on the dispatch path) is the ranking the console shows.
+    assert order_a["recommendation"]["recommended"] == [r["unit_id"] for r in shown["recommendations"]]
     assert order_a["recommendation"]["verdict"] == "top" and order_a["recommendation"]["rank"] == 1
     assert order_a["recommendation"]["recommended"][0] == near["id"]
     a = await api.call("GET", f"/api/incidents/{a['id']}")
@@ -84,7 +99,7 @@ async def test_close_with_outcome_verdicts_final_levels_and_report(
     assert "recommendation" not in mine
 
     # B: the dispatcher raises the level, then passes over the top unit (Acc-2) for the second (Acc-3).
-    b = await api.incident("Two men shouting at each other near Coco Park", lat=22.5401, lon=114.0601)
+    b = await api.incident("Two men shouting at each other near Coco Park", lat=LAT - 0.0001, lon=LON - 0.0001)
     assert b["machine_level"] in ("P2", "P3", "P4")
     b = await api.call("POST", f"/api/incidents/{b['id']}/priority", json={"priority": 9, "reason": "crowd"})
     assert (b["machine_level"], b["final_level"], b["level"]) == (b["machine_level"], "P1", "P1")
@@ -92,10 +107,11 @@ async def test_close_with_outcome_verdicts_final_levels_and_report(
     ranked = [r["unit_id"] for r in recs["recommendations"]]
     assert ranked[:2] == [mid["id"], far["id"]]
     order_b = await api.dispatch(b["id"], far["id"])
+    assert order_b["recommendation"]["recommended"] == ranked
     assert (order_b["recommendation"]["verdict"], order_b["recommendation"]["rank"]) == ("other_recommended", 2)
 
     # C: a unit on its way back is dispatchable but not ranked; the level is confirmed by hand first.
-    c = await api.incident("Someone scratched my parked car last night on Fuhua Road.")
+    c = await api.incident("Someone scratched my parked car last night on Fuhua Road.", lat=LAT, lon=LON)
     c = await api.call("POST", f"/api/incidents/{c['id']}/level/confirm")
     assert c["final_level"] == c["level"] == c["machine_level"]
     order_c = await api.dispatch(c["id"], back["id"])
@@ -190,6 +206,46 @@ async def test_close_with_outcome_verdicts_final_levels_and_report(
     assert "Accountability" in page and "定级采纳率" in page
     verify = await api.call("GET", "/api/audit/verify", headers=auth(api.client.server.app, Role.ADMIN))
     assert verify["ok"]
+    await _retire(api, [near["id"], mid["id"], far["id"], back["id"]])
+    await _lean_ranking_matches_the_shown_one(api)
+
+
+async def _lean_ranking_matches_the_shown_one(api: DispatchApi) -> None:
+    """The dispatch path's ranking (SQL judges capabilities and freshness and pre-selects by a flat-earth
+    distance) against GET /recommendations, over 300 units with ties, missing capabilities, stale and
+    missing fixes. Far from every other test's units, and out of service afterwards (PostgreSQL's
+    database is shared by the session's tests)."""
+    import random
+
+    from dispatch.orders import recommended_ids
+    from dispatch.tables import units
+
+    assert api.app is not None
+    service = api.app[appkeys.DISPATCH]
+    rng = random.Random(13)
+    now = dt.datetime.now(dt.UTC)
+    tag = os.urandom(3).hex()
+    caps = sorted(service.table.capabilities)
+    rows = [{"id": f"lean{tag}{i:04d}", "callsign": f"Lean-{tag}-{i:03d}", "unit_type": "patrol_car",
+             "capabilities": rng.sample(caps, rng.randrange(len(caps) + 1)),
+             "status": "available" if i % 7 else "on_scene",
+             "lat": None if i % 29 == 0 else -41.0 + rng.randrange(40) / 200,
+             "lon": None if i % 29 == 0 else 174.0 + rng.randrange(40) / 200,
+             "location_at": None if i % 31 == 0 else now - dt.timedelta(seconds=rng.choice((5, 900, 7200))),
+             "created_at": now, "updated_at": now} for i in range(300)]
+    async with api.app[appkeys.DB].begin() as conn:
+        await conn.execute(units.insert(), rows)
+    try:
+        for text in ("Man with a knife threatening people", "Elderly man collapsed, not breathing",
+                     "My bicycle was stolen last night"):
+            inc = await api.incident(text, lat=-40.95, lon=174.05)
+            shown = await api.call("GET", f"/api/incidents/{inc['id']}/recommendations")
+            depth = service.settings.recommended_units
+            assert await recommended_ids(service.ctx, inc["id"]) == \
+                [r["unit_id"] for r in shown["recommendations"]][:depth], text
+            await api.call("POST", f"/api/incidents/{inc['id']}/status", json={"status": "cancelled"})
+    finally:
+        await _retire(api, [r["id"] for r in rows])
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(60_000)
@@ -212,9 +268,9 @@ async def test_field_notes_and_photos_by_the_right_unit_only(make_client: Any, s
     api = DispatchApi(await make_client(env={**stack, **FAST_TIMERS, "JINGYUN_FIELD_PHOTO_MAX_BYTES": "100000"}))
     assert api.app is not None
     photos = api.app[appkeys.SETTINGS].data_dir / "field-photos"
-    unit_a = await api.unit("Note-A")
-    unit_b = await api.unit("Note-B", lat=22.60)
-    inc = await api.incident(FIGHT)
+    unit_a = await api.unit("Note-A", lat=LAT, lon=LON)
+    unit_b = await api.unit("Note-B", lat=LAT + 0.05, lon=LON)
+    inc = await api.incident(FIGHT, lat=LAT, lon=LON)
     order = await api.dispatch(inc["id"], unit_a["id"])
     await api.call("POST", f"/api/orders/{order['id']}/ack", headers=api.as_officer(unit_a["id"]))
     a, b = api.as_officer(unit_a["id"]), api.as_officer(unit_b["id"])
@@ -286,3 +342,4 @@ async def test_field_notes_and_photos_by_the_right_unit_only(make_client: Any, s
     assert closed["status"] == "closed" and closed["final_level"] == closed["level"]
     # Notes may still be added after the close (the report written back at the station).
     await api.call("POST", notes, 201, headers=a, json={"text": "已回所补充材料"})
+    await _retire(api, [unit_a["id"], unit_b["id"]])

@@ -21,6 +21,7 @@ from dispatch.closing import (
     settle_level,
 )
 from dispatch.errors import Conflict, InvalidInput
+from dispatch.recommend import best_ids, load_table, rank_units
 
 TABLE = load_outcomes()
 NOW = dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.UTC)
@@ -102,3 +103,35 @@ def test_brief_tables_per_level_and_category() -> None:
     html = accountability_html(section)
     assert "定级采纳率 level accepted" in html and "抓获/刑事拘留 arrest 1" in html and "robbery" in html
     assert accountability_html({"incidents": 0}) == '<p class="empty">—</p>'
+
+
+def test_the_lean_ranking_of_the_dispatch_path_is_the_console_ranking() -> None:
+    """best_ids (what an order records, capabilities and freshness judged in SQL) against rank_units (what
+    GET /recommendations shows), on units that tie, lack capabilities, have stale or no fixes."""
+    import random
+
+    rng = random.Random(7)
+    table = load_table()
+    caps = sorted(table.capabilities)
+    units = []
+    for i in range(300):
+        fix = None if i % 17 == 0 else NOW - dt.timedelta(seconds=rng.choice((10, 600, 4000)))
+        lat, lon = (None, None) if i % 23 == 0 else (22.5 + rng.randrange(20) / 100, 114.0 + rng.randrange(20) / 100)
+        units.append({"id": f"u{i}", "callsign": f"C{i:03d}", "status": "available" if i % 5 else "on_scene",
+                      "capabilities": rng.sample(caps, rng.randrange(len(caps) + 1)), "lat": lat, "lon": lon,
+                      "location_at": fix})
+    for category in ("violent_crime", "medical", "theft", None):
+        required = table.required(category)
+        ranked, _ = rank_units({"category": category, "lat": 22.55, "lon": 114.05}, units, table, now=NOW,
+                               stale_after_s=1800)
+        lean = []
+        for u in units:
+            if u["status"] != "available":
+                continue
+            fixed = u["lat"] is not None and u["location_at"] is not None
+            stale = not fixed or (NOW - u["location_at"]).total_seconds() > 1800
+            lean.append((u["id"], u["callsign"], u["lat"] if fixed else None, u["lon"] if fixed else None,
+                         sum(c not in u["capabilities"] for c in required), stale))
+        assert best_ids(22.55, 114.05, lean, 25) == [r.unit_id for r in ranked[:25]], category
+        assert best_ids(None, None, lean, 5) == [r.unit_id for r in rank_units(
+            {"category": category}, units, table, now=NOW, stale_after_s=1800)[0][:5]]
