@@ -73,36 +73,49 @@ async def recommend(ctx: Context, incident_id: str, *, exclude_tried: bool = Fal
             "recommendations": [r.to_dict() for r in ranked], "excluded": excluded}
 
 
-async def recommended_ids(ctx: Context, incident_id: str) -> list[str]:
-    """The ids of the best-ranked available units (``JINGYUN_RECOMMENDED_UNITS`` of them), in the order
-    :func:`recommend` shows them, computed lean because it runs on every dispatch: SQL judges
-    capabilities and freshness and pre-selects by a flat-earth distance, so only a few rows come back,
-    and :func:`dispatch.recommend.best_ids` ranks those exactly as :func:`recommend` does."""
-    inc = await ctx.store.incident_row(incident_id)
+def _ranking_select(ctx: Context, category: str | None, lat: float | None, lon: float | None) -> sa.Select[Any]:
+    """The available units lean, best first as far as SQL can tell: capabilities and freshness judged in
+    SQL and a flat-earth distance, with a margin of rows that :func:`dispatch.recommend.best_ids` ranks
+    exactly as :func:`recommend` does (this runs on every dispatch: no unit row is decoded, no reason
+    worded)."""
     depth = ctx.settings.recommended_units
     cutoff = utcnow() - dt.timedelta(seconds=ctx.settings.stale_location_s)
     caps = sa.cast(units.c.capabilities, sa.Text)  # a JSON list of names: '"name"' matches one exactly
     missing = sum((sa.case((caps.contains(f'"{c}"', autoescape=True), 0), else_=1)
-                  for c in ctx.table.required(inc["category"])), sa.literal(0))
+                   for c in ctx.table.required(category)), sa.literal(0))
     fixed = sa.and_(units.c.lat.is_not(None), units.c.lon.is_not(None), units.c.location_at.is_not(None))
     stale = sa.case((sa.and_(fixed, units.c.location_at >= cutoff), 0), else_=1)
     near: sa.ColumnElement[Any] = sa.literal(0.0)
-    if inc["lat"] is not None and inc["lon"] is not None:
+    if lat is not None and lon is not None:
         # Squared equirectangular distance: the same order as haversine at a district's scale; the margin
-        # of rows below absorbs where the two could differ, and best_ids ranks by haversine.
-        coslat = math.cos(math.radians(float(inc["lat"])))
-        flat = ((units.c.lat - float(inc["lat"])) * (units.c.lat - float(inc["lat"]))
-                + (units.c.lon - float(inc["lon"])) * (units.c.lon - float(inc["lon"])) * (coslat * coslat))
+        # of rows absorbs where the two could differ, and best_ids ranks by haversine.
+        coslat = math.cos(math.radians(float(lat)))
+        flat = ((units.c.lat - float(lat)) * (units.c.lat - float(lat))
+                + (units.c.lon - float(lon)) * (units.c.lon - float(lon)) * (coslat * coslat))
         near = sa.case((fixed, flat), else_=1e18)
     missing_col, stale_col = missing.label("missing"), stale.label("stale")
-    q = (sa.select(units.c.id, units.c.callsign, sa.case((fixed, units.c.lat)), sa.case((fixed, units.c.lon)),
-                   missing_col, stale_col)
-         .where(units.c.status == "available")
-         .order_by(missing_col, stale_col, near, units.c.callsign)
-         .limit(max(3 * depth, depth + 20)))
+    return (sa.select(units.c.id, units.c.callsign, sa.case((fixed, units.c.lat)), sa.case((fixed, units.c.lon)),
+                      missing_col, stale_col)
+            .where(units.c.status == "available")
+            .order_by(missing_col, stale_col, near, units.c.callsign)
+            .limit(max(3 * depth, depth + 20)))
+
+
+async def _ranked(ctx: Context, conn: AsyncConnection, category: str | None, lat: float | None,
+                  lon: float | None) -> list[str]:
+    rows = [tuple(r) for r in (await conn.execute(_ranking_select(ctx, category, lat, lon))).all()]
+    return best_ids(lat, lon, rows, ctx.settings.recommended_units)
+
+
+async def recommended_ids(ctx: Context, incident_id: str) -> list[str]:
+    """The ids of the best-ranked available units (``JINGYUN_RECOMMENDED_UNITS`` of them), in the order
+    :func:`recommend` shows them: what an order records. One connection, two short statements."""
     async with ctx.store.engine.connect() as conn:
-        rows = [tuple(r) for r in (await conn.execute(q)).all()]
-    return best_ids(inc["lat"], inc["lon"], rows, depth)
+        inc = (await conn.execute(sa.select(incidents.c.category, incidents.c.lat, incidents.c.lon)
+                                  .where(incidents.c.id == incident_id))).first()
+        if inc is None:
+            raise NotFound(f"no incident with id {incident_id!r}")
+        return await _ranked(ctx, conn, inc.category, inc.lat, inc.lon)
 
 
 # ---- dispatch ---------------------------------------------------------------------------------------
@@ -119,12 +132,11 @@ async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, 
     Idempotent: if the unit already holds an open order for this incident, that order is returned.
     """
     note = check_text(note, "note", max_chars=1000, required=False)
-    if recommended is None:
-        # Before the lock and the transaction: ranking reads every unit, which must not lengthen the
-        # single-writer transaction on SQLite (a unit moving meanwhile is the same race a dispatcher's
-        # screen already has).
+    if recommended is None and ctx.store.sqlite:
+        # SQLite: before the lock and the transaction, whose single writer must not wait for a read of
+        # the units (a unit moving meanwhile is the same race a dispatcher's screen already has).
+        # PostgreSQL ranks inside the transaction, on its connection, once the incident is read.
         recommended = await recommended_ids(ctx, incident_id)
-    verdict = recommendation_verdict(list(recommended)[:ctx.settings.recommended_units], unit_id)
     lock_key = keys.dispatch_lock(ctx.prefix, incident_id, unit_id)
     holder = new_id()
     locked = False
@@ -143,7 +155,7 @@ async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, 
         raise Conflict("another dispatch of this unit to this incident is in progress; try again")
     try:
         return await _dispatch_locked(ctx, incident_id, unit_id, actor=actor, note=note, attempt=attempt,
-                                      verdict=verdict, automatic=automatic)
+                                      recommended=recommended, automatic=automatic)
     finally:
         if locked:
             with contextlib.suppress(RedisError):
@@ -151,7 +163,7 @@ async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, 
 
 
 async def _dispatch_locked(ctx: Context, incident_id: str, unit_id: str, *, actor: str, note: str,
-                           attempt: int, verdict: dict[str, Any], automatic: bool) -> dict[str, Any]:
+                           attempt: int, recommended: Sequence[str] | None, automatic: bool) -> dict[str, Any]:
     store = ctx.store
     heads: AuditHeads = []
     async with store.tx(heads) as conn:
@@ -186,6 +198,9 @@ async def _dispatch_locked(ctx: Context, incident_id: str, unit_id: str, *, acto
             existing = await store.order_row(inc["unit_open_order_id"], conn)
             return {**views.order_json(existing), "duplicate": True}
         check_dispatchable(inc, callsign, unit_status)
+        if recommended is None:
+            recommended = await _ranked(ctx, conn, inc["category"], inc["lat"], inc["lon"])
+        verdict = recommendation_verdict(list(recommended)[:ctx.settings.recommended_units], unit_id)
         order_id = new_id()
         deadline = ack_deadline(now, inc["level"], ctx.settings)
         row = {"id": order_id, "incident_id": incident_id, "unit_id": unit_id, "state": "offered",
