@@ -189,7 +189,8 @@ async def test_close_with_outcome_verdicts_final_levels_and_report(
     for query, field in (({"from": "2026-13-01"}, "from"), ({"to": "yesterday"}, "to"),
                          ({"from": "2026-05-01T08:00:00"}, "from"),  # no zone
                          ({"from": "2026-05-02", "to": "2026-05-01"}, "from"),
-                         ({"from": "2020-01-01", "to": "2026-01-01"}, "from"), ({"since": "2026-05-01"}, "since")):
+                         ({"from": "2020-01-01", "to": "2026-01-01"}, "from"), ({"to": "9999-12-31"}, "to"),
+                         ({"since": "2026-05-01"}, "since")):
         err = await api.call("GET", "/api/analysis/accountability", 400, params=query)
         assert err["error"]["details"]["field"] == field, err
     assert "YYYY-MM-DD" in (await api.call("GET", "/api/analysis/accountability", 400,

@@ -286,9 +286,13 @@ def _parse_date(request: web.Request, tz: str) -> dt.date:
     if not _DATE.match(raw):
         raise bad_request(f"date must be YYYY-MM-DD (e.g. 2026-05-01), got {raw!r}", field="date")
     try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise bad_request(f"date {raw!r} is not a calendar date; use YYYY-MM-DD", field="date") from None
+        date = dt.date.fromisoformat(raw)
+        analysis.day_bounds(date - dt.timedelta(days=_state(request).params.baseline_days), tz)
+        analysis.day_bounds(date, tz)
+    except (ValueError, OverflowError):  # not a calendar date, or too near either end of the calendar
+        raise bad_request(f"date {raw!r} is not a calendar date the brief can cover; use YYYY-MM-DD",
+                          field="date") from None
+    return date
 
 
 async def build_brief(app: web.Application, date: dt.date) -> dict[str, Any]:
@@ -339,18 +343,17 @@ def _period_bound(raw: str, name: str, tz: str, *, end: bool) -> dt.datetime:
                 f"time with a zone such as 2026-05-01T08:00:00+08:00, got {raw!r}")
     if _DATE.match(raw):
         try:
-            day = dt.date.fromisoformat(raw)
-        except ValueError:
+            start, stop = analysis.day_bounds(dt.date.fromisoformat(raw), tz)
+        except (ValueError, OverflowError):  # not a calendar day, or 9999-12-31 with no day after it
             raise bad_request(accepted, field=name) from None
-        start, stop = analysis.day_bounds(day, tz)
         return stop if end else start
     try:
         when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            raise ValueError("no zone")
+        return when.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise bad_request(accepted, field=name) from None
-    if when.tzinfo is None:
-        raise bad_request(accepted, field=name)
-    return when.astimezone(dt.UTC)
 
 
 @requires(Role.DISPATCHER, Role.ADMIN)

@@ -59,7 +59,7 @@ async def _dispatch_service(args: argparse.Namespace, *, need_redis: bool) -> As
 
 async def _brief(args: argparse.Namespace) -> dict[str, Any]:
     from analytics import analysis
-    from web.api.intel import analysis_params
+    from web.api.intel import analysis_params, brief_accountability
 
     async with _dispatch_service(args, need_redis=False) as (service, settings, book):
         params = analysis_params(settings)
@@ -69,6 +69,8 @@ async def _brief(args: argparse.Namespace) -> dict[str, Any]:
         brief = analysis.daily_brief(date, incidents, params, book.current)
         with contextlib.suppress(Exception):
             brief["response"] = await service.response_intervals(start, end)
+        brief["accountability"] = brief_accountability(await service.accountability(start, end),
+                                                       service.outcome_codes())
     return brief
 
 
