@@ -129,6 +129,18 @@ class _Pending:
     queued_at: float
 
 
+def _decoded(tok: Any, tokens: list[int]) -> str:
+    # A loop or the token budget can stop inside a character's byte tokens: its bytes decode to
+    # U+FFFD, which is not a word anybody said.
+    return str(tok.decode(tokens)).replace("\ufffd", "").strip()
+
+
+def _loop_cut(text: str) -> bool:
+    """Whisper looped (a phrase more than three times in a row) and something is left once it is cut."""
+    cut, looped = textnorm.collapse_repeats(text)
+    return looped and not textnorm.is_empty_text(cut)
+
+
 def _fail(batch: Sequence[_Pending], exc: BaseException) -> None:
     for p in batch:
         if not p.future.done():
@@ -179,8 +191,12 @@ class AsrEngine:
         self.items_failed = 0  # items whose decoding failed twice
         self.prompt_echoes = 0  # prompted finals that repeated the prompt and were redone without it
         self.retries_cut = 0  # doubtful finals given one retry instead of all because others waited
+        self.loops_cut = 0  # finals whose fitted-window loop was cut to one phrase instead of redone
         self.partial_seconds = 0.0  # of busy_seconds, spent on partial hypotheses
         self.abandoned_seconds = 0.0  # of busy_seconds, spent on answers nobody waited for any more
+        # Called on the event loop after each batch with (final, longest queue wait, decode seconds):
+        # the server's metrics. An engine shared by several apps (tests) reports to the last one set.
+        self.observe: Callable[[bool, float, float], None] | None = None
         # Recent final batches: (longest queue wait, decode seconds, batch size), for benchmarks.
         self.final_timings: collections.deque[tuple[float, float, int]] = collections.deque(maxlen=1000)
         self._partial_spans: collections.deque[tuple[float, float]] = collections.deque()  # (end, seconds)
@@ -296,9 +312,11 @@ class AsrEngine:
                 self._partial_batches -= 1
             if self._wakeup is not None:
                 self._wakeup.set()
+        waited, seconds = taken - min(p.queued_at for p in batch), time.perf_counter() - taken
         if batch[0].options.final:
-            self.final_timings.append((taken - min(p.queued_at for p in batch), time.perf_counter() - taken,
-                                       len(batch)))
+            self.final_timings.append((waited, seconds, len(batch)))
+        if self.observe is not None:
+            self.observe(batch[0].options.final, waited, seconds)
         for p, r in zip(batch, results, strict=True):
             if p.future.cancelled():
                 # Its stream stopped waiting while it was decoded (speech resumed after an early
@@ -529,7 +547,7 @@ class AsrEngine:
         enc_host: np.ndarray | None = None
         for i, (gen, tok, opt) in enumerate(zip(gens, tokenizers, options, strict=True)):
             tokens, avg_logprob, no_speech = gen
-            text = tok.decode(tokens).strip()
+            text = _decoded(tok, tokens)
             ratio = textnorm.compression_ratio(text)
             temperature = 0.0
             item_enc: Any = None  # this item's encoder output when it had to be redone alone
@@ -548,7 +566,7 @@ class AsrEngine:
                     item_enc = full_enc
                     t_tokens, t_lp, t_ns = self._generate(item_enc, [prompts[i]], tok, beam if t == 0 else 1, t,
                                                           frames[i] / 100)[0]
-                    t_text = tok.decode(t_tokens).strip()
+                    t_text = _decoded(tok, t_tokens)
                     t_ratio = textnorm.compression_ratio(t_text)
                     limit = self.settings.compression_ratio_threshold
                     if t_ratio <= limit and (ratio > limit or t_lp > avg_logprob or use_full):
@@ -566,7 +584,7 @@ class AsrEngine:
                     item_enc = self._item(enc_host, feats, i)
                 bare = self._prompt(tok, dataclasses.replace(opt, hotwords=None, initial_prompt=None))
                 tokens, avg_logprob, no_speech = self._generate(item_enc, [bare], tok, beam, 0.0, frames[i] / 100)[0]
-                text = tok.decode(tokens).strip()
+                text = _decoded(tok, tokens)
                 ratio, temperature = textnorm.compression_ratio(text), 0.0
                 with self._stats_lock:
                     self.prompt_echoes += 1
@@ -656,6 +674,14 @@ class AsrEngine:
     def _needs_fallback(self, avg_logprob: float, ratio: float, no_speech: float, text: str, fitted: bool) -> bool:
         if no_speech > self.settings.no_speech_threshold and avg_logprob < self.settings.logprob_threshold:
             return False  # silence: dropped, not retried
+        if fitted and _loop_cut(text):
+            # A phrase said over and over is cut to one (collapse_repeats below), not redone in the
+            # 30 s window: on the shared corpus the redo changed no error rate but two (both espeak
+            # clips base cannot make out, both no better) and cost 2-2.6 s of a decoder each, the
+            # district benchmark's radio tail (docs/voice.md, "Encoder window").
+            with self._stats_lock:
+                self.loops_cut += 1
+            return False
         if fitted and textnorm.is_repeated_whole(text):
             return True  # the short window's typical failure: the phrase said again
         return ratio > self.settings.compression_ratio_threshold or avg_logprob < self.settings.logprob_threshold

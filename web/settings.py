@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.settings import IntelSettings
+from cases.settings import CaseSettings
 from dispatch.settings import DispatchSettings
 from voice.calls.settings import CallSettings
 from voice.interview.settings import InterviewSettings
@@ -34,7 +35,7 @@ from web.page_settings import PageSettings
 __all__ = ["Settings", "SettingsError", "settings_table"]
 
 # The sections composed from the core packages (attribute names of Settings).
-SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages")
+SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages", "cases")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _DB_SCHEMES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")
 
@@ -91,6 +92,7 @@ class Settings:
     interview: InterviewSettings = field(default_factory=InterviewSettings)
     calls: CallSettings = field(default_factory=CallSettings)
     pages: PageSettings = field(default_factory=PageSettings)
+    cases: CaseSettings = field(default_factory=CaseSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -109,6 +111,7 @@ class Settings:
             "interview": sections.get("interview") or load_settings(InterviewSettings, env),
             "calls": sections.get("calls") or load_settings(CallSettings, env),
             "pages": sections.get("pages") or load_settings(PageSettings, env),
+            "cases": sections.get("cases") or load_settings(CaseSettings, env),
             "data_dir": Path(base.data_dir).expanduser().resolve(),
         }
         settings = dataclasses.replace(base, **values)
@@ -171,4 +174,5 @@ def settings_table() -> list[tuple[str, str, str]]:
     for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings, InterviewSettings, CallSettings,
                     PageSettings):
         rows.extend(describe_settings(section))
+    rows.extend(describe_settings(CaseSettings))
     return rows
