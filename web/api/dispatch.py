@@ -16,7 +16,6 @@ from typing import Any
 
 from aiohttp import web
 
-from cases.errors import RecordError
 from cases.upload import remove_stale_temps
 from dispatch import errors as derr
 from dispatch.exports import alert_to_cap, to_eido, units_by_id
@@ -59,11 +58,6 @@ def officer_unit(who: Principal) -> str | None:
             raise ApiError(403, FORBIDDEN, "this officer token names no unit")
         return who.unit_id
     return None
-
-
-def record_error(exc: RecordError) -> ApiError:
-    """An upload or outcome error of ``cases`` as the API's error (it carries its own status and code)."""
-    return ApiError(exc.status, exc.code, exc.message, **exc.details)
 
 
 def time_arg(request: web.Request, name: str) -> Any:
@@ -222,13 +216,11 @@ async def put_field_photo(request: web.Request) -> web.Response:
     """The photo of a note, as the raw request body (Content-Type image/jpeg, png, webp, heic, heif or gif),
     streamed to disk; kept whole or not at all."""
     who = principal(request)
-    try:
-        note = await svc(request).attach_field_photo(
-            request.match_info["id"], request.match_info["note"], request.content.iter_chunked(64 * 1024),
-            content_type=request.headers.get("Content-Type"), content_length=request.headers.get("Content-Length"),
-            expected_sha256=request.headers.get("X-Content-SHA256"), actor=actor_of(who), unit_id=officer_unit(who))
-    except RecordError as exc:
-        raise record_error(exc) from None
+    # Upload errors (cases.errors: 413 too large, 400 cut off / hash mismatch) map in handles_errors.
+    note = await svc(request).attach_field_photo(
+        request.match_info["id"], request.match_info["note"], request.content.iter_chunked(64 * 1024),
+        content_type=request.headers.get("Content-Type"), content_length=request.headers.get("Content-Length"),
+        expected_sha256=request.headers.get("X-Content-SHA256"), actor=actor_of(who), unit_id=officer_unit(who))
     return web.json_response(note, status=201)
 
 
