@@ -221,7 +221,8 @@ class Rest:
                 self.stats.errors["order_not_acked_in_60s"] += 1
             for status in ("on_scene", "available"):
                 await self.call("POST", f"/api/units/{unit}/status", {"status": status})
-            await self.call("POST", f"/api/incidents/{inc['id']}/status", {"status": "closed", "reason": "done"})
+            await self.call("POST", f"/api/incidents/{inc['id']}/status",
+                            {"status": "closed", "reason": "done", "outcome_code": "settled_on_scene", "note": "bench"})
         finally:
             free.put_nowait(unit)
 
