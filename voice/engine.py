@@ -19,6 +19,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import itertools
 import logging
 import math
 import os
@@ -723,17 +724,7 @@ async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: Deco
     (start, end, result) per chunk that produced words. Used by file uploads, the
     OpenAI-compatible endpoint and, later, radio-call uploads and interview recordings.
     """
-    from voice.stream import StreamConfig, StreamTranscriber
-
-    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, partial_interval=0.0, early_final_ms=0,
-                                          max_utterance_seconds=max_chunk_seconds))
-    spans: list[tuple[float, float]] = []
-    step = SAMPLE_RATE
-    for off in range(0, audio.size, step):
-        core.feed_samples(audio[off:off + step])
-        spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
-    core.finish()
-    spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
+    spans = speech_spans(audio, max_chunk_seconds)
     chunks: list[tuple[float, float]] = []
     for start, end in spans:
         if chunks and end - chunks[-1][0] <= max_chunk_seconds:
@@ -743,3 +734,52 @@ async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: Deco
     results = await asyncio.gather(*(
         backend.transcribe(audio[int(s * SAMPLE_RATE):int(e * SAMPLE_RATE)], options) for s, e in chunks))
     return [(s, e, r) for (s, e), r in zip(chunks, results, strict=True) if r.text]
+
+
+def speech_spans(audio: np.ndarray, max_utterance_seconds: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of each utterance WebRTC VAD finds in a 16 kHz recording, in order."""
+    from voice.stream import StreamConfig, StreamTranscriber
+
+    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, partial_interval=0.0, early_final_ms=0,
+                                          max_utterance_seconds=max_utterance_seconds))
+    spans: list[tuple[float, float]] = []
+    step = SAMPLE_RATE
+    for off in range(0, audio.size, step):
+        core.feed_samples(audio[off:off + step])
+        spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
+    core.finish()
+    spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
+    return spans
+
+
+# A piece shorter than this is not worth a decode of its own (a last word, a squelch tail).
+MIN_PIECE_SECONDS = 2.0
+
+
+def pause_cuts(audio: np.ndarray, split_seconds: float) -> list[tuple[float, float]]:
+    """``audio`` (16 kHz) as pieces of about ``split_seconds`` or less, cut in the middle of its pauses.
+
+    The pieces cover the whole recording, so no sound is left undecoded; a recording no longer than
+    ``split_seconds``, or with no pause that leaves both sides at least MIN_PIECE_SECONDS, is one
+    piece. Decoded side by side, a long radio transmission's text waits for the longest piece, not
+    for one decode of the whole.
+    """
+    total = audio.size / SAMPLE_RATE
+    if split_seconds <= 0 or total <= split_seconds:
+        return [(0.0, total)]
+    spans = speech_spans(audio, MAX_AUDIO_SECONDS - 1)
+    pauses = [(a_end + b_start) / 2 for (_a, a_end), (b_start, _b) in itertools.pairwise(spans)]
+    cuts: list[float] = []
+    wanted = math.ceil(total / split_seconds)
+    for k in range(1, wanted):
+        ideal = k * total / wanted
+        options = [p for p in pauses if p not in cuts]
+        if not options:
+            break
+        cuts.append(min(options, key=lambda p: abs(p - ideal)))
+    bounds = [0.0]
+    for cut in sorted(cuts):
+        if cut - bounds[-1] >= MIN_PIECE_SECONDS and total - cut >= MIN_PIECE_SECONDS:
+            bounds.append(cut)
+    bounds.append(total)
+    return list(itertools.pairwise(bounds))
