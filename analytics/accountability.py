@@ -231,3 +231,16 @@ def brief_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                      "lowered": (lv or {}).get("lowered", 0), "dispatches": (un or {}).get("dispatches", 0),
                      "unit_accept": _pct((un or {}).get("acceptance_rate"))})
     return rows
+
+
+def brief_category_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The same columns as :func:`brief_rows`, one row per incident category (the level figures by the
+    category's machine levels, the unit figures by its dispatches), categories in name order."""
+    levels, units = report["levels"]["by_category"], report["units"]["by_category"]
+    rows = []
+    for name in sorted(set(levels) | set(units)):
+        lv, un = levels.get(name) or {}, units.get(name) or {}
+        rows.append({"group": name, "scored": lv.get("scored", 0), "level_accept": _pct(lv.get("acceptance_rate")),
+                     "raised": lv.get("raised", 0), "lowered": lv.get("lowered", 0),
+                     "dispatches": un.get("dispatches", 0), "unit_accept": _pct(un.get("acceptance_rate"))})
+    return rows

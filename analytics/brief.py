@@ -103,6 +103,34 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def accountability_html(section: Mapping[str, Any] | None) -> str:
+    """The AI accountability section: acceptance/override per level and category (column names in zh and
+    en), the outcomes of accepted vs overridden suggestions, and what could not be counted."""
+    if not section or not section.get("incidents"):
+        return '<p class="empty">—</p>'
+    zh, en = (dict(section["columns"][lang]) for lang in ("zh", "en"))
+    columns = [(key, f"{zh[key]} {en[key]}") for key in en]
+    labels = section.get("outcome_labels") or {}
+
+    def outcome_list(counts: Mapping[str, int]) -> str:
+        return ", ".join(f"{labels.get(c, {}).get('zh', c)} {c} {n}" for c, n in counts.items()) or "—"
+
+    outcome_rows = []
+    for what, title in (("levels", "定级 level"), ("units", "派警单位 unit")):
+        by = section["outcomes"].get(what) or {}
+        for verdict, name in (("accepted", "采纳 accepted"), ("overridden", "改动 overridden")):
+            outcome_rows.append({"what": title, "verdict": name, "outcomes": outcome_list(by.get(verdict) or {}),
+                                 "open": (by.get("open") or {}).get(verdict, 0)})
+    not_counted = [{"reason": k, "n": v} for k, v in (section.get("not_counted") or {}).items()]
+    return (_table(section.get("rows") or [], columns)
+            + "<h3>按类别 By category</h3>" + _table(section.get("by_category") or [], columns)
+            + "<h3>处警结果 Outcomes</h3>"
+            + _table(outcome_rows, [("what", "建议 suggestion"), ("verdict", ""), ("outcomes", "结果 outcomes"),
+                                    ("open", "未结 open")])
+            + ("<h3>未计入 Not counted</h3>" + _table(not_counted, [("reason", "原因 reason"), ("n", "数量 n")])
+               if not_counted else ""))
+
+
 def render_html(brief: Mapping[str, Any]) -> str:
     """The whole brief page."""
     date = brief.get("date", "")
@@ -125,6 +153,8 @@ def render_html(brief: Mapping[str, Any]) -> str:
         ("重复地点 Repeat locations", _table(brief.get("repeat_locations") or [],
                                           [("location", "place"), ("count", "incidents"), ("days", "days"),
                                            ("last", "last"), ("categories", "categories")])),
+        ("AI 问责 Accountability (machine suggestions accepted vs overridden)",
+         accountability_html(brief.get("accountability"))),
     ]
     baseline = brief.get("baseline") or {}
     note = (f"基线 baseline: {baseline.get('days', '?')} days, {baseline.get('incidents', 0)} incidents"

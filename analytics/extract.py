@@ -12,6 +12,7 @@ from typing import Any
 
 from analytics import address, textnorm
 from analytics import rules as rules_mod
+from analytics.first_chars import with_first_char_guard
 from analytics.rules import RuleSet
 
 
@@ -33,11 +34,13 @@ _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕
 PLATE_RE = re.compile(
     rf"(?<![A-Za-z0-9])([{_PROVINCES}])\s?([A-HJ-NP-Z])\s?[·•.\-\s]?\s?([A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警港澳])"
     r"(?![A-Za-z0-9])", re.IGNORECASE)
-PHONE_RE = re.compile(
+PHONE_RE = with_first_char_guard(re.compile(
     r"(?<![0-9])(?:\+?86[\s-]?)?(1[3-9][0-9](?:[\s-]?[0-9]{4}){2})(?![0-9])"
-    r"|(?<![0-9])(0[1-9][0-9]{1,2}[\s-]?[0-9]{7,8})(?![0-9])")
+    r"|(?<![0-9])(0[1-9][0-9]{1,2}[\s-]?[0-9]{7,8})(?![0-9])"))
 _CN_NUM = "零〇一二两三四五六七八九十"
-TIME_RE = re.compile(
+# Lower-case and behind a first-character guard (analytics/first_chars.py): matched against
+# lower_same_length(text), which is 4x cheaper than re.IGNORECASE and lets re skip hopeless positions.
+TIME_RE = with_first_char_guard(re.compile(
     r"(?:(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})[日号])"
     r"|(?:(?:今天|昨天|前天|今晚|昨晚|前晚|今早|今朝|琴晚|琴日)(?:凌晨|早上|上午|中午|下午|晚上|半夜|傍晚)?"
     r"|凌晨|早上|上午|中午|下午|晚上|半夜|傍晚)"
@@ -47,9 +50,9 @@ TIME_RE = re.compile(
     r"|\b(?:[1-9]|1[0-2])\s?[ap]\.?m\b\.?"
     r"|\b(?:yesterday|last\s+night|this\s+(?:morning|afternoon|evening)|tonight|overnight"
     r"|(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:morning|afternoon|evening|night))?)\b"
-    r"|\b(?:an?|one|two|three|\d+)\s+(?:minutes?|hours?)\s+ago\b"
+    r"|\b(?:an?|one|two|three|[0-9]+)\s+(?:minutes?|hours?)\s+ago\b"
     r"|[0-9一二三四五六七八九十几半]+(?:分钟|个钟|小时)(?:前|了)?",
-    re.IGNORECASE)
+))
 
 
 def plates(text: str) -> list[dict[str, Any]]:
@@ -72,8 +75,8 @@ def phones(text: str) -> list[dict[str, Any]]:
 
 def times(text: str) -> list[dict[str, Any]]:
     """Time expressions as written (dates, clock times, relative days, 'an hour ago')."""
-    return [{"text": m.group(0), "start": m.start(), "end": m.end()} for m in TIME_RE.finditer(text)
-            if m.group(0).strip()]
+    return [{"text": text[m.start():m.end()], "start": m.start(), "end": m.end()}
+            for m in TIME_RE.finditer(rules_mod.lower_same_length(text)) if m.group(0).strip()]
 
 
 # ---- places ---------------------------------------------------------------------------------

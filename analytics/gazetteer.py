@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ class Gazetteer:
         n = len(low)
         # Only labels whose first two characters occur in the text can match: a set intersection
         # (in C) finds them, then str.find locates each; no per-character loop in Python.
-        pairs = {low[i:i + 2] for i in range(n - 1)}
+        pairs = set(map(operator.add, low, low[1:]))  # the character pairs, built in C
         found: list[tuple[int, int, str]] = []
         for key in self._by_first.keys() & pairs:
             for label in self._by_first[key]:

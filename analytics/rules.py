@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from analytics.first_chars import with_first_char_guard
 from analytics.gazetteer import Gazetteer, load_gazetteer
 from common.levels import LEVELS
 
@@ -269,7 +270,8 @@ def _compile(patterns: Any, where: str) -> re.Pattern[str] | None:
             raise RulesError(f"{where}: bad regular expression {p!r}: {exc}") from None
     # Case-insensitive matching costs Python's re about four times the time of a case-sensitive one;
     # the patterns are lower-cased instead and run on the lower-cased text (lower_same_length).
-    return re.compile("|".join(f"(?:{lower_pattern(p)})" for p in patterns))
+    joined = re.compile("|".join(f"(?:{lower_pattern(p)})" for p in patterns))
+    return with_first_char_guard(joined)
 
 
 def lower_pattern(pattern: str) -> str:

@@ -80,7 +80,6 @@ import datetime as dt
 import json
 import os
 import random
-import resource
 import signal
 import sys
 import tempfile
@@ -97,6 +96,15 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.clients import (  # noqa: E402
+    DispatchStats,
+    Rest,
+    connect_phones_and_consoles,
+    dispatch_open_loop,
+    pct,
+    raise_fd_limit,
+    rnd,
+)
 from tests.reliability.helpers import ServerProcess  # noqa: E402
 from web.auth import issue_token  # noqa: E402
 
@@ -203,6 +211,7 @@ class Utterance:
     terminal: str | None = None  # final | dropped | error
     why: str | None = None  # the dropped reason or the error code
     latency_s: float | None = None
+    sent: float | None = None  # monotonic: its last audio went out
 
 
 @dataclass
@@ -229,21 +238,13 @@ class InterviewStream:
 
 
 @dataclass
-class Stats:
-    errors: Counter[str] = field(default_factory=Counter)
+class Stats(DispatchStats):
     radio: dict[str, RadioTx] = field(default_factory=dict)  # by unit label
     radio_audio_s: float = 0.0
     streams: list[InterviewStream] = field(default_factory=list)
     interview_audio_s: float = 0.0
     lag_events: int = 0
     busy_events: int = 0
-    sent_at: dict[str, float] = field(default_factory=dict)  # order id -> dispatch request sent (wall)
-    received_at: dict[str, float] = field(default_factory=dict)  # order id -> on the phone (wall)
-    committed_ms: dict[str, float] = field(default_factory=dict)
-    acked: set[str] = field(default_factory=set)
-    ack_events: dict[str, asyncio.Event] = field(default_factory=dict)
-    console_events: int = 0
-    console_reconnects: int = 0
     rss_peak_sampled: float = 0.0
     rss_trend: list[float] = field(default_factory=list)  # the tree's VmRSS (MB) every 30 s from set-up on
     loadavg: list[float] = field(default_factory=list)  # the machine's 1-minute load average, each second
@@ -253,25 +254,6 @@ def tok(role: str, unit: str | None = None) -> str:
     return issue_token(SECRET, role, unit_id=unit, ttl=86400, subject=f"unit:{unit}" if unit else f"district-{role}")
 
 
-def pct(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default), None without data."""
-    if not values:
-        return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100
-    lo, hi = int(pos), min(int(pos) + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
-
-
-def rnd(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def epoch(iso: str) -> float:
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-# ---- the server's process tree -------------------------------------------------------------------
 def tree(pid: int) -> list[int]:
     """The process and all its descendants (the embedded Valkey is a child of the server)."""
     children: dict[int, list[int]] = {}
@@ -463,6 +445,7 @@ def on_interview_message(data: dict[str, Any], stream: InterviewStream, stats: S
             end = data.get("end")
             sent = stream.sent_at(float(end)) if isinstance(end, (int, float)) else None
             u.latency_s = None if sent is None else now - sent
+            u.sent = sent
         elif kind == "dropped" and u.terminal is None:
             u.terminal, u.why = "dropped", str(data.get("reason"))
     elif kind == "error":
@@ -551,126 +534,38 @@ async def interview_room(http: aiohttp.ClientSession, base: str, room: int, clip
         await asyncio.sleep(1.0)
 
 
-# ---- dispatch: phones, consoles, the dispatcher --------------------------------------------------
-async def phone(http: aiohttp.ClientSession, base: str, unit: str, stats: Stats, stop: asyncio.Event,
-                connected: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            async with http.ws_connect(f"{base}/ws/unit?token={tok('officer', unit)}", heartbeat=30) as ws:
-                async for msg in ws:
-                    if msg.type is not aiohttp.WSMsgType.TEXT:
-                        break
-                    now = time.time()
-                    data = json.loads(msg.data)
-                    kind = data.get("type")
-                    if kind == "hello":
-                        connected.set()
-                    elif kind == "order":
-                        order = data["order"]
-                        oid = order["id"]
-                        if oid not in stats.received_at:
-                            stats.received_at[oid] = now
-                            if order.get("committed_at"):  # absent on orders that waited out a Redis outage
-                                stats.committed_ms[oid] = 1000 * (now - epoch(order["committed_at"]))
-                        await ws.send_json({"type": "ack", "order_id": oid})
-                    elif kind == "acked":
-                        oid = data["order_id"]
-                        stats.acked.add(oid)
-                        ev = stats.ack_events.setdefault(oid, asyncio.Event())
-                        ev.set()
-                    elif kind == "error":
-                        stats.errors[f"unit_ws_error:{data.get('code')}"] += 1
-            if not stop.is_set():
-                stats.errors["unit_ws_closed"] += 1
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            stats.errors[f"unit_ws_connect:{exc.__class__.__name__}"] += 1
-        if not stop.is_set():
-            await asyncio.sleep(1.0 + random.random())
+# ---- the server's own account of its ASR engine --------------------------------------------------
+async def engine_figures(http: aiohttp.ClientSession, base: str) -> dict[str, dict[str, Any]]:
+    """Batches, queue wait and decode time per kind from /metrics (jingyun_asr_* histograms)."""
+    from prometheus_client.parser import text_string_to_metric_families
 
-
-async def console(http: aiohttp.ClientSession, base: str, stats: Stats, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            async with http.ws_connect(f"{base}/ws/console?token={tok('dispatcher')}", heartbeat=30) as ws:
-                async for msg in ws:
-                    if msg.type is not aiohttp.WSMsgType.TEXT:
-                        break
-                    stats.console_events += 1
-            if not stop.is_set():
-                stats.console_reconnects += 1
-                stats.errors[f"console_closed:{ws.close_code}"] += 1
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            stats.errors[f"console_connect:{exc.__class__.__name__}"] += 1
-        if not stop.is_set():
-            await asyncio.sleep(1.0)
-
-
-class Rest:
-    def __init__(self, http: aiohttp.ClientSession, base: str, stats: Stats) -> None:
-        self.http, self.base, self.stats = http, base, stats
-        self.headers = {"Authorization": f"Bearer {tok('dispatcher')}"}
-
-    async def call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
-                   quiet: tuple[int, ...] = ()) -> Any:
-        try:
-            async with self.http.request(method, self.base + path, json=body, headers=self.headers,
-                                         timeout=aiohttp.ClientTimeout(total=60)) as resp:
-                text = await resp.text()
-                if resp.status >= 300:
-                    if resp.status not in quiet:
-                        self.stats.errors[f"http_{resp.status}:{method} {path.split('?')[0].split('/')[2]}"] += 1
-                    return None
-                return json.loads(text) if text else {}
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            self.stats.errors[f"http_{exc.__class__.__name__}"] += 1
-            return None
-
-    async def job(self, unit: str, n: int, free: asyncio.Queue[str]) -> None:
-        """One call: incident, dispatch, wait for the ack, on scene, available, closed."""
-        rng = random.Random(n)
-        try:
-            inc = await self.call("POST", "/api/incidents", {
-                "text": f"Call {n}: a fight outside shop {rng.randint(1, 999)}", "source": "call",
-                # spread out, so that incidents are not linked as duplicates of each other
-                "lat": round(22.50 + rng.random() * 0.2, 5), "lon": round(113.90 + rng.random() * 0.3, 5)})
-            if inc is None:
-                return
-            sent = time.time()
-            order = await self.call("POST", f"/api/incidents/{inc['id']}/dispatch", {"unit_id": unit})
-            if order is None:
-                return
-            oid = order["id"]
-            self.stats.sent_at[oid] = sent
-            ev = self.stats.ack_events.setdefault(oid, asyncio.Event())
-            try:
-                async with asyncio.timeout(60):
-                    await ev.wait()
-            except TimeoutError:
-                self.stats.errors["order_not_acked_in_60s"] += 1
-            for status in ("on_scene", "available"):
-                await self.call("POST", f"/api/units/{unit}/status", {"status": status})
-            await self.call("POST", f"/api/incidents/{inc['id']}/status", {"status": "closed", "reason": "done"})
-        finally:
-            free.put_nowait(unit)
-
-
-async def dispatcher(rest: Rest, units: list[str], rate: float, t0: float, t_stop: float,
-                     jobs: set[asyncio.Task[None]]) -> int:
-    """Open loop: job n starts at t0 + n / rate, whatever the replies do (as calls arrive)."""
-    free: asyncio.Queue[str] = asyncio.Queue()
-    for u in units:
-        free.put_nowait(u)
-    n = 0
-    while (at := t0 + n / rate) < t_stop:
-        await asyncio.sleep(max(0.0, at - time.monotonic()))
-        if free.empty():
-            rest.stats.errors["no_free_unit"] += 1
-        else:
-            job = asyncio.ensure_future(rest.job(free.get_nowait(), n, free))
-            jobs.add(job)
-            job.add_done_callback(jobs.discard)
-        n += 1
-    return n
+    try:
+        async with http.get(f"{base}/metrics", headers={"Authorization": f"Bearer {tok('service')}"},
+                            timeout=aiohttp.ClientTimeout(total=30)) as resp:
+            text = await resp.text()
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return {}
+    hist: dict[tuple[str, str], dict[str, float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name not in ("jingyun_asr_queue_wait_seconds", "jingyun_asr_decode_seconds"):
+            continue
+        for sample in family.samples:
+            key = (family.name, sample.labels.get("kind", "?"))
+            if sample.name.endswith("_bucket"):
+                hist.setdefault(key, {})[sample.labels["le"]] = sample.value
+            elif sample.name.endswith(("_count", "_sum")):
+                hist.setdefault(key, {})[sample.name.rsplit("_", 1)[1]] = sample.value
+    out: dict[str, dict[str, Any]] = {}
+    for kind in ("final", "partial"):
+        wait = hist.get(("jingyun_asr_queue_wait_seconds", kind), {})
+        dec = hist.get(("jingyun_asr_decode_seconds", kind), {})
+        n = int(wait.get("count", 0))
+        if not n:
+            continue
+        out[kind] = {"batches": n, "wait_mean_s": rnd(wait["sum"] / n), "decode_mean_s": rnd(dec.get("sum", 0) / n),
+                     "waited_over_0_5_s": int(n - wait.get("0.5", n)), "waited_over_1_s": int(n - wait.get("1.0", n)),
+                     "decode_over_1_s": int(n - dec.get("1.0", n)), "decode_over_2_s": int(n - dec.get("2.0", n))}
+    return out
 
 
 # ---- after the run: every transmission to a terminal state ---------------------------------------
@@ -723,15 +618,6 @@ def server_log_errors(path: Path) -> dict[str, int]:
 
 
 # ---- the run -------------------------------------------------------------------------------------
-def raise_fd_limit() -> int:
-    """Each socket is a file descriptor here and in the server, which inherits this limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_fd_limit()
     clips = load_clips(Path(args.shared))
@@ -756,34 +642,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
               + ", ".join(f"{p} {proc_mem(p).get('name', '?')}" for p in pids), flush=True)
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
-            rest = Rest(http, server.base, stats)
-            sem = asyncio.Semaphore(16)
-
-            async def make_unit(i: int) -> str | None:
-                async with sem:
-                    u = await rest.call("POST", "/api/units", {
-                        "callsign": f"District {i:04d}", "unit_type": "patrol_car",
-                        "capabilities": ["patrol", "armed"],
-                        "lat": round(22.50 + (i % 20) * 0.01, 5), "lon": round(113.90 + (i // 20) * 0.03, 5)})
-                    return None if u is None else str(u["id"])
-
+            rest = Rest(http, server.base, tok("dispatcher"), stats)
             t_setup = time.monotonic()
-            units = [u for u in await asyncio.gather(*(make_unit(i) for i in range(args.units))) if u]
+            units = await rest.make_units(args.units, "District")
             for plan in plans:
                 # The gateway route wants the channel to exist (until the server creates it on first use).
                 if await rest.call("POST", "/api/radio/channels", plan.rest_body(), quiet=(409,)) is None:
                     await rest.call("PUT", f"/api/radio/channels/{plan.id}", plan.rest_body())
-            connected = {u: asyncio.Event() for u in units}
             background: list[asyncio.Task[None]] = [asyncio.ensure_future(watch_rss(pid, stats, stop))]
-            for u in units:
-                background.append(asyncio.ensure_future(phone(http, server.base, u, stats, stop, connected[u])))
-                await asyncio.sleep(0.005)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(120):
-                    await asyncio.gather(*(e.wait() for e in connected.values()))
-            phones_up = sum(e.is_set() for e in connected.values())
-            for _ in range(args.consoles):
-                background.append(asyncio.ensure_future(console(http, server.base, stats, stop)))
+            phones_up = await connect_phones_and_consoles(http, server.base, units, args.consoles, tok, stats, stop,
+                                                          background)
             print(f"{len(units)} units ({phones_up} phones connected), {len(plans)} channels, {args.consoles} "
                   f"consoles set up in {time.monotonic() - t_setup:.1f} s; running {args.duration:g} s", flush=True)
             await asyncio.sleep(1.0)
@@ -797,7 +665,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             voice += [asyncio.ensure_future(interview_room(http, server.base, r, clips, args.seed, stats, t_stop,
                                                            args.drain)) for r in range(args.rooms)]
             jobs: set[asyncio.Task[None]] = set()
-            calls = await dispatcher(rest, units, args.rate, t0, t_stop, jobs)
+            calls = await dispatch_open_loop(rest, units, args.rate, t0, t_stop, jobs)
             print(f"duration over: {calls} calls started; finishing transmissions and utterances", flush=True)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(args.drain + 30):  # each task bounds its own drain wait
@@ -815,6 +683,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             others_cpu = machine_busy_seconds() - machine0 - cpu_server - self_cpu
             wall = time.monotonic() - wall0
             grace_used = await settle_radio(rest, stats, [p.id for p in plans], args.grace)
+            engine = await engine_figures(http, server.base)
             mem = {p: proc_mem(p) for p in pids}
             load_end = os.getloadavg()
             stop.set()
@@ -835,8 +704,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     facts = {"plans": plans, "units": units, "phones_up": phones_up, "run_s": run_s, "grace_used": grace_used,
              "mem": mem, "cpu_server": cpu_server, "self_cpu": self_cpu, "others_cpu": others_cpu, "wall": wall,
-             "load_start": load_start, "load_end": load_end, "log_errors": log_errors}
+             "load_start": load_start, "load_end": load_end, "log_errors": log_errors,
+             "engine": engine}
+    if args.detail:
+        write_detail(args.detail, stats, t0)
     return summarize(stats, args, facts)
+
+
+def write_detail(path: Path, stats: Stats, t0: float) -> None:
+    """Per transmission and utterance, seconds from the start of traffic: to find what makes a tail."""
+    def at(mono: float | None) -> float | None:
+        return None if mono is None else round(mono - t0, 3)
+
+    with path.open("w", encoding="utf-8") as out:
+        for tx in stats.radio.values():
+            out.write(json.dumps({"kind": "radio", "channel": tx.channel, "clip": tx.clip, "audio_s": tx.seconds,
+                                  "up_at": at(tx.up_sent), "live_s": tx.live_s, "state": tx.state,
+                                  "first_state": tx.first_state, "late": tx.late}) + "\n")
+        for st in stats.streams:
+            for n, u in sorted(st.utterances.items()):
+                out.write(json.dumps({"kind": "interview", "room": st.room, "stream": st.number, "utterance": n,
+                                      "sent_at": at(u.sent), "latency_s": u.latency_s,
+                                      "terminal": u.terminal}) + "\n")
 
 
 def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]:
@@ -856,8 +745,7 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
     i_finals = [u for _s, _n, u in utts if u.terminal == "final"]
     i_dropped = [u for _s, _n, u in utts if u.terminal == "dropped"]
     i_lat = [u.latency_s for u in i_finals if u.latency_s is not None]
-    order_ms = [stats.committed_ms[o] for o in stats.sent_at if o in stats.committed_ms]
-    request_ms = [1000 * (stats.received_at[o] - t) for o, t in stats.sent_at.items() if o in stats.received_at]
+    orders = stats.order_figures()
     hwm = sum(m.get("VmHWM", 0.0) for m in mem.values())
     result: dict[str, Any] = {
         "radio_transmissions": len(radio),
@@ -870,9 +758,9 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "interview_missing": len(utts) - len(i_finals) - len(i_dropped),
         "lag_events": stats.lag_events,
         "busy_events": stats.busy_events,
-        "orders_created": len(stats.sent_at),
-        "orders_acked": sum(o in stats.acked for o in stats.sent_at),
-        "order_p99_ms": rnd(pct(order_ms, 99), 1),
+        "orders_created": orders["orders_created"],
+        "orders_acked": orders["orders_acked"],
+        "order_p99_ms": orders["committed_to_phone_p99_ms"],
         "peak_rss_mb": round(hwm, 1),
         # more of the same run
         "radio_live_finals": len(live),
@@ -900,14 +788,16 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "interview_final_p50_s": rnd(pct(i_lat, 50)),
         "interview_final_max_s": rnd(max(i_lat, default=None)),
         "interview_audio_s": round(stats.interview_audio_s, 1),
-        "orders_delivered": sum(o in stats.received_at for o in stats.sent_at),
-        "order_p50_ms": rnd(pct(order_ms, 50), 1),
-        "order_request_p50_ms": rnd(pct(request_ms, 50), 1),
-        "order_request_p99_ms": rnd(pct(request_ms, 99), 1),
-        "console_events": stats.console_events,
-        "console_reconnects": stats.console_reconnects,
+        "orders_delivered": orders["orders_delivered"],
+        "order_p50_ms": orders["committed_to_phone_p50_ms"],
+        "order_request_p50_ms": orders["request_to_phone_p50_ms"],
+        "order_request_p99_ms": orders["request_to_phone_p99_ms"],
+        "console_events": orders["console_events"],
+        "console_reconnects": orders["console_reconnects"],
         "errors": dict(stats.errors),
         "server_log_errors": facts["log_errors"],
+        # the server's ASR engine over the whole run (its /metrics): where a final's time went
+        "engine": facts.get("engine") or {},
         "rss_sampled_peak_mb": round(stats.rss_peak_sampled, 1),
         "rss_every_30s_mb": stats.rss_trend,
         "rss_by_process_mb": {f"{p} {m.get('name', '?')}": {"rss": round(m.get("VmRSS", 0.0), 1),
@@ -960,6 +850,10 @@ def report(r: dict[str, Any]) -> None:
         print(f"             not final: {dict(Counter(nf.values()))}: {', '.join(list(nf)[:12])}"
               + (" ..." if len(nf) > 12 else ""))
     print(f"voice events lag {r['lag_events']}, busy {r['busy_events']}")
+    for kind, e in (r["engine"] or {}).items():
+        print(f"engine       {kind}s: {e['batches']} batches, queue wait mean {e['wait_mean_s']} s "
+              f"({e['waited_over_0_5_s']} waited over 0.5 s, {e['waited_over_1_s']} over 1 s), decode mean "
+              f"{e['decode_mean_s']} s ({e['decode_over_1_s']} over 1 s, {e['decode_over_2_s']} over 2 s)")
     print(f"orders       {r['orders_created']} created, {r['orders_delivered']} delivered, {r['orders_acked']} "
           f"acked; committed -> phone p50 {r['order_p50_ms']} ms, p99 {r['order_p99_ms']} ms (goal: p99 <= 50 ms); "
           f"request -> phone p50 {r['order_request_p50_ms']} ms, p99 {r['order_request_p99_ms']} ms")
@@ -998,6 +892,8 @@ def cli() -> None:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--shared", default=str(shared), help="the shared test data (JINGYUN_SHARED_DIR)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir and server log")
+    parser.add_argument("--detail", type=Path,
+                        help="also write one JSON line per transmission and per utterance here (clip, when, latency)")
     args = parser.parse_args()
     if not 0 < args.duty < 1 or args.rate <= 0 or args.duration <= 0 or args.units < 1:
         parser.error("--duty must be in (0, 1); --rate, --duration and --units must be positive")

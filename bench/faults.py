@@ -30,16 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.reliability import faultkit as fk
-
-
-async def _pg(admin: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from tests.reliability.helpers import pg_execute
 
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
@@ -50,7 +41,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     if args.database_url:
         admin = args.database_url.rsplit("/", 1)[0] + "/postgres"
         db_name = f"jyfaults_{uuid.uuid4().hex[:8]}"
-        await _pg(admin, f'CREATE DATABASE "{db_name}"')
+        await pg_execute(admin, f'CREATE DATABASE "{db_name}"')
         db_url = admin.rsplit("/", 1)[0] + f"/{db_name}"
     cluster = fk.Cluster(workdir, servers=2 if db_url else 1, database_url=db_url)
     names = [f for f in args.faults.split(",") if f]
@@ -88,7 +79,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     finally:
         cluster.stop()
         if admin and db_name:
-            await _pg(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            await pg_execute(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     out: dict[str, object] = {"orders_requested": args.orders, "units": args.units,

@@ -24,11 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import os
-import random
-import resource
 import signal
 import statistics
 import sys
@@ -37,6 +34,7 @@ import time
 import uuid
 import wave
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +43,17 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.reliability.helpers import RedisProcess, ServerProcess  # noqa: E402
+from bench.clients import (  # noqa: E402
+    DispatchStats,
+    Rest,
+    connect_phones_and_consoles,
+    dispatch_open_loop,
+    raise_fd_limit,
+)
+from tests.reliability.helpers import RedisProcess, ServerProcess, pg_execute  # noqa: E402
 from web.auth import issue_token  # noqa: E402
 
 SECRET = "load-bench-secret-" + "l" * 30
-
-
-def raise_fd_limit() -> int:
-    """Each phone is a socket on both ends; the server process inherits this limit."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def rss_mb(pid: int) -> float:
@@ -68,88 +64,16 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return round(s[min(len(s) - 1, int(p / 100 * len(s)))], 1)
-
-
-class Stats:
-    def __init__(self) -> None:
-        self.errors: Counter[str] = Counter()
-        self.sent_at: dict[str, float] = {}
-        self.received_at: dict[str, float] = {}
-        self.committed_ms: dict[str, float] = {}  # order's committed_at -> on the phone (wall clock)
-        self.acked_at: dict[str, float] = {}
-        self.receipts = 0
-        self.console_events = 0
-        self.console_closed = 0
-        self.finals = 0
-        self.lag_events = 0
-        self.audio_seconds = 0.0
-        self.audio_errors: Counter[str] = Counter()
-        self.ack_events: dict[str, asyncio.Event] = {}
+@dataclass
+class Stats(DispatchStats):
+    finals: int = 0
+    lag_events: int = 0
+    audio_seconds: float = 0.0
+    audio_errors: Counter[str] = field(default_factory=Counter)
 
 
 def tok(role: str, unit: str | None = None) -> str:
     return issue_token(SECRET, role, unit_id=unit, ttl=86400, subject=f"unit:{unit}" if unit else f"load-{role}")
-
-
-async def phone(http: aiohttp.ClientSession, base: str, unit: str, stats: Stats, stop: asyncio.Event,
-                connected: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            async with http.ws_connect(f"{base}/ws/unit?token={tok('officer', unit)}", heartbeat=30) as ws:
-                async for msg in ws:
-                    if msg.type is not aiohttp.WSMsgType.TEXT:
-                        break
-                    data = json.loads(msg.data)
-                    kind = data["type"]
-                    if kind == "hello":
-                        connected.set()
-                    elif kind == "order":
-                        oid = data["order"]["id"]
-                        stats.receipts += 1
-                        if oid not in stats.received_at:
-                            stats.received_at[oid] = time.monotonic()
-                            committed = data["order"].get("committed_at")
-                            if committed:  # absent on orders that waited out a Redis outage
-                                stats.committed_ms[oid] = 1000 * (
-                                    time.time() - dt.datetime.fromisoformat(committed).timestamp())
-                            await ws.send_json({"type": "ack", "order_id": oid})
-                    elif kind == "acked":
-                        oid = data["order_id"]
-                        if oid not in stats.acked_at:
-                            stats.acked_at[oid] = time.monotonic()
-                            ev = stats.ack_events.get(oid)
-                            if ev:
-                                ev.set()
-                    elif kind == "error":
-                        stats.errors[f"unit_ws_error:{data.get('code')}"] += 1
-            if not stop.is_set():
-                stats.errors["unit_ws_closed"] += 1
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            stats.errors[f"unit_ws_connect:{exc.__class__.__name__}"] += 1
-        if not stop.is_set():
-            await asyncio.sleep(1.0 + random.random())
-
-
-async def console(http: aiohttp.ClientSession, base: str, stats: Stats, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            async with http.ws_connect(f"{base}/ws/console?token={tok('dispatcher')}", heartbeat=30) as ws:
-                async for msg in ws:
-                    if msg.type is not aiohttp.WSMsgType.TEXT:
-                        break
-                    stats.console_events += 1
-            if not stop.is_set():
-                stats.console_closed += 1
-                stats.errors[f"console_closed:{ws.close_code}"] += 1
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            stats.errors[f"console_connect:{exc.__class__.__name__}"] += 1
-        if not stop.is_set():
-            await asyncio.sleep(1.0)
 
 
 async def audio(http: aiohttp.ClientSession, base: str, pcm: bytes, stats: Stats, stop: asyncio.Event,
@@ -200,53 +124,6 @@ async def audio(http: aiohttp.ClientSession, base: str, pcm: bytes, stats: Stats
             await asyncio.sleep(1.0)
 
 
-class Dispatcher:
-    def __init__(self, http: aiohttp.ClientSession, base: str, stats: Stats) -> None:
-        self.http, self.base, self.stats = http, base, stats
-        self.headers = {"Authorization": f"Bearer {tok('dispatcher')}"}
-
-    async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        try:
-            async with self.http.request(method, self.base + path, json=body, headers=self.headers,
-                                         timeout=aiohttp.ClientTimeout(total=60)) as resp:
-                text = await resp.text()
-                if resp.status >= 300:
-                    self.stats.errors[f"http_{resp.status}:{path.split('/')[2]}"] += 1
-                    return None
-                return json.loads(text) if text else {}
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            self.stats.errors[f"http_{exc.__class__.__name__}"] += 1
-            return None
-
-    async def job(self, unit: str, n: int, free: asyncio.Queue[str]) -> None:
-        rng = random.Random(n)
-        try:
-            inc = await self.call("POST", "/api/incidents", {
-                "text": f"Call {n}: a fight outside shop {rng.randint(1, 999)}", "source": "call",
-                "lat": round(22.50 + rng.random() * 0.2, 5), "lon": round(113.90 + rng.random() * 0.3, 5)})
-            if inc is None:
-                return
-            sent = time.monotonic()
-            order = await self.call("POST", f"/api/incidents/{inc['id']}/dispatch", {"unit_id": unit})
-            if order is None:
-                return
-            oid = order["id"]
-            self.stats.sent_at[oid] = sent
-            ev = self.stats.ack_events.setdefault(oid, asyncio.Event())
-            if oid in self.stats.acked_at:
-                ev.set()
-            try:
-                async with asyncio.timeout(60):
-                    await ev.wait()
-            except TimeoutError:
-                self.stats.errors["order_not_acked_in_60s"] += 1
-            for status in ("on_scene", "available"):
-                await self.call("POST", f"/api/units/{unit}/status", {"status": status})
-            await self.call("POST", f"/api/incidents/{inc['id']}/status", {"status": "closed", "reason": "done"})
-        finally:
-            free.put_nowait(unit)
-
-
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     fd_limit = raise_fd_limit()
     work = Path(tempfile.mkdtemp(prefix="jingyun-load-"))
@@ -262,13 +139,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
            "JINGYUN_ACK_TIMEOUT": "120", "JINGYUN_MAX_STREAMS": str(max(16, args.audio * 2))}
     db_admin = db_name = None
     if args.database_url:
-        import asyncpg
-
         db_admin = args.database_url.rsplit("/", 1)[0] + "/postgres"
         db_name = f"jyload_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(db_admin)
-        await conn.execute(f'CREATE DATABASE "{db_name}"')
-        await conn.close()
+        await pg_execute(db_admin, f'CREATE DATABASE "{db_name}"')
         env["DATABASE_URL"] = db_admin.rsplit("/", 1)[0] + f"/{db_name}"
     server = ServerProcess(env, work / "server.log")
     server.start()
@@ -282,29 +155,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         pid = server.proc.pid
         connector = aiohttp.TCPConnector(limit=0, force_close=False)
         async with aiohttp.ClientSession(connector=connector) as http:
-            d = Dispatcher(http, server.base, stats)
-            sem = asyncio.Semaphore(32)
-
-            async def make_unit(i: int) -> str | None:
-                async with sem:
-                    u = await d.call("POST", "/api/units", {
-                        "callsign": f"Load {i:05d}", "unit_type": "patrol_car", "capabilities": ["patrol", "armed"],
-                        "lat": round(22.50 + (i % 100) * 0.002, 5), "lon": round(113.90 + (i // 100) * 0.03, 5)})
-                    return None if u is None else str(u["id"])
-
+            rest = Rest(http, server.base, tok("dispatcher"), stats)
             t_setup = time.monotonic()
-            units = [u for u in await asyncio.gather(*(make_unit(i) for i in range(args.units))) if u]
-            connected = {u: asyncio.Event() for u in units}
+            units = await rest.make_units(args.units, "Load")
             tasks: list[asyncio.Task[None]] = []
-            for u in units:
-                tasks.append(asyncio.ensure_future(phone(http, server.base, u, stats, stop, connected[u])))
-                await asyncio.sleep(0.005)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(120):
-                    await asyncio.gather(*(e.wait() for e in connected.values()))
-            phones_up = sum(e.is_set() for e in connected.values())
-            for _ in range(args.consoles):
-                tasks.append(asyncio.ensure_future(console(http, server.base, stats, stop)))
+            phones_up = await connect_phones_and_consoles(http, server.base, units, args.consoles, tok, stats, stop,
+                                                          tasks)
             if args.audio:
                 wav = Path(args.wav)
                 with wave.open(str(wav), "rb") as w:
@@ -314,30 +170,24 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             setup_s = time.monotonic() - t_setup
             await asyncio.sleep(2)
             rss_start = rss_mb(pid)
-            free: asyncio.Queue[str] = asyncio.Queue()
-            for u in units:
-                free.put_nowait(u)
+            samples: list[float] = []
+            rss_peak = rss_start
+
+            async def watch_rss(start: float) -> None:
+                nonlocal rss_peak
+                next_sample = start
+                while True:
+                    rss_peak = max(rss_peak, rss_mb(pid))
+                    if time.monotonic() >= next_sample:  # a trend, to tell warm-up from growth
+                        samples.append(round(rss_mb(pid), 1))
+                        next_sample += args.duration / 10
+                    await asyncio.sleep(0.05)
+
             jobs: set[asyncio.Task[None]] = set()
             start = time.monotonic()
-            n = 0
-            rss_peak = rss_start
-            samples: list[float] = []
-            next_sample = start
-            while (now := time.monotonic()) < start + args.duration:
-                target = int((now - start) * args.rate)
-                while n < target and not free.empty():
-                    job = asyncio.ensure_future(d.job(free.get_nowait(), n, free))
-                    jobs.add(job)
-                    job.add_done_callback(jobs.discard)
-                    n += 1
-                if n < target and free.empty():
-                    stats.errors["no_free_unit"] += 1
-                    n = target
-                rss_peak = max(rss_peak, rss_mb(pid))
-                if now >= next_sample:  # a trend, to tell warm-up from growth
-                    samples.append(round(rss_mb(pid), 1))
-                    next_sample += args.duration / 10
-                await asyncio.sleep(0.05)
+            watcher = asyncio.ensure_future(watch_rss(start))
+            tasks.append(watcher)
+            await dispatch_open_loop(rest, units, args.rate, start, start + args.duration, jobs)
             elapsed = time.monotonic() - start
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(90):
@@ -350,23 +200,24 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 with contextlib.suppress(BaseException):
                     await t
         mid = samples[len(samples) // 2] if samples else 0.0
+        orders = stats.order_figures()
         deliver = [1000 * (stats.received_at[o] - t) for o, t in stats.sent_at.items() if o in stats.received_at]
-        ack = [1000 * (stats.acked_at[o] - t) for o, t in stats.sent_at.items() if o in stats.acked_at]
-        created = len(stats.sent_at)
+        created = orders["orders_created"]
         result = {
             "duration_s": round(elapsed, 1), "units": len(units), "phones_connected": phones_up,
             "consoles": args.consoles, "audio_streams": args.audio, "rate_requested": args.rate,
-            "orders_created": created, "orders_delivered": sum(o in stats.received_at for o in stats.sent_at),
-            "orders_acknowledged": sum(o in stats.acked_at for o in stats.sent_at),
+            "orders_created": created, "orders_delivered": orders["orders_delivered"],
+            "orders_acknowledged": orders["orders_acked"],
             "throughput_orders_per_s": round(created / elapsed, 2) if elapsed else 0,
-            "deliver_p50_ms": pct(deliver, 50), "deliver_p95_ms": pct(deliver, 95), "deliver_p99_ms": pct(deliver, 99),
-            "ack_p50_ms": pct(ack, 50), "ack_p95_ms": pct(ack, 95), "ack_p99_ms": pct(ack, 99),
+            "deliver_p50_ms": orders["request_to_phone_p50_ms"], "deliver_p95_ms": orders["request_to_phone_p95_ms"],
+            "deliver_p99_ms": orders["request_to_phone_p99_ms"],
+            "ack_p50_ms": orders["ack_p50_ms"], "ack_p95_ms": orders["ack_p95_ms"], "ack_p99_ms": orders["ack_p99_ms"],
             "deliver_mean_ms": round(statistics.fmean(deliver), 1) if deliver else None,
             # The dispatch issue's figure: from the instant the order is durable to the phone.
-            "committed_to_phone_p50_ms": pct(list(stats.committed_ms.values()), 50),
-            "committed_to_phone_p99_ms": pct(list(stats.committed_ms.values()), 99),
-            "redundant_receipts": stats.receipts - len(stats.received_at),
-            "console_events": stats.console_events, "console_reconnects": stats.console_closed,
+            "committed_to_phone_p50_ms": orders["committed_to_phone_p50_ms"],
+            "committed_to_phone_p99_ms": orders["committed_to_phone_p99_ms"],
+            "redundant_receipts": orders["redundant_receipts"],
+            "console_events": orders["console_events"], "console_reconnects": orders["console_reconnects"],
             "audio_seconds_sent": round(stats.audio_seconds, 1), "audio_finals": stats.finals,
             "audio_lag_events": stats.lag_events, "audio_errors": dict(stats.audio_errors),
             "errors": dict(stats.errors), "error_count": sum(stats.errors.values()) + sum(stats.audio_errors.values()),
@@ -382,11 +233,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if redis:
             redis.stop()
         if db_admin and db_name:
-            import asyncpg
-
-            conn = await asyncpg.connect(db_admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            await conn.close()
+            await pg_execute(db_admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         if not args.keep:
             import shutil
 

@@ -20,6 +20,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,14 +202,21 @@ async def receive(chunks: AsyncIterable[bytes], directory: str | Path, name: str
     return stored
 
 
-def remove_stale_temps(directory: str | Path) -> list[Path]:
-    """Delete temporary files a crashed process left behind (call once at start-up, before serving)."""
+def remove_stale_temps(directory: str | Path, *, older_than_s: float = 0.0) -> list[Path]:
+    """Delete temporary files a crashed process left behind (call once at start-up, before serving).
+
+    ``older_than_s``: only those not written to for that long. Several server processes share one
+    evidence directory; a process starting must not delete the upload another one is receiving.
+    """
     removed: list[Path] = []
     root = Path(directory)
     if not root.is_dir():
         return removed
+    cutoff = time.time() - older_than_s
     for path in root.rglob(TEMP_PREFIX + "*"):
         with contextlib.suppress(FileNotFoundError):
+            if older_than_s and path.stat().st_mtime > cutoff:
+                continue
             path.unlink()
             removed.append(path)
     return removed

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from cases.outcomes import OutcomeTable
 from dispatch.bus import Bus
 from dispatch.console import Console
 from dispatch.recommend import CapabilityTable
@@ -33,3 +35,5 @@ class Context:
     intel_settings: Any                # duplicate search bounds (analytics settings), or None
     triage: TriageFn | None            # analytics.triage.triage, or None: incidents stay unscored
     find_duplicates: DuplicatesFn | None
+    outcomes: OutcomeTable             # the codes an incident may be closed with (cases/data/outcomes.yaml)
+    photos_dir: Path | None            # where field-note photos are kept (DATA_DIR/field-photos); None: none

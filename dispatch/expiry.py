@@ -73,11 +73,12 @@ async def _expire_one(ctx: Context, order_id: str, now: dt.datetime) -> bool:
     next_unit = None
     if may_reoffer(order["attempt"], ctx.settings.max_reoffers, inc["status"]):
         rec = await orders.recommend(ctx, order["incident_id"], exclude_tried=True)
+        ranked = [r["unit_id"] for r in rec["recommendations"]]
         for cand in rec["recommendations"]:
             try:
-                await orders.dispatch(ctx, order["incident_id"], cand["unit_id"], actor="system:escalation",
+                await orders.dispatch(ctx, order["incident_id"], cand["unit_id"], actor=orders.ESCALATION_ACTOR,
                                       note=f"re-offered: unit {unit_now['callsign']} did not acknowledge in time",
-                                      attempt=order["attempt"] + 1)
+                                      attempt=order["attempt"] + 1, recommended=ranked, automatic=True)
             except Conflict:
                 continue
             next_unit = cand

@@ -59,8 +59,13 @@ def _pidf(entity: str, device: str, lat: float, lon: float, when: str, method: s
             f'<gp:method>{method}</gp:method></gp:geopriv><dm:timestamp>{when}</dm:timestamp></dm:device></presence>')
 
 
-def to_eido(incident: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]], domain: str) -> dict[str, Any]:
-    """Build the EIDO for an incident (API JSON with ``orders``) and the units named in its orders."""
+def to_eido(incident: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]], domain: str,
+            outcome: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the EIDO for an incident (API JSON with ``orders``) and the units named in its orders.
+
+    ``outcome``: the closing outcome's row of the outcome table (``Outcome.to_dict()``). Where it maps to an
+    EIDO CommonDispositionCode the incident carries a ``dispositionComponent``; our own code and the closing
+    note are in the notes either way (a code with no registry equivalent is never stretched to one)."""
     inc_id = f"urn:emergency:uid:incidentid:{incident['id']}:{domain}"
     updated = incident["updated_at"]
     agency = {"$ref": domain}
@@ -89,6 +94,11 @@ def to_eido(incident: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
     if override:
         note_html += (f"<p>Priority set by {html.escape(str(override['by']))}: "
                       f"{html.escape(str(override['reason']))}</p>")
+    closed = incident.get("outcome")
+    if closed:
+        label = f" ({outcome['en']})" if outcome else ""
+        note_html += (f"<p>Outcome {html.escape(str(closed['code']))}{html.escape(label)}: "
+                      f"{html.escape(str(closed['note']))}</p>")
     resources: list[dict[str, Any]] = []
     seen: set[str] = set()
     for order in incident.get("orders") or []:
@@ -128,6 +138,12 @@ def to_eido(incident: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
         component["incidentPriorityInternalText"] = incident["level"]
     if locations and locations[0]["$id"] == inc_loc_id:
         component["locationReference"] = [{"$ref": inc_loc_id}]
+    if closed and outcome and outcome.get("eido"):
+        component["dispositionComponent"] = [comp(
+            f"urn:emergency:uid:eidodatacomponent:disp-{incident['id']}:{domain}", incident.get("closed_at"),
+            dispositionCommonRegistryCode=outcome["eido"], dispositionPrimaryIndicator=True,
+            dispositionCategoryText=outcome["group"], dispositionDescriptionText=outcome["en"],
+            notesReference=[{"$ref": notes_id}])]
     eido: dict[str, Any] = {
         "$id": inc_id, "lastUpdateTimeStamp": updated, "updatedByAgencyReference": agency, "eidoVersion": "1.0",
         "issuingElementIdentification": f"cad.{domain}", "incidentComponent": component,

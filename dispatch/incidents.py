@@ -18,8 +18,16 @@ import sqlalchemy as sa
 
 from common.ids import new_id
 from dispatch import alerts, duplicates, orders, views
+from dispatch.closing import (
+    ASSIGNED_ORDER_STATES,
+    confirm_level,
+    level_after_rescore,
+    outcome_columns,
+    outcome_for,
+    settle_level,
+)
 from dispatch.context import Context
-from dispatch.errors import Conflict, InvalidInput
+from dispatch.errors import Conflict, Forbidden, InvalidInput
 from dispatch.intervals import summarize
 from dispatch.model import (
     ENDED_INCIDENT_STATES,
@@ -100,7 +108,8 @@ async def create(ctx: Context, *, text: str, source: str, actor: str, lang: str 
         "id": incident_id, "number": number, "source": source, "text": text,
         "lang": (scored or {}).get("lang") or lang, "category": (scored or {}).get("category"),
         "priority": (scored or {}).get("priority"), "level": (scored or {}).get("level"),
-        "triage": scored, "priority_override": None, "location_text": location_text, "lat": la, "lon": lo,
+        "triage": scored, "machine_level": (scored or {}).get("level"), "priority_override": None,
+        "location_text": location_text, "lat": la, "lon": lo,
         "report": report, "status": "new", "merged_into": None, "created_by": actor,
         "created_at": created, "updated_at": now,
     }
@@ -162,7 +171,7 @@ async def add_text(ctx: Context, incident_id: str, *, text: str, source: str, ac
     scored = await _score(ctx, full, current["lang"], current["source"], _report_fields(current.get("report")))
     values: dict[str, Any] = {"text": full, "updated_at": utcnow()}
     if scored:
-        values.update(triage=scored, category=scored["category"])
+        values.update(triage=scored, category=scored["category"], **level_after_rescore(current, scored["level"]))
         if not current["priority_override"]:
             values.update(priority=scored["priority"], level=scored["level"])
     async with store.tx() as conn:
@@ -209,9 +218,12 @@ async def override_priority(ctx: Context, incident_id: str, *, priority: int, re
     level = level_for_priority(priority)
     override = {"priority": priority, "level": level, "reason": reason, "by": actor, "at": iso(utcnow()),
                 "previous": {"priority": row["priority"], "level": row["level"]}}
+    now = utcnow()
     async with store.tx() as conn:
+        # The dispatcher's own level is the final level (dispatch.closing), whatever was recorded before.
         values: dict[str, Any] = {"priority": priority, "level": level, "priority_override": override,
-                                  "updated_at": utcnow()}
+                                  "updated_at": now, "final_level": level, "final_level_by": actor,
+                                  "final_level_at": now}
         if row["status"] == "new":
             values["status"] = "triaged"
             await store.incident_event(conn, incident_id, "status", actor,
@@ -226,12 +238,37 @@ async def override_priority(ctx: Context, incident_id: str, *, priority: int, re
     return incident
 
 
+async def confirm_priority_level(ctx: Context, incident_id: str, *, actor: str) -> dict[str, Any]:
+    """A dispatcher confirms the level shown: it is recorded as the final level beside the scorer's."""
+    store = ctx.store
+    now = utcnow()
+    async with store.tx() as conn:
+        row = await store.incident_row(incident_id, conn, lock=True)
+        values = confirm_level(row, actor, now)
+        await conn.execute(incidents.update().where(incidents.c.id == incident_id).values(updated_at=now, **values))
+        await store.incident_event(conn, incident_id, "priority", actor,
+                                   {"confirmed": True, "level": row["level"], "priority": row["priority"]}, now)
+        await store.audit(conn, actor, "incident.confirm_level", f"incident:{incident_id}",
+                          {"final_level": row["final_level"], "machine_level": row["machine_level"]},
+                          {"final_level": row["level"], "priority": row["priority"]})
+    incident = await store.get_incident(incident_id)
+    await ctx.console.publish({"type": "incident", "action": "updated", "incident": incident})
+    return incident
+
+
 async def set_status(ctx: Context, incident_id: str, status: str, *, actor: str, reason: str = "",
-                     merged_into: str | None = None) -> dict[str, Any]:
-    """Move an incident through its states; closing or cancelling settles its open orders."""
+                     merged_into: str | None = None, outcome_code: Any = None,
+                     outcome_note: Any = None) -> dict[str, Any]:
+    """Move an incident through its states; closing or cancelling settles its open orders.
+
+    Closing records the outcome (``outcome_code`` from the outcome table and ``outcome_note``, both
+    required) and the final level; cancelling or merging may record an outcome (dispatch.closing)."""
     store = ctx.store
     check_choice(status, INCIDENT_TRANSITIONS, "status")
     check_merge(incident_id, status, merged_into)
+    if not isinstance(reason, str):
+        raise InvalidInput("reason must be a string", field="reason")
+    outcome = outcome_for(status, outcome_code, outcome_note, ctx.outcomes)
     if status == "merged":
         assert merged_into is not None
         await store.incident_row(merged_into)
@@ -240,21 +277,28 @@ async def set_status(ctx: Context, incident_id: str, status: str, *, actor: str,
     async with store.tx() as conn:
         row = await store.incident_row(incident_id, conn, lock=True)
         check_transition("incident", INCIDENT_TRANSITIONS, row["status"], status)
-        values: dict[str, Any] = {"status": status, "updated_at": now, **stamps_for(status, row, now)}
+        values: dict[str, Any] = {"status": status, "updated_at": now, **stamps_for(status, row, now),
+                                  **outcome_columns(outcome, status, actor)}
+        if status == "closed":
+            values.update(settle_level(row, actor, now))
         if merged_into:
             values["merged_into"] = merged_into
         await conn.execute(incidents.update().where(incidents.c.id == incident_id).values(**values))
         await store.incident_event(conn, incident_id, "status", actor,
                                    {"from": row["status"], "to": status, "reason": reason,
-                                    **({"into": merged_into} if merged_into else {})}, now)
+                                    **({"into": merged_into} if merged_into else {}),
+                                    **({"outcome_code": outcome[0].code} if outcome else {})}, now)
         if merged_into:
             await store.incident_event(conn, merged_into, "duplicate", actor,
                                        {"incident_id": incident_id, "merged": True, "reason": reason}, now)
         if status in ENDED_INCIDENT_STATES:
             settled = await orders.settle_for_incident(ctx, conn, incident_id, status, actor, now)
-        await store.audit(conn, actor, "incident.status", f"incident:{incident_id}",
-                          {"status": row["status"]}, {"status": status, "reason": reason,
-                                                      "merged_into": merged_into})
+        after: dict[str, Any] = {"status": status, "reason": reason, "merged_into": merged_into}
+        if outcome:
+            after.update(outcome_code=outcome[0].code, outcome_note=outcome[1])
+        if "final_level" in values:
+            after.update(final_level=values["final_level"], machine_level=row["machine_level"])
+        await store.audit(conn, actor, "incident.status", f"incident:{incident_id}", {"status": row["status"]}, after)
     await orders.after_settle(ctx, settled)
     incident = await store.get_incident(incident_id)
     await ctx.console.publish({"type": "incident", "action": "status", "incident": incident})
@@ -293,6 +337,27 @@ async def response_intervals(ctx: Context, start: dt.datetime, end: dt.datetime)
     result = summarize(await between(ctx, start, end))
     result.update(start=iso(start), end=iso(end))
     return result
+
+
+async def close(ctx: Context, incident_id: str, *, outcome_code: Any, note: Any, actor: str,
+                unit_id: str | None = None, reason: str = "") -> dict[str, Any]:
+    """Close an incident with its outcome. ``unit_id``: the officer's unit, which must be one the incident
+    was given to (403 otherwise, before anything is read or checked); None for dispatchers."""
+    if unit_id is not None and not await unit_assigned(ctx, incident_id, unit_id):
+        raise Forbidden(f"only an officer of a unit this incident was given to may close it; your unit "
+                        f"({unit_id}) holds no order for incident {incident_id}")
+    return await set_status(ctx, incident_id, "closed", actor=actor, reason=reason, outcome_code=outcome_code,
+                            outcome_note=note)
+
+
+async def unit_assigned(ctx: Context, incident_id: str, unit_id: str) -> bool:
+    """Whether the incident was given to the unit and the unit did not lose it (an order offered,
+    acknowledged or completed): what lets an officer close it and write its field notes."""
+    async with ctx.store.engine.connect() as conn:
+        row = (await conn.execute(sa.select(order_rows.c.id).where(
+            order_rows.c.incident_id == incident_id, order_rows.c.unit_id == unit_id,
+            order_rows.c.state.in_(ASSIGNED_ORDER_STATES)).limit(1))).first()
+    return row is not None
 
 
 async def unit_has_order_for(ctx: Context, incident_id: str, unit_id: str) -> bool:

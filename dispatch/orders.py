@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,8 +24,10 @@ import sqlalchemy as sa
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from analytics.accountability import recommendation_verdict
 from common.ids import new_id
 from dispatch import alerts, keys, views
+from dispatch.closing import settle_level
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidInput, NotFound
 from dispatch.model import (
@@ -39,11 +42,16 @@ from dispatch.model import (
     order_state_when_incident_ends,
     utcnow,
 )
-from dispatch.recommend import rank_units
+from dispatch.recommend import best_ids, rank_units
 from dispatch.store import AuditHeads
 from dispatch.tables import incidents, orders, units
 
 log = logging.getLogger("jingyun.dispatch")
+
+# Who makes the orders the service gives by itself (not a dispatcher's choice of unit).
+AUTO_DISPATCH_ACTOR = "auto-dispatch"
+ESCALATION_ACTOR = "system:escalation"
+AUTOMATIC_ACTORS = (AUTO_DISPATCH_ACTOR, ESCALATION_ACTOR)
 
 
 # ---- recommendations -------------------------------------------------------------------------------
@@ -65,14 +73,70 @@ async def recommend(ctx: Context, incident_id: str, *, exclude_tried: bool = Fal
             "recommendations": [r.to_dict() for r in ranked], "excluded": excluded}
 
 
+def _ranking_select(ctx: Context, category: str | None, lat: float | None, lon: float | None) -> sa.Select[Any]:
+    """The available units lean, best first as far as SQL can tell: capabilities and freshness judged in
+    SQL and a flat-earth distance, with a margin of rows that :func:`dispatch.recommend.best_ids` ranks
+    exactly as :func:`recommend` does (this runs on every dispatch: no unit row is decoded, no reason
+    worded)."""
+    depth = ctx.settings.recommended_units
+    cutoff = utcnow() - dt.timedelta(seconds=ctx.settings.stale_location_s)
+    caps = sa.cast(units.c.capabilities, sa.Text)  # a JSON list of names: '"name"' matches one exactly
+    missing = sum((sa.case((caps.contains(f'"{c}"', autoescape=True), 0), else_=1)
+                   for c in ctx.table.required(category)), sa.literal(0))
+    fixed = sa.and_(units.c.lat.is_not(None), units.c.lon.is_not(None), units.c.location_at.is_not(None))
+    stale = sa.case((sa.and_(fixed, units.c.location_at >= cutoff), 0), else_=1)
+    near: sa.ColumnElement[Any] = sa.literal(0.0)
+    if lat is not None and lon is not None:
+        # Squared equirectangular distance: the same order as haversine at a district's scale; the margin
+        # of rows absorbs where the two could differ, and best_ids ranks by haversine.
+        coslat = math.cos(math.radians(float(lat)))
+        flat = ((units.c.lat - float(lat)) * (units.c.lat - float(lat))
+                + (units.c.lon - float(lon)) * (units.c.lon - float(lon)) * (coslat * coslat))
+        near = sa.case((fixed, flat), else_=1e18)
+    missing_col, stale_col = missing.label("missing"), stale.label("stale")
+    return (sa.select(units.c.id, units.c.callsign, sa.case((fixed, units.c.lat)), sa.case((fixed, units.c.lon)),
+                      missing_col, stale_col)
+            .where(units.c.status == "available")
+            .order_by(missing_col, stale_col, near, units.c.callsign)
+            .limit(max(3 * depth, depth + 20)))
+
+
+async def _ranked(ctx: Context, conn: AsyncConnection, category: str | None, lat: float | None,
+                  lon: float | None) -> list[str]:
+    rows = [tuple(r) for r in (await conn.execute(_ranking_select(ctx, category, lat, lon))).all()]
+    return best_ids(lat, lon, rows, ctx.settings.recommended_units)
+
+
+async def recommended_ids(ctx: Context, incident_id: str) -> list[str]:
+    """The ids of the best-ranked available units (``JINGYUN_RECOMMENDED_UNITS`` of them), in the order
+    :func:`recommend` shows them: what an order records. One connection, two short statements."""
+    async with ctx.store.engine.connect() as conn:
+        inc = (await conn.execute(sa.select(incidents.c.category, incidents.c.lat, incidents.c.lon)
+                                  .where(incidents.c.id == incident_id))).first()
+        if inc is None:
+            raise NotFound(f"no incident with id {incident_id!r}")
+        return await _ranked(ctx, conn, inc.category, inc.lat, inc.lon)
+
+
 # ---- dispatch ---------------------------------------------------------------------------------------
 async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, note: str = "",
-                   attempt: int = 1) -> dict[str, Any]:
+                   attempt: int = 1, recommended: Sequence[str] | None = None,
+                   automatic: bool = False) -> dict[str, Any]:
     """Offer the incident to a unit: one order, pushed on the unit's Stream, with an ack deadline.
+
+    The order records the units the service recommends at this moment, best first (the first
+    ``JINGYUN_RECOMMENDED_UNITS`` of the ranking; ``recommended`` when the caller has just ranked them,
+    otherwise ranked here) and where the chosen unit stood among them. ``automatic``: a choice made by the
+    service itself (P1 auto-dispatch, a re-offer), which is not a dispatcher's decision on the level either.
 
     Idempotent: if the unit already holds an open order for this incident, that order is returned.
     """
     note = check_text(note, "note", max_chars=1000, required=False)
+    if recommended is None and ctx.store.sqlite:
+        # SQLite: before the lock and the transaction, whose single writer must not wait for a read of
+        # the units (a unit moving meanwhile is the same race a dispatcher's screen already has).
+        # PostgreSQL ranks inside the transaction, on its connection, once the incident is read.
+        recommended = await recommended_ids(ctx, incident_id)
     lock_key = keys.dispatch_lock(ctx.prefix, incident_id, unit_id)
     holder = new_id()
     locked = False
@@ -90,7 +154,8 @@ async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, 
     else:
         raise Conflict("another dispatch of this unit to this incident is in progress; try again")
     try:
-        return await _dispatch_locked(ctx, incident_id, unit_id, actor=actor, note=note, attempt=attempt)
+        return await _dispatch_locked(ctx, incident_id, unit_id, actor=actor, note=note, attempt=attempt,
+                                      recommended=recommended, automatic=automatic)
     finally:
         if locked:
             with contextlib.suppress(RedisError):
@@ -98,7 +163,7 @@ async def dispatch(ctx: Context, incident_id: str, unit_id: str, *, actor: str, 
 
 
 async def _dispatch_locked(ctx: Context, incident_id: str, unit_id: str, *, actor: str, note: str,
-                           attempt: int) -> dict[str, Any]:
+                           attempt: int, recommended: Sequence[str] | None, automatic: bool) -> dict[str, Any]:
     store = ctx.store
     heads: AuditHeads = []
     async with store.tx(heads) as conn:
@@ -133,12 +198,16 @@ async def _dispatch_locked(ctx: Context, incident_id: str, unit_id: str, *, acto
             existing = await store.order_row(inc["unit_open_order_id"], conn)
             return {**views.order_json(existing), "duplicate": True}
         check_dispatchable(inc, callsign, unit_status)
+        if recommended is None:
+            recommended = await _ranked(ctx, conn, inc["category"], inc["lat"], inc["lon"])
+        verdict = recommendation_verdict(list(recommended)[:ctx.settings.recommended_units], unit_id)
         order_id = new_id()
         deadline = ack_deadline(now, inc["level"], ctx.settings)
         row = {"id": order_id, "incident_id": incident_id, "unit_id": unit_id, "state": "offered",
                "attempt": attempt, "note": note, "created_by": actor, "created_at": now,
                "deadline_at": deadline, "delivered_at": None, "acknowledged_at": None, "closed_at": None,
-               "close_reason": None}
+               "close_reason": None, "recommended": verdict["recommended_units"],
+               "recommended_rank": verdict["rank"], "verdict": verdict["verdict"]}
         await conn.execute(orders.insert().values(**row))
         await store.move_unit(conn, unit_id, unit_status, "dispatched", actor, "dispatcher",
                               f"order {order_id} for incident {inc['number']}", now)
@@ -150,10 +219,14 @@ async def _dispatch_locked(ctx: Context, incident_id: str, unit_id: str, *, acto
                                         "reason": f"unit {callsign} dispatched"}, now)
         if inc["dispatched_at"] is None:
             vals["dispatched_at"] = now
+        if not automatic:  # a dispatcher sending a unit at the level shown accepts that level
+            vals.update(settle_level(inc, actor, now))
         await conn.execute(incidents.update().where(incidents.c.id == incident_id).values(**vals))
         await store.audit(conn, actor, "order.create", f"order:{order_id}", None,
                           {"incident_id": incident_id, "unit_id": unit_id, "attempt": attempt,
-                           "deadline_at": iso(deadline), "note": note})
+                           "deadline_at": iso(deadline), "note": note, "automatic": automatic,
+                           "recommended": verdict["recommended_units"], "rank": verdict["rank"],
+                           "verdict": verdict["verdict"], "final_level": vals.get("final_level")})
     committed = utcnow()  # the order is durable from here: what "created" means for delivery latency
     order = views.order_json(row)
     try:
@@ -177,14 +250,15 @@ async def auto_dispatch(ctx: Context, incident_id: str) -> None:
     """Send a new P1 incident to the best capable unit with a fresh location (JINGYUN_AUTO_DISPATCH_P1)."""
     rec = await recommend(ctx, incident_id)
     best = auto_dispatch_choice(rec["recommendations"])
+    ranked = [r["unit_id"] for r in rec["recommendations"]]
     if best is None:
         await alerts.raise_alert(ctx, "auto_dispatch_failed", "severe",
                                  "P1 incident: no available unit with the required capabilities and a fresh "
                                  "location; dispatch by hand", incident_id=incident_id)
         return
     with contextlib.suppress(Conflict):
-        await dispatch(ctx, incident_id, best["unit_id"], actor="auto-dispatch",
-                       note="automatic P1 dispatch (JINGYUN_AUTO_DISPATCH_P1)")
+        await dispatch(ctx, incident_id, best["unit_id"], actor=AUTO_DISPATCH_ACTOR,
+                       note="automatic P1 dispatch (JINGYUN_AUTO_DISPATCH_P1)", recommended=ranked, automatic=True)
 
 
 # ---- acknowledgement ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ separately as excluded, each with the reason, so a dispatcher sees why a close u
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -90,6 +91,28 @@ def bounding_box(lat: float, lon: float, meters: float) -> tuple[float, float, f
     return lat_lo, lat_hi, lon - dlon, lon + dlon
 
 
+def sort_key(missing: int, stale: bool, distance_m: float | None, callsign: str) -> tuple[int, bool, float, str]:
+    """The ranking order, best first: every required capability, a fresh location, nearest, callsign.
+    The one definition both :func:`rank_units` and :func:`best_ids` sort by."""
+    return (missing, stale, distance_m if distance_m is not None else math.inf, callsign)
+
+
+def best_ids(incident_lat: float | None, incident_lon: float | None,
+             candidates: Sequence[tuple[str, str, float | None, float | None, int, bool]], limit: int) -> list[str]:
+    """The ids of the ``limit`` best-ranked units, in the order :func:`rank_units` gives them, from lean
+    rows ``(id, callsign, lat, lon, missing_capabilities, stale)`` of available units where ``lat``/``lon``
+    are None unless the unit has a timed fix (what the dispatch path records with each order, without
+    building every unit's reasons)."""
+    def key(c: tuple[str, str, float | None, float | None, int, bool]) -> tuple[int, bool, float, str]:
+        _uid, callsign, lat, lon, missing, stale = c
+        distance = None
+        if lat is not None and lon is not None and incident_lat is not None and incident_lon is not None:
+            distance = haversine_m(float(incident_lat), float(incident_lon), float(lat), float(lon))
+        return sort_key(int(missing), bool(stale), distance, callsign)
+
+    return [c[0] for c in heapq.nsmallest(limit, candidates, key=key)]
+
+
 @dataclass
 class Recommendation:
     unit_id: str
@@ -157,8 +180,7 @@ def rank_units(incident: Mapping[str, Any], units: Sequence[Mapping[str, Any]], 
         if ilat is None or ilon is None:
             rec.reasons.append("incident has no coordinates: distance not ranked")
         ranked.append(rec)
-    ranked.sort(key=lambda r: (len(r.missing_capabilities), r.stale,
-                               r.distance_m if r.distance_m is not None else math.inf, r.callsign))
+    ranked.sort(key=lambda r: sort_key(len(r.missing_capabilities), r.stale, r.distance_m, r.callsign))
     for i, rec in enumerate(ranked, 1):
         rec.rank = i
     return ranked, excluded

@@ -24,18 +24,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dispatch import alerts, duplicates, expiry, incidents, orders, units
+from cases.outcomes import OutcomeTable, load_outcomes
+from dispatch import accountability, alerts, duplicates, expiry, fieldnotes, incidents, orders, units, views
 from dispatch import audit as auditlog
 from dispatch.bus import Bus
 from dispatch.console import Console
 from dispatch.context import Context, DuplicatesFn, TriageFn
+from dispatch.errors import NotFound
 from dispatch.model import OPEN_INCIDENT_STATES, iso, utcnow
 from dispatch.recommend import CapabilityTable, load_table
 from dispatch.settings import DispatchSettings
@@ -64,18 +67,22 @@ class DispatchService:
     def __init__(self, engine: AsyncEngine, redis: Redis, settings: DispatchSettings, prefix: str, *,
                  instance: str = "", executor: Executor | None = None, intel_settings: Any = None,
                  table: CapabilityTable | None = None, triage_fn: TriageFn | None = None,
-                 duplicates_fn: DuplicatesFn | None = None) -> None:
+                 duplicates_fn: DuplicatesFn | None = None, outcomes: OutcomeTable | None = None,
+                 photos_dir: Path | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.instance = instance or f"dispatch-{uuid.uuid4().hex[:8]}"
         self.table = table or load_table(settings.capabilities_file or None)
+        # A broken outcome table stops start-up with the row at fault (ValueError), like the capability table.
+        self.outcomes = outcomes or load_outcomes(settings.outcomes_file or None)
         self.bus = Bus(redis, prefix)
         store = Store(engine, self.bus)
         self.ctx = Context(
             store=store, console=Console(self.bus, store, self.instance), bus=self.bus, settings=settings,
             prefix=prefix, table=self.table, executor=executor, intel_settings=intel_settings,
             triage=triage_fn if triage_fn is not None else _default_triage(),
-            find_duplicates=duplicates_fn if duplicates_fn is not None else _default_duplicates())
+            find_duplicates=duplicates_fn if duplicates_fn is not None else _default_duplicates(),
+            outcomes=self.outcomes, photos_dir=photos_dir)
 
     # ---- audit log --------------------------------------------------------------------------------------
     async def audit(self, actor: str, action: str, target: str, before: Any, after: Any) -> None:
@@ -146,10 +153,60 @@ class DispatchService:
                                                  actor=actor)
 
     async def set_incident_status(self, incident_id: str, status: str, *, actor: str, reason: str = "",
-                                  merged_into: str | None = None) -> dict[str, Any]:
-        """Move an incident through its states; closing or cancelling settles its open orders."""
+                                  merged_into: str | None = None, outcome_code: Any = None,
+                                  outcome_note: Any = None) -> dict[str, Any]:
+        """Move an incident through its states; closing or cancelling settles its open orders. Closing needs
+        ``outcome_code`` (from the outcome table) and ``outcome_note``; cancelling or merging may give them."""
         return await incidents.set_status(self.ctx, incident_id, status, actor=actor, reason=reason,
-                                          merged_into=merged_into)
+                                          merged_into=merged_into, outcome_code=outcome_code,
+                                          outcome_note=outcome_note)
+
+    async def close_incident(self, incident_id: str, *, outcome_code: Any, note: Any, actor: str,
+                             unit_id: str | None = None, reason: str = "") -> dict[str, Any]:
+        """Close an incident with its outcome; ``unit_id`` (officers) must be a unit it was given to."""
+        return await incidents.close(self.ctx, incident_id, outcome_code=outcome_code, note=note, actor=actor,
+                                     unit_id=unit_id, reason=reason)
+
+    async def confirm_level(self, incident_id: str, *, actor: str) -> dict[str, Any]:
+        """A dispatcher confirms the level shown; it is recorded as the final level beside the scorer's."""
+        return await incidents.confirm_priority_level(self.ctx, incident_id, actor=actor)
+
+    def outcome_codes(self) -> list[dict[str, Any]]:
+        """The outcome table: every code with its zh/en labels, group, EIDO code and whether it is retired."""
+        return [o.to_dict() for o in self.outcomes]
+
+    async def unit_assigned(self, incident_id: str, unit_id: str) -> bool:
+        """Whether the incident was given to the unit and the unit still holds or worked it."""
+        return await incidents.unit_assigned(self.ctx, incident_id, unit_id)
+
+    # ---- field notes (dispatch.fieldnotes) ----------------------------------------------------------------
+    async def add_field_note(self, incident_id: str, *, text: Any, actor: str,
+                             unit_id: str | None = None) -> dict[str, Any]:
+        """Write a note on the incident (officers: only for an incident their unit was given to)."""
+        return await fieldnotes.add(self.ctx, incident_id, text=text, actor=actor, unit_id=unit_id)
+
+    async def field_notes(self, incident_id: str, *, unit_id: str | None = None) -> list[dict[str, Any]]:
+        return await fieldnotes.list_for(self.ctx, incident_id, unit_id=unit_id)
+
+    async def attach_field_photo(self, incident_id: str, note_id: str, chunks: AsyncIterable[bytes], *,
+                                 content_type: str | None, content_length: str | None,
+                                 expected_sha256: str | None, actor: str, unit_id: str | None = None) -> dict[str, Any]:
+        """Stream a photo onto a note: kept whole and registered, or not kept at all."""
+        return await fieldnotes.attach_photo(self.ctx, incident_id, note_id, chunks, content_type=content_type,
+                                             content_length=content_length, expected_sha256=expected_sha256,
+                                             actor=actor, unit_id=unit_id)
+
+    async def field_photo(self, incident_id: str, note_id: str, *,
+                          unit_id: str | None = None) -> tuple[dict[str, Any], Path]:
+        """A note and the path of its kept photo (404 when it has none)."""
+        if self.ctx.photos_dir is None:
+            raise NotFound("this server process keeps no field photos")
+        row = await fieldnotes.note_row(self.ctx, incident_id, note_id, unit_id=unit_id)
+        return views.field_note_json(row), fieldnotes.photo_file(self.ctx.photos_dir, row)
+
+    async def accountability(self, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+        """The AI accountability report for incidents created in [start, end)."""
+        return await accountability.report(self.ctx, start, end)
 
     async def unlink_duplicate(self, incident_id: str, other_id: str, *, actor: str,
                                reason: str = "") -> dict[str, Any]:

@@ -52,6 +52,21 @@ class DispatchSettings:
                                  "agency domain used in EIDO identifiers and as CAP sender")
     max_list: int = setting(500, "JINGYUN_MAX_LIST",
                             "most items one list request returns", lo=10, hi=100000)
+    recommended_units: int = setting(10, "JINGYUN_RECOMMENDED_UNITS",
+                                     "how many of the best-ranked units an order records as recommended (a unit "
+                                     "chosen from further down counts as not recommended)", lo=1, hi=100)
+    outcomes_file: str = setting("", "JINGYUN_OUTCOMES_FILE",
+                                 "YAML table of the outcome codes an incident is closed with (unset: the "
+                                 "bundled cases/data/outcomes.yaml)")
+    field_photo_max_bytes: int = setting(20 * 1024 * 1024, "JINGYUN_FIELD_PHOTO_MAX_BYTES",
+                                         "largest photo an officer may attach to a field note, bytes",
+                                         lo=1024, hi=1024 ** 3)
+    max_field_notes: int = setting(200, "JINGYUN_MAX_FIELD_NOTES",
+                                   "most field notes one incident may hold (the next is refused with 409)",
+                                   lo=1, hi=100000)
+    accountability_max_days: int = setting(92, "JINGYUN_ACCOUNTABILITY_MAX_DAYS",
+                                           "longest period one accountability report covers, days",
+                                           lo=1, hi=3660)
 
     def ack_timeout_for(self, level: str | None) -> float:
         """The acknowledgement deadline for an order of priority level ``level`` (P1..P4)."""

@@ -23,7 +23,7 @@ from dispatch import views
 from dispatch.bus import Bus
 from dispatch.errors import InvalidInput, NotFound
 from dispatch.model import UNIT_TRANSITIONS, check_transition, utcnow
-from dispatch.tables import incident_events, incidents, orders, unit_events, units
+from dispatch.tables import field_notes, incident_events, incidents, orders, unit_events, units
 
 AuditHeads = list[tuple[int, str]]
 
@@ -104,15 +104,18 @@ class Store:
 
     # ---- objects as the API shows them ------------------------------------------------------------------
     async def get_incident(self, incident_id: str) -> dict[str, Any]:
-        """The incident as API JSON, with its history, texts, duplicates, transcripts and orders."""
+        """The incident as API JSON, with its history, texts, duplicates, transcripts, orders and field notes."""
         row = await self.incident_row(incident_id)
         async with self.engine.connect() as conn:
             evs = (await conn.execute(sa.select(incident_events).where(incident_events.c.incident_id == incident_id)
                                       .order_by(incident_events.c.id))).all()
             ords = (await conn.execute(sa.select(orders).where(orders.c.incident_id == incident_id)
                                        .order_by(orders.c.created_at))).all()
+            notes = (await conn.execute(sa.select(field_notes).where(field_notes.c.incident_id == incident_id)
+                                        .order_by(field_notes.c.created_at, field_notes.c.id))).all()
         return views.incident_json(row, [dict(e._mapping) for e in evs],
-                                   [views.order_json(dict(o._mapping)) for o in ords])
+                                   [views.order_json(dict(o._mapping)) for o in ords],
+                                   [views.field_note_json(dict(n._mapping), incident_id) for n in notes])
 
     async def get_unit(self, unit_id: str) -> dict[str, Any]:
         return views.unit_json(await self.unit_row(unit_id))

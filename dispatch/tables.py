@@ -1,4 +1,4 @@
-"""SQLAlchemy Core tables of the dispatch sub-system (created by migration 0002_dispatch)."""
+"""SQLAlchemy Core tables of the dispatch sub-system (created by migrations 0002_dispatch and 0040_outcomes)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ incidents = sa.Table(
     sa.Column("en_route_at", TS),
     sa.Column("on_scene_at", TS),
     sa.Column("closed_at", TS),
+    # 0040: how the incident ended (cases/data/outcomes.yaml code + the closing note) and who ended it.
+    sa.Column("outcome_code", sa.String(48)),
+    sa.Column("outcome_note", sa.Text),
+    sa.Column("closed_by", sa.String(128)),
+    # 0040: the scorer's latest level beside the level a dispatcher settled on (override, confirmation,
+    # first dispatch or close); null until a dispatcher acted on the incident.
+    sa.Column("machine_level", sa.String(4)),
+    sa.Column("final_level", sa.String(4)),
+    sa.Column("final_level_by", sa.String(128)),
+    sa.Column("final_level_at", TS),
     sa.Index("ix_dispatch_incidents_created", "created_at"),
     sa.Index("ix_dispatch_incidents_status", "status"),
 )
@@ -94,8 +104,31 @@ orders = sa.Table(
     sa.Column("acknowledged_at", TS),
     sa.Column("closed_at", TS),
     sa.Column("close_reason", sa.Text),
+    # 0040: the ranking the service recommended when the order was made (unit ids, best first), the
+    # chosen unit's 1-based place in it and analytics.accountability.recommendation_verdict's verdict.
+    sa.Column("recommended", sa.JSON),
+    sa.Column("recommended_rank", sa.Integer),
+    sa.Column("verdict", sa.String(24)),
     sa.Index("ix_dispatch_orders_incident", "incident_id"),
     sa.Index("ix_dispatch_orders_unit_state", "unit_id", "state"),
+)
+
+# 0040: notes from the field, each with at most one photo kept under DATA_DIR/field-photos (``photo_path``
+# is relative to it). A note is never edited; the photo columns are filled once, when the whole file is in.
+field_notes = sa.Table(
+    "dispatch_field_notes", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("incident_id", sa.String(32), sa.ForeignKey("dispatch_incidents.id"), nullable=False),
+    sa.Column("unit_id", sa.String(32)),            # the writer's unit (officers); null for dispatchers
+    sa.Column("author", sa.String(128), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("photo_path", sa.String(255)),
+    sa.Column("photo_type", sa.String(64)),
+    sa.Column("photo_size", sa.BigInteger),
+    sa.Column("photo_sha256", sa.String(64)),
+    sa.Column("photo_at", TS),
+    sa.Index("ix_dispatch_field_notes_incident", "incident_id", "created_at"),
 )
 
 alerts = sa.Table(

@@ -14,9 +14,10 @@ from dispatch.model import iso
 
 
 def incident_json(row: Mapping[str, Any], events: Sequence[Mapping[str, Any]] | None = None,
-                  order_list: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+                  order_list: Sequence[dict[str, Any]] | None = None,
+                  notes: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """An incident; with ``events`` also its history, texts, duplicates and transcripts, with
-    ``order_list`` its orders."""
+    ``order_list`` its orders, with ``notes`` its field notes."""
     triage = row.get("triage") or {}
     out: dict[str, Any] = {
         "id": row["id"], "number": row["number"], "source": row["source"], "status": row["status"],
@@ -31,7 +32,14 @@ def incident_json(row: Mapping[str, Any], events: Sequence[Mapping[str, Any]] | 
         "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
         "dispatched_at": iso(row["dispatched_at"]), "acknowledged_at": iso(row["acknowledged_at"]),
         "en_route_at": iso(row["en_route_at"]), "on_scene_at": iso(row["on_scene_at"]),
-        "closed_at": iso(row["closed_at"]),
+        "closed_at": iso(row["closed_at"]), "closed_by": row["closed_by"],
+        "outcome": ({"code": row["outcome_code"], "note": row["outcome_note"], "by": row["closed_by"]}
+                    if row["outcome_code"] else None),
+        # The scorer's level (rows from before 0040 have it only in the triage result) beside the level
+        # a dispatcher settled on (dispatch.closing).
+        "machine_level": row["machine_level"] or triage.get("level"),
+        "final_level": row["final_level"], "final_level_by": row["final_level_by"],
+        "final_level_at": iso(row["final_level_at"]),
     }
     if events is not None:
         out["history"] = [{"at": iso(e["at"]), "from": e["data"].get("from"), "to": e["data"].get("to"),
@@ -43,6 +51,8 @@ def incident_json(row: Mapping[str, Any], events: Sequence[Mapping[str, Any]] | 
         out["transcripts"] = [e["data"]["transcript_id"] for e in events if e["kind"] == "transcript"]
     if order_list is not None:
         out["orders"] = list(order_list)
+    if notes is not None:
+        out["field_notes"] = list(notes)
     return out
 
 
@@ -81,7 +91,26 @@ def order_json(row: Mapping[str, Any]) -> dict[str, Any]:
             "created_by": row["created_by"], "created_at": iso(row["created_at"]),
             "deadline_at": iso(row["deadline_at"]), "delivered_at": iso(row["delivered_at"]),
             "acknowledged_at": iso(row["acknowledged_at"]), "closed_at": iso(row["closed_at"]),
-            "close_reason": row["close_reason"]}
+            "close_reason": row["close_reason"],
+            # What the service recommended when the order was made (null on orders from before 0040).
+            "recommendation": ({"recommended": list(row["recommended"]), "rank": row["recommended_rank"],
+                                "verdict": row["verdict"]} if row["verdict"] is not None else None)}
+
+
+def without_ranking(order: dict[str, Any]) -> dict[str, Any]:
+    """An order as an officer sees it: the ranking of other units is the dispatchers' business."""
+    return {k: v for k, v in order.items() if k != "recommendation"}
+
+
+def field_note_json(row: Mapping[str, Any], incident_id: str | None = None) -> dict[str, Any]:
+    """A note from the field; ``photo`` (with its URL) once the whole file is kept."""
+    iid = incident_id or row["incident_id"]
+    photo = None
+    if row["photo_path"]:
+        photo = {"url": f"/api/incidents/{iid}/notes/{row['id']}/photo", "content_type": row["photo_type"],
+                 "size": row["photo_size"], "sha256": row["photo_sha256"], "at": iso(row["photo_at"])}
+    return {"id": row["id"], "incident_id": iid, "unit_id": row["unit_id"], "author": row["author"],
+            "text": row["text"], "created_at": iso(row["created_at"]), "photo": photo}
 
 
 def order_message(order: dict[str, Any], inc: Mapping[str, Any],
@@ -92,7 +121,7 @@ def order_message(order: dict[str, Any], inc: Mapping[str, Any],
     its transaction committed, before anything is sent. ``created_at`` is taken when that
     transaction starts."""
     extra = {"committed_at": iso(committed_at)} if committed_at is not None else {}
-    return {**order, **extra, "incident": {
+    return {**without_ranking(order), **extra, "incident": {
         "id": inc["id"], "number": inc["number"], "category": inc["category"], "priority": inc["priority"],
         "level": inc["level"], "text": inc["text"][-2000:],
         "location": {"text": inc["location_text"], "lat": inc["lat"], "lon": inc["lon"]}}}

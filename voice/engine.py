@@ -19,6 +19,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import itertools
 import logging
 import math
 import os
@@ -129,6 +130,18 @@ class _Pending:
     queued_at: float
 
 
+def _decoded(tok: Any, tokens: list[int]) -> str:
+    # A loop or the token budget can stop inside a character's byte tokens: its bytes decode to
+    # U+FFFD, which is not a word anybody said.
+    return str(tok.decode(tokens)).replace("\ufffd", "").strip()
+
+
+def _loop_cut(text: str) -> bool:
+    """Whisper looped (a phrase more than three times in a row) and something is left once it is cut."""
+    cut, looped = textnorm.collapse_repeats(text)
+    return looped and not textnorm.is_empty_text(cut)
+
+
 def _fail(batch: Sequence[_Pending], exc: BaseException) -> None:
     for p in batch:
         if not p.future.done():
@@ -158,9 +171,14 @@ class AsrEngine:
         # On CPU a batch of N costs about N single decodes (measured 0.9x) and every item waits for
         # the whole batch; on a GPU a batch costs about one call.
         self.max_batch = settings.max_batch or (8 if device == "cuda" else 1)
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="jingyun-asr",
+        # Urgent decoders (calls, interviews, emergency channels) run beside the others: a final that
+        # matters more never waits for a routine one to finish; for that while, the cores are shared.
+        self.urgent_decoders = settings.urgent_decoders
+        self._executor = ThreadPoolExecutor(self.workers + self.urgent_decoders, thread_name_prefix="jingyun-asr",
                                             initializer=_lower_priority, initargs=(settings.nice,))
         self._busy_workers = 0
+        self._urgent_running = 0
+        self.urgent_batches = 0  # finals decoded on an urgent decoder because every other one was busy
         self._partial_batches = 0
         self.peak_busy_workers = 0  # most batches decoded at once, and of them partial ones
         self.peak_partial_batches = 0
@@ -179,8 +197,12 @@ class AsrEngine:
         self.items_failed = 0  # items whose decoding failed twice
         self.prompt_echoes = 0  # prompted finals that repeated the prompt and were redone without it
         self.retries_cut = 0  # doubtful finals given one retry instead of all because others waited
+        self.loops_cut = 0  # finals whose fitted-window loop was cut to one phrase instead of redone
         self.partial_seconds = 0.0  # of busy_seconds, spent on partial hypotheses
         self.abandoned_seconds = 0.0  # of busy_seconds, spent on answers nobody waited for any more
+        # Called on the event loop after each batch with (final, longest queue wait, decode seconds):
+        # the server's metrics. An engine shared by several apps (tests) reports to the last one set.
+        self.observe: Callable[[bool, float, float], None] | None = None
         # Recent final batches: (longest queue wait, decode seconds, batch size), for benchmarks.
         self.final_timings: collections.deque[tuple[float, float, int]] = collections.deque(maxlen=1000)
         self._partial_spans: collections.deque[tuple[float, float]] = collections.deque()  # (end, seconds)
@@ -202,12 +224,12 @@ class AsrEngine:
 
         def build() -> AsrEngine:
             model = WhisperModel(str(info.path), device=device, compute_type=compute, cpu_threads=threads,
-                                 num_workers=workers, local_files_only=True)
+                                 num_workers=workers + settings.urgent_decoders, local_files_only=True)
             return cls(model, info, settings, device, compute, workers)
 
         engine: AsrEngine = _in_lowered_thread(settings.nice, build)
-        log.info("ASR model %s loaded from %s on %s/%s in %.1fs (%d workers x %d threads)", info.name, info.path,
-                 device, compute, time.perf_counter() - started, workers, threads)
+        log.info("ASR model %s loaded from %s on %s/%s in %.1fs (%d workers + %d urgent x %d threads)", info.name,
+                 info.path, device, compute, time.perf_counter() - started, workers, settings.urgent_decoders, threads)
         return engine
 
     def describe(self) -> dict[str, Any]:
@@ -215,7 +237,7 @@ class AsrEngine:
         facts: dict[str, Any] = {"model": self.info.name, "path": str(self.info.path), "device": self.device,
                                  "compute_type": self.compute_type, "multilingual": self.multilingual,
                                  "languages": len(self.languages), "max_batch": self.max_batch,
-                                 "workers": self.workers,
+                                 "workers": self.workers, "urgent_decoders": self.urgent_decoders,
                                  "window": self.settings.window}
         notes = {code: note for code in ("yue", "zh") if (note := self.resolve_language(code)[1])}
         if notes:
@@ -262,22 +284,31 @@ class AsrEngine:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._queue and self._busy_workers < self.workers:
-                spare = self.workers - self._busy_workers
-                finals_running = self._busy_workers - self._partial_batches
-                batch = self._take_batch(allow_partials=(spare > 1 or self.workers == 1) and not finals_running)
+            while self._queue:
+                spare = self.workers - (self._busy_workers - self._urgent_running)
+                urgent = False
+                if spare > 0:
+                    finals_running = self._busy_workers - self._partial_batches
+                    batch = self._take_batch(allow_partials=(spare > 1 or self.workers == 1) and not finals_running)
+                elif self._urgent_running < self.urgent_decoders:
+                    batch, urgent = self._take_urgent(), True
+                else:
+                    break
                 if not batch:
                     break
                 self._busy_workers += 1
+                if urgent:
+                    self._urgent_running += 1
+                    self.urgent_batches += 1
                 if not batch[0].options.final:
                     self._partial_batches += 1
                     self.peak_partial_batches = max(self.peak_partial_batches, self._partial_batches)
                 self.peak_busy_workers = max(self.peak_busy_workers, self._busy_workers)
-                task = asyncio.get_running_loop().create_task(self._decode(batch), name="asr-batch")
+                task = asyncio.get_running_loop().create_task(self._decode(batch, urgent), name="asr-batch")
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
 
-    async def _decode(self, batch: list[_Pending]) -> None:
+    async def _decode(self, batch: list[_Pending], urgent: bool = False) -> None:
         loop = asyncio.get_running_loop()
         taken = time.perf_counter()
         try:
@@ -292,13 +323,17 @@ class AsrEngine:
             return
         finally:
             self._busy_workers -= 1
+            if urgent:
+                self._urgent_running -= 1
             if not batch[0].options.final:
                 self._partial_batches -= 1
             if self._wakeup is not None:
                 self._wakeup.set()
+        waited, seconds = taken - min(p.queued_at for p in batch), time.perf_counter() - taken
         if batch[0].options.final:
-            self.final_timings.append((taken - min(p.queued_at for p in batch), time.perf_counter() - taken,
-                                       len(batch)))
+            self.final_timings.append((waited, seconds, len(batch)))
+        if self.observe is not None:
+            self.observe(batch[0].options.final, waited, seconds)
         for p, r in zip(batch, results, strict=True):
             if p.future.cancelled():
                 # Its stream stopped waiting while it was decoded (speech resumed after an early
@@ -348,6 +383,16 @@ class AsrEngine:
         chosen = {id(p) for p in batch}
         self._queue = [p for p in self._queue if id(p) not in chosen]
         return batch
+
+    def _take_urgent(self) -> list[_Pending]:
+        """The most urgent waiting final at or above the urgent priority, alone; [] when there is none."""
+        floor = self.settings.urgent_priority
+        urgent = [p for p in self._queue if p.options.final and p.options.priority >= floor and not p.future.done()]
+        if not urgent:
+            return []
+        pick = min(urgent, key=lambda p: (-p.options.priority, p.queued_at))
+        self._queue = [p for p in self._queue if p is not pick]
+        return [pick]
 
     def _finals_waiting(self) -> bool:
         # Read from a decoder thread while the loop may change the list: a snapshot is enough here.
@@ -529,7 +574,7 @@ class AsrEngine:
         enc_host: np.ndarray | None = None
         for i, (gen, tok, opt) in enumerate(zip(gens, tokenizers, options, strict=True)):
             tokens, avg_logprob, no_speech = gen
-            text = tok.decode(tokens).strip()
+            text = _decoded(tok, tokens)
             ratio = textnorm.compression_ratio(text)
             temperature = 0.0
             item_enc: Any = None  # this item's encoder output when it had to be redone alone
@@ -548,7 +593,7 @@ class AsrEngine:
                     item_enc = full_enc
                     t_tokens, t_lp, t_ns = self._generate(item_enc, [prompts[i]], tok, beam if t == 0 else 1, t,
                                                           frames[i] / 100)[0]
-                    t_text = tok.decode(t_tokens).strip()
+                    t_text = _decoded(tok, t_tokens)
                     t_ratio = textnorm.compression_ratio(t_text)
                     limit = self.settings.compression_ratio_threshold
                     if t_ratio <= limit and (ratio > limit or t_lp > avg_logprob or use_full):
@@ -566,7 +611,7 @@ class AsrEngine:
                     item_enc = self._item(enc_host, feats, i)
                 bare = self._prompt(tok, dataclasses.replace(opt, hotwords=None, initial_prompt=None))
                 tokens, avg_logprob, no_speech = self._generate(item_enc, [bare], tok, beam, 0.0, frames[i] / 100)[0]
-                text = tok.decode(tokens).strip()
+                text = _decoded(tok, tokens)
                 ratio, temperature = textnorm.compression_ratio(text), 0.0
                 with self._stats_lock:
                     self.prompt_echoes += 1
@@ -656,6 +701,14 @@ class AsrEngine:
     def _needs_fallback(self, avg_logprob: float, ratio: float, no_speech: float, text: str, fitted: bool) -> bool:
         if no_speech > self.settings.no_speech_threshold and avg_logprob < self.settings.logprob_threshold:
             return False  # silence: dropped, not retried
+        if fitted and _loop_cut(text):
+            # A phrase said over and over is cut to one (collapse_repeats below), not redone in the
+            # 30 s window: on the shared corpus the redo changed no error rate but two (both espeak
+            # clips base cannot make out, both no better) and cost 2-2.6 s of a decoder each, the
+            # district benchmark's radio tail (docs/voice.md, "Encoder window").
+            with self._stats_lock:
+                self.loops_cut += 1
+            return False
         if fitted and textnorm.is_repeated_whole(text):
             return True  # the short window's typical failure: the phrase said again
         return ratio > self.settings.compression_ratio_threshold or avg_logprob < self.settings.logprob_threshold
@@ -697,17 +750,7 @@ async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: Deco
     (start, end, result) per chunk that produced words. Used by file uploads, the
     OpenAI-compatible endpoint and, later, radio-call uploads and interview recordings.
     """
-    from voice.stream import StreamConfig, StreamTranscriber
-
-    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, partial_interval=0.0, early_final_ms=0,
-                                          max_utterance_seconds=max_chunk_seconds))
-    spans: list[tuple[float, float]] = []
-    step = SAMPLE_RATE
-    for off in range(0, audio.size, step):
-        core.feed_samples(audio[off:off + step])
-        spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
-    core.finish()
-    spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
+    spans = speech_spans(audio, max_chunk_seconds)
     chunks: list[tuple[float, float]] = []
     for start, end in spans:
         if chunks and end - chunks[-1][0] <= max_chunk_seconds:
@@ -717,3 +760,52 @@ async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: Deco
     results = await asyncio.gather(*(
         backend.transcribe(audio[int(s * SAMPLE_RATE):int(e * SAMPLE_RATE)], options) for s, e in chunks))
     return [(s, e, r) for (s, e), r in zip(chunks, results, strict=True) if r.text]
+
+
+def speech_spans(audio: np.ndarray, max_utterance_seconds: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of each utterance WebRTC VAD finds in a 16 kHz recording, in order."""
+    from voice.stream import StreamConfig, StreamTranscriber
+
+    core = StreamTranscriber(StreamConfig(sample_rate=SAMPLE_RATE, partial_interval=0.0, early_final_ms=0,
+                                          max_utterance_seconds=max_utterance_seconds))
+    spans: list[tuple[float, float]] = []
+    step = SAMPLE_RATE
+    for off in range(0, audio.size, step):
+        core.feed_samples(audio[off:off + step])
+        spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
+    core.finish()
+    spans.extend((r.start, r.end) for r in core.take_requests() if r.final)
+    return spans
+
+
+# A piece shorter than this is not worth a decode of its own (a last word, a squelch tail).
+MIN_PIECE_SECONDS = 2.0
+
+
+def pause_cuts(audio: np.ndarray, split_seconds: float) -> list[tuple[float, float]]:
+    """``audio`` (16 kHz) as pieces of about ``split_seconds`` or less, cut in the middle of its pauses.
+
+    The pieces cover the whole recording, so no sound is left undecoded; a recording no longer than
+    ``split_seconds``, or with no pause that leaves both sides at least MIN_PIECE_SECONDS, is one
+    piece. Decoded side by side, a long radio transmission's text waits for the longest piece, not
+    for one decode of the whole.
+    """
+    total = audio.size / SAMPLE_RATE
+    if split_seconds <= 0 or total <= split_seconds:
+        return [(0.0, total)]
+    spans = speech_spans(audio, MAX_AUDIO_SECONDS - 1)
+    pauses = [(a_end + b_start) / 2 for (_a, a_end), (b_start, _b) in itertools.pairwise(spans)]
+    cuts: list[float] = []
+    wanted = math.ceil(total / split_seconds)
+    for k in range(1, wanted):
+        ideal = k * total / wanted
+        options = [p for p in pauses if p not in cuts]
+        if not options:
+            break
+        cuts.append(min(options, key=lambda p: abs(p - ideal)))
+    bounds = [0.0]
+    for cut in sorted(cuts):
+        if cut - bounds[-1] >= MIN_PIECE_SECONDS and total - cut >= MIN_PIECE_SECONDS:
+            bounds.append(cut)
+    bounds.append(total)
+    return list(itertools.pairwise(bounds))

@@ -25,7 +25,9 @@ from sqlalchemy import text
 
 from web import appkeys, guards, middleware
 from web.api import calls as calls_api
+from web.api import cases as cases_api
 from web.api import dispatch as dispatch_api
+from web.api import evidence as evidence_api
 from web.api import health as health_api
 from web.api import inspections as inspections_api
 from web.api import intel as intel_api
@@ -161,8 +163,8 @@ def check_routes_declare_roles(app: web.Application) -> None:
 SubsystemSetup = Callable[[web.Application], None]
 SUBSYSTEMS: tuple[SubsystemSetup, ...] = (health_api.setup, dispatch_api.setup, voice_api.setup,
                                           intel_api.setup, radio_api.setup, calls_api.setup, interview_api.setup,
+                                          cases_api.setup, evidence_api.setup, inspections_api.setup,
                                           openapi_api.setup, pages_api.setup)
-SUBSYSTEMS += (inspections_api.setup,)
 
 
 def create_app(settings: Settings, **services: Any) -> web.Application:

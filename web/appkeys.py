@@ -25,6 +25,7 @@ from web.settings import Settings
 
 if TYPE_CHECKING:
     from analytics.rules import RuleBook
+    from cases.service import CaseService
     from dispatch.live import Hub
     from dispatch.service import DispatchService
     from inspections.service import InspectionService
@@ -66,4 +67,5 @@ RADIO: web.AppKey[RadioService] = web.AppKey("radio")
 RADIO_SETTINGS: web.AppKey[RadioSettings] = web.AppKey("radio_settings")  # settings.radio, for the gateway
 INTERVIEWS: web.AppKey[InterviewStore] = web.AppKey("interviews")
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
+CASES: web.AppKey[CaseService] = web.AppKey("cases")  # evidence bag and case files (web.api.cases)
 INSPECTIONS: web.AppKey[InspectionService] = web.AppKey("inspections")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from web.envparse import SettingsError
 
 COMMAND_MODULES = ("web.commands.core", "web.commands.dispatch", "web.commands.voice", "web.commands.intel",
+                   "web.commands.cases",
                    "web.commands.radio")
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.settings import IntelSettings
+from cases.settings import CaseSettings
 from dispatch.settings import DispatchSettings
 from inspections.settings import InspectionSettings
 from voice.calls.settings import CallSettings
@@ -35,7 +36,7 @@ from web.page_settings import PageSettings
 __all__ = ["Settings", "SettingsError", "settings_table"]
 
 # The sections composed from the core packages (attribute names of Settings).
-SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages", "inspections")
+SECTIONS = ("voice", "dispatch", "intel", "radio", "interview", "calls", "pages", "cases", "inspections")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _DB_SCHEMES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")
 
@@ -92,6 +93,7 @@ class Settings:
     interview: InterviewSettings = field(default_factory=InterviewSettings)
     calls: CallSettings = field(default_factory=CallSettings)
     pages: PageSettings = field(default_factory=PageSettings)
+    cases: CaseSettings = field(default_factory=CaseSettings)
     inspections: InspectionSettings = field(default_factory=InspectionSettings)
 
     @classmethod
@@ -111,6 +113,7 @@ class Settings:
             "interview": sections.get("interview") or load_settings(InterviewSettings, env),
             "calls": sections.get("calls") or load_settings(CallSettings, env),
             "pages": sections.get("pages") or load_settings(PageSettings, env),
+            "cases": sections.get("cases") or load_settings(CaseSettings, env),
             "inspections": sections.get("inspections") or load_settings(InspectionSettings, env),
             "data_dir": Path(base.data_dir).expanduser().resolve(),
         }
@@ -174,5 +177,6 @@ def settings_table() -> list[tuple[str, str, str]]:
     for section in (VoiceSettings, DispatchSettings, IntelSettings, RadioSettings, InterviewSettings, CallSettings,
                     PageSettings):
         rows.extend(describe_settings(section))
+    rows.extend(describe_settings(CaseSettings))
     rows.extend(describe_settings(InspectionSettings))
     return rows

@@ -102,10 +102,13 @@ async def test_dispatch_ack_on_scene_seen_on_console(make_client: Any, dispatch_
     await expect(console.locator("#map svg g.u")).to_have_count(2)
     await shot(console, "3-console-on-scene")
     await shot(officer, "4-unit-on-scene")
-    # The dispatcher closes the job (after confirming); it leaves the open queue.
-    console.once("dialog", lambda dialog: dialog.accept())
+    # The dispatcher closes the job with its outcome (a dialog asks for it); it leaves the open queue.
     await console.get_by_role("button", name="Close incident").click()
+    await console.locator("#close-dialog select").select_option("settled_on_scene")
+    await console.locator("#close-dialog textarea").fill("Both men separated, one taken to hospital")
+    await console.locator("#close-dialog").get_by_role("button", name="Close incident").click()
     await expect(console.locator("#detail-status")).to_have_text("closed")
+    await expect(console.locator("#outcome")).to_contain_text("Settled on scene")
     await expect(item).to_have_count(0)
     page_watch.check()
 

@@ -55,7 +55,9 @@ async def test_incident_lifecycle_and_illegal_transitions(make_client: Any, stac
     assert "available" in err["error"]["message"] and "asleep" in err["error"]["message"]
 
     await api.call("POST", f"/api/units/{unit['id']}/status", json={"status": "returning"})
-    closed = await api.call("POST", f"/api/incidents/{inc['id']}/status", json={"status": "closed", "reason": "done"})
+    closed = await api.call("POST", f"/api/incidents/{inc['id']}/status",
+                            json={"status": "closed", "reason": "done", "outcome_code": "arrest",
+                                  "note": "one man arrested on scene"})
     assert closed["status"] == "closed" and closed["closed_at"]
     assert closed["orders"][0]["state"] == "completed"
     err = await api.call("POST", f"/api/incidents/{inc['id']}/text", 409, json={"text": "more"})

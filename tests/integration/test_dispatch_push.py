@@ -69,7 +69,8 @@ async def test_pushed_order_is_pending_at_once_and_ack_settles_redis(make_client
     await sock.send({"type": "ack", "order_id": order2["id"]})
     await sock.next("acked")
     for i in (inc, inc2):  # the PostgreSQL database is shared by the session's tests: leave nothing open
-        await api.call("POST", f"/api/incidents/{i['id']}/status", json={"status": "closed"})
+        await api.call("POST", f"/api/incidents/{i['id']}/status",
+                       json={"status": "closed", "outcome_code": "settled_on_scene", "note": "test"})
     await sock.close()
 
 
@@ -90,5 +91,6 @@ async def test_order_gets_through_when_redis_lost_the_units_stream(make_client: 
     await sock.send({"type": "ack", "order_id": order["id"]})
     await sock.next("acked")
     assert (await redis.xpending(stream, keys.ORDER_GROUP))["pending"] == 0
-    await api.call("POST", f"/api/incidents/{inc['id']}/status", json={"status": "closed"})
+    await api.call("POST", f"/api/incidents/{inc['id']}/status",
+                   json={"status": "closed", "outcome_code": "settled_on_scene", "note": "test"})
     await sock.close()

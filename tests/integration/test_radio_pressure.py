@@ -70,6 +70,11 @@ async def test_overload_sheds_the_least_urgent_and_catches_up_later(make_client:
     metrics = await (await client.get("/metrics", headers=headers(app, Role.SERVICE))).text()
     assert 'jingyun_utterances_total{outcome="busy",source="radio"}' in metrics
     assert 'jingyun_utterances_total{outcome="late",source="radio"}' in metrics
+    # The engine reports each batch's queue wait and decode time: every transmission was decoded.
+    finals = [line for line in metrics.splitlines()
+              if line.startswith('jingyun_asr_decode_seconds_count{kind="final"}')]
+    assert finals and float(finals[0].split()[-1]) >= 3, finals
+    assert 'jingyun_asr_queue_wait_seconds_bucket{kind="final",le="0.5"}' in metrics
 
 
 async def test_radio_channels_count_towards_the_stream_limit(make_client: Any, asr_engine: Any) -> None:

@@ -256,7 +256,8 @@ class Driver:
             with contextlib.suppress(AssertionError):
                 await self.call("POST", f"/api/units/{unit_id}/status", {"status": status})
         with contextlib.suppress(AssertionError):
-            await self.call("POST", f"/api/incidents/{incident_id}/status", {"status": "closed", "reason": "done"})
+            await self.call("POST", f"/api/incidents/{incident_id}/status",
+                            {"status": "closed", "reason": "done", "outcome_code": "settled_on_scene", "note": "done"})
 
     async def all_orders(self, unit_ids: list[str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

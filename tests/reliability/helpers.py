@@ -84,6 +84,17 @@ async def denied_audit_rows(app: web.Application) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+async def pg_execute(admin_url: str, sql: str) -> None:
+    """One statement on a PostgreSQL server, outside any transaction (CREATE / DROP DATABASE)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

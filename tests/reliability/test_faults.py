@@ -17,34 +17,25 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.reliability import faultkit as fk
+from tests.reliability.helpers import pg_execute
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(180)]
 
 UNITS, ORDERS = 10, 60
 
 
-async def _pg(admin: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 async def cluster(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[fk.Cluster]:
     admin = pg_url.rsplit("/", 1)[0] + "/postgres"
     name = f"jyfault_{uuid.uuid4().hex[:8]}"
-    await _pg(admin, f'CREATE DATABASE "{name}"')
+    await pg_execute(admin, f'CREATE DATABASE "{name}"')
     c = fk.Cluster(tmp_path_factory.mktemp("faults"), servers=2, database_url=admin.rsplit("/", 1)[0] + f"/{name}")
     try:
         await c.start()
         yield c
     finally:
         c.stop()
-        await _pg(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _report(name: str, counts: fk.Counts) -> None:

@@ -56,6 +56,8 @@ def _expected(caller: Caller, roles: frozenset[Role] | None, path: str, world: d
     if caller.name == "officer_b" and (world["unit_a"] in path or world["order"] in path
                                        or path == f"/api/incidents/{world['incident']}"):  # A's incident
         return 403
+    if caller.name == "officer_b" and path.startswith(f"/api/incidents/{world['incident']}/"):  # its notes, close
+        return 403
     return None
 
 

@@ -143,6 +143,16 @@ class InterviewStore:
                                                 f"{row.signed_by}; a signed record cannot be changed ({what} refused)",
                                  signed_at=iso(row.signed_at))
 
+    async def _open_for_change(self, conn: AsyncConnection, sid: str, what: str) -> Any:
+        """The interview's row, locked, once it is known not to be signed (``what`` names the refused change)."""
+        row = await self._row(sid, conn, lock=True)
+        self._writable(row, what)
+        return row
+
+    @staticmethod
+    async def _line(conn: AsyncConnection, sid: str, line_id: str) -> Any:
+        return (await conn.execute(sa.select(lines).where(lines.c.id == line_id, lines.c.session_id == sid))).first()
+
     # ---- lines ----------------------------------------------------------------------------------
     async def add_line(self, sid: str, body: dict[str, Any], *, actor: str) -> dict[str, Any]:
         """A typed line, or an ASR line bound to a stored transcript segment (its text is copied, not trusted)."""
@@ -177,8 +187,7 @@ class InterviewStore:
         end = model.check_time(body.get("end"), "end")
         now = now_utc()
         async with transaction(self.db) as conn:
-            row = await self._row(sid, conn, lock=True)
-            self._writable(row, "adding a line")
+            row = await self._open_for_change(conn, sid, "adding a line")
             if start_utc is not None and start is None:
                 started = as_utc(row.started_at)
                 assert started is not None and end_utc is not None
@@ -222,10 +231,8 @@ class InterviewStore:
         """A gap line becomes the ASR line its re-run produced (a new version; the gap stays in the history)."""
         now = now_utc()
         async with transaction(self.db) as conn:
-            row = await self._row(sid, conn, lock=True)
-            self._writable(row, "re-running a gap")
-            line = (await conn.execute(sa.select(lines).where(lines.c.id == line_id,
-                                                              lines.c.session_id == sid))).first()
+            await self._open_for_change(conn, sid, "re-running a gap")
+            line = await self._line(conn, sid, line_id)
             if line is None or line.source != "gap":
                 raise InterviewError(404, "not_found", f"interview {sid} has no gap line {line_id!r}")
             version = line.version + 1
@@ -244,8 +251,7 @@ class InterviewStore:
     async def gap_of_line(self, sid: str, line_id: str) -> str:
         """The gap id behind a gap line (404 when the line is not a gap)."""
         async with self.db.connect() as conn:
-            line = (await conn.execute(sa.select(lines).where(lines.c.id == line_id,
-                                                              lines.c.session_id == sid))).first()
+            line = await self._line(conn, sid, line_id)
         if line is None or line.source != "gap" or not str(line.origin or "").startswith("gap:"):
             raise InterviewError(404, "not_found", f"interview {sid} has no gap line {line_id!r}; only a line "
                                                    "recorded as a transcription gap can be re-run")
@@ -306,10 +312,8 @@ class InterviewStore:
         reason = model._str(body.get("reason"), "reason", 500, required=False)
         now = now_utc()
         async with transaction(self.db) as conn:
-            row = await self._row(sid, conn, lock=True)
-            self._writable(row, "editing a line")
-            line = (await conn.execute(sa.select(lines).where(lines.c.id == line_id,
-                                                              lines.c.session_id == sid))).first()
+            await self._open_for_change(conn, sid, "editing a line")
+            line = await self._line(conn, sid, line_id)
             if line is None:
                 raise InterviewError(404, "not_found", f"interview {sid} has no line {line_id!r}")
             if line.version != expected:
@@ -345,8 +349,7 @@ class InterviewStore:
         now = now_utc()
         end = parse_iso(ended_at, "ended_at") if ended_at else now.replace(microsecond=now.microsecond // 1000 * 1000)
         async with transaction(self.db) as conn:
-            row = await self._row(sid, conn, lock=True)
-            self._writable(row, "finishing")
+            row = await self._open_for_change(conn, sid, "finishing")
             started = as_utc(row.started_at)
             assert started is not None
             if end < started:
@@ -373,8 +376,7 @@ class InterviewStore:
         """Lock the record and store the hashes of its text and audio. Finishes it first if needed."""
         now = now_utc()
         async with transaction(self.db) as conn:
-            row = await self._row(sid, conn, lock=True)
-            self._writable(row, "signing again")
+            row = await self._open_for_change(conn, sid, "signing again")
             count = (await conn.execute(sa.select(sa.func.count()).select_from(lines)
                                         .where(lines.c.session_id == sid))).scalar_one()
             if not count:
@@ -416,8 +418,7 @@ class InterviewStore:
         now = now_utc()
         rec_id = new_id()
         async with transaction(self.db) as conn:
-            row = await self._row(sid, conn, lock=True)
-            self._writable(row, "adding audio")
+            await self._open_for_change(conn, sid, "adding audio")
             await conn.execute(recordings.insert().values(
                 id=rec_id, kind="interview", owner_id=sid, codec="opus/ogg", sample_rate=encoded.sample_rate,
                 seconds=encoded.seconds, bytes=len(encoded.data), sha256=encoded.sha256, data=encoded.data,
@@ -433,8 +434,7 @@ class InterviewStore:
         origin = f"recording:{recording_id}:{start:.3f}"
         now = now_utc()
         async with transaction(self.db) as conn:
-            row = await self._row(sid, conn, lock=True)
-            self._writable(row, "adding a line")
+            row = await self._open_for_change(conn, sid, "adding a line")
             dup = (await conn.execute(sa.select(lines).where(lines.c.session_id == sid,
                                                              lines.c.origin == origin))).first()
             if dup is not None:

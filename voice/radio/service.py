@@ -33,7 +33,7 @@ from common.db import transaction
 from common.ids import new_id
 from common.times import iso, parse_iso
 from voice.audio import TARGET_RATE, StreamResampler, decode_file
-from voice.engine import AsrResult, DecodeOptions, transcribe_audio
+from voice.engine import AsrResult, DecodeOptions, pause_cuts, transcribe_audio
 from voice.radio.channels import Channel, ChannelStore
 from voice.radio.ptt import Transmission
 from voice.radio.recording import encode_opus, recording_bytes, store_recording
@@ -381,9 +381,17 @@ class RadioService:
         opts = DecodeOptions(language=language, hotwords=channel.hotwords or None, final=True,
                              priority=channel.priority)
         if audio.size <= SINGLE_CALL_SECONDS * TARGET_RATE:
-            result: AsrResult = await engine.transcribe(audio, opts)
-            return result
-        parts = await transcribe_audio(engine, audio, opts)
+            pieces = pause_cuts(audio, self.settings.split_seconds)
+            if len(pieces) == 1:
+                result: AsrResult = await engine.transcribe(audio, opts)
+                return result
+            results = await asyncio.gather(*(
+                engine.transcribe(audio[int(s * TARGET_RATE):int(e * TARGET_RATE)], opts) for s, e in pieces))
+            parts = [(s, e, r) for (s, e), r in zip(pieces, results, strict=True) if r.text]
+            if not parts:
+                return results[0]  # every piece heard no speech: the first says why
+        else:
+            parts = await transcribe_audio(engine, audio, opts)
         if not parts:
             return AsrResult(text="", dropped="no speech in the transmission")
         sep = "" if (parts[0][2].language or "") in ("zh", "yue", "ja") else " "
@@ -495,19 +503,27 @@ class RadioService:
         async with self.db.connect() as conn:
             return [status_update_json(r) for r in (await conn.execute(q)).all()]
 
-    async def confirm_status(self, upd_id: str, *, actor: str) -> dict[str, Any]:
-        """Apply a status update the model was unsure of, now that a dispatcher has listened to it."""
+    async def _status_update_in(self, upd_id: str, state: str, verb: str) -> dict[str, Any]:
+        """The status update, if it is in ``state`` (the only state from which it can be ``verb``)."""
         upd = await self.get_status_update(upd_id)
         if upd is None:
             raise RadioError(404, "not_found", f"no radio status update with id {upd_id!r}")
-        if upd["state"] != "unconfirmed":
-            raise RadioError(409, "conflict", f"this status update is {upd['state']}; only an unconfirmed update "
-                                              "can be confirmed", state=upd["state"])
+        if upd["state"] != state:
+            raise RadioError(409, "conflict", f"this status update is {upd['state']}; only an {state} update "
+                                              f"can be {verb}", state=upd["state"])
+        return upd
+
+    async def _unit_still(self, upd: dict[str, Any], status: str, why: str) -> None:
+        """Refuse when the unit moved on since the update: a later change is never overwritten."""
         unit = await self.dispatch.get_unit(upd["unit_id"])
-        if unit["status"] != upd["from"]:
+        if unit["status"] != status:
             raise RadioError(409, "conflict", f"unit {unit.get('callsign')} is now {unit['status']!r}, not "
-                                              f"{upd['from']!r} as when this was said; set its status directly",
-                             current=unit["status"])
+                                              f"{status!r} {why}; set its status directly", current=unit["status"])
+
+    async def confirm_status(self, upd_id: str, *, actor: str) -> dict[str, Any]:
+        """Apply a status update the model was unsure of, now that a dispatcher has listened to it."""
+        upd = await self._status_update_in(upd_id, "unconfirmed", "confirmed")
+        await self._unit_still(upd, upd["from"], "as when this was said")
         try:
             await self.dispatch.set_unit_status(upd["unit_id"], upd["to"], actor=actor, source="radio",
                                                 note=f"confirmed radio status update {upd_id} "
@@ -527,18 +543,8 @@ class RadioService:
 
     async def undo_status(self, upd_id: str, *, actor: str) -> dict[str, Any]:
         """Put the unit back to its status before the radio update, unless it moved on since."""
-        upd = await self.get_status_update(upd_id)
-        if upd is None:
-            raise RadioError(404, "not_found", f"no radio status update with id {upd_id!r}")
-        if upd["state"] != "applied":
-            raise RadioError(409, "conflict", f"this status update is {upd['state']}; only an applied update "
-                                              "can be undone", state=upd["state"])
-        unit = await self.dispatch.get_unit(upd["unit_id"])
-        if unit["status"] != upd["to"]:
-            raise RadioError(409, "conflict", f"unit {unit.get('callsign')} is now {unit['status']!r}, not "
-                                              f"{upd['to']!r}: it changed after the radio update, so undoing "
-                                              "would overwrite a later change; set its status directly",
-                             current=unit["status"])
+        upd = await self._status_update_in(upd_id, "applied", "undone")
+        await self._unit_still(upd, upd["to"], "as the radio update left it: undoing would overwrite a later change")
         note = f"undo of radio status update {upd_id} (“{upd['evidence']}”)"
         try:
             await self.dispatch.set_unit_status(upd["unit_id"], upd["from"], actor=actor, source="dispatcher",

@@ -21,6 +21,10 @@ class RadioSettings:
     max_transmission_seconds: float = setting(60.0, "JINGYUN_RADIO_MAX_TRANSMISSION_SECONDS",
                                               "longest push-to-talk transmission kept; longer ones are cut and "
                                               "decoded in pieces", lo=2.0, hi=600.0)
+    split_seconds: float = setting(0.0, "JINGYUN_RADIO_SPLIT_SECONDS",
+                                   "decode a transmission longer than this in pieces cut at its pauses, side by side: "
+                                   "its text comes sooner but each piece loses the others' context (0: off, one "
+                                   "decode up to 28 s; see docs/radio.md)", lo=0.0, hi=28.0)
     decode_concurrency: int = setting(4, "JINGYUN_RADIO_DECODE_CONCURRENCY",
                                       "radio transmissions handed to the ASR engine at once; the rest wait in "
                                       "channel-priority order", lo=1, hi=64)

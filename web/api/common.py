@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from cases.errors import RecordError
 from common.times import parse_iso
 from dispatch import errors as derr
 from voice.calls.service import CallError
@@ -39,7 +40,7 @@ log = logging.getLogger("jingyun.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Errors that carry their own HTTP status and code (and details, where the class has them).
-_STATUS_ERRORS = (RadioError, CallError, InterviewError, GapError)
+_STATUS_ERRORS = (RadioError, CallError, InterviewError, GapError, RecordError)
 
 
 def api_error(exc: Exception) -> ApiError | None:

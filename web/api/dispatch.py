@@ -16,11 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
+from cases.upload import remove_stale_temps
 from dispatch import errors as derr
 from dispatch.exports import alert_to_cap, to_eido, units_by_id
 from dispatch.live import Hub
 from dispatch.model import parse_time, utcnow
 from dispatch.service import DispatchService
+from dispatch.views import without_ranking
 from web import appkeys
 from web.api.common import audit_refusal, handles_errors, json_body, scorers
 from web.auth import Principal, Role, principal, requires
@@ -30,6 +32,7 @@ from web.ws import CLOSE_POLICY, Connection
 log = logging.getLogger("jingyun.dispatch.api")
 
 DISPATCH_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.SERVICE)
+PHOTOS_DIR = "field-photos"  # under JINGYUN_DATA_DIR
 
 
 def svc(request: web.Request) -> DispatchService:
@@ -46,6 +49,15 @@ def own_unit_only(who: Principal, unit_id: str) -> None:
     """Officers may only act on their own unit."""
     if not who.can_see_unit(unit_id):
         raise ApiError(403, FORBIDDEN, f"officers may only use their own unit ({who.unit_id}), not {unit_id}")
+
+
+def officer_unit(who: Principal) -> str | None:
+    """The unit an officer acts for (always their own), None for the dispatch roles."""
+    if who.role is Role.OFFICER:
+        if not who.unit_id:
+            raise ApiError(403, FORBIDDEN, "this officer token names no unit")
+        return who.unit_id
+    return None
 
 
 def time_arg(request: web.Request, name: str) -> Any:
@@ -93,7 +105,10 @@ async def get_incident(request: web.Request) -> web.Response:
                                                                                                who.unit_id)):
         raise ApiError(403, FORBIDDEN, f"officers may only read incidents their own unit ({who.unit_id}) has "
                        f"an order for; incident {incident_id} has none")
-    return web.json_response(await svc(request).get_incident(incident_id))
+    incident = await svc(request).get_incident(incident_id)
+    if who.role is Role.OFFICER:  # other units' rankings are the dispatchers' business
+        incident["orders"] = [without_ranking(o) for o in incident["orders"]]
+    return web.json_response(incident)
 
 
 @requires(*DISPATCH_ROLES)
@@ -128,18 +143,97 @@ async def override_priority(request: web.Request) -> web.Response:
 @requires(*DISPATCH_ROLES)
 @handles_errors
 async def incident_status(request: web.Request) -> web.Response:
-    data = await json_body(request)
+    data = await json_body(request, allowed=("status", "reason", "into", "outcome_code", "note"))
     status = data.get("status")
     if not isinstance(status, str):
         raise ApiError(400, BAD_REQUEST, "status is required: one of new, triaged, dispatched, en_route, "
-                       "on_scene, closed, cancelled, merged")
+                       "on_scene, closed, cancelled, merged (closed also needs outcome_code and note)")
     reason = data.get("reason", "")
     if not isinstance(reason, str):
         raise ApiError(400, BAD_REQUEST, "reason must be a string")
     incident = await svc(request).set_incident_status(request.match_info["id"], status,
                                                       actor=actor_of(principal(request)), reason=reason,
-                                                      merged_into=data.get("into"))
+                                                      merged_into=data.get("into"),
+                                                      outcome_code=data.get("outcome_code"),
+                                                      outcome_note=data.get("note"))
     return web.json_response(incident)
+
+
+@requires(*DISPATCH_ROLES, Role.OFFICER)
+@handles_errors
+async def close_incident(request: web.Request) -> web.Response:
+    """Close with the outcome: dispatchers, or an officer of a unit the incident was given to."""
+    who = principal(request)
+    data = await json_body(request, allowed=("outcome_code", "note", "reason"))
+    reason = data.get("reason", "")
+    if not isinstance(reason, str):
+        raise ApiError(400, BAD_REQUEST, "reason must be a string")
+    incident = await svc(request).close_incident(request.match_info["id"], outcome_code=data.get("outcome_code"),
+                                                 note=data.get("note"), actor=actor_of(who),
+                                                 unit_id=officer_unit(who), reason=reason)
+    if who.role is Role.OFFICER:
+        incident["orders"] = [without_ranking(o) for o in incident["orders"]]
+    return web.json_response(incident)
+
+
+@requires(Role.DISPATCHER, Role.ADMIN)
+@handles_errors
+async def confirm_level(request: web.Request) -> web.Response:
+    """The dispatcher confirms the level shown: recorded as the final level beside the machine's."""
+    await json_body(request, allowed=(), optional=True)
+    return web.json_response(await svc(request).confirm_level(request.match_info["id"],
+                                                              actor=actor_of(principal(request))))
+
+
+@requires(*DISPATCH_ROLES, Role.OFFICER)
+@handles_errors
+async def outcome_codes(request: web.Request) -> web.Response:
+    """The codes an incident is closed with, zh/en labels, groups and EIDO disposition codes."""
+    return web.json_response({"outcomes": svc(request).outcome_codes()})
+
+
+# ---- field notes -------------------------------------------------------------------------------------
+@requires(Role.OFFICER, Role.DISPATCHER, Role.ADMIN)
+@handles_errors
+async def add_field_note(request: web.Request) -> web.Response:
+    who = principal(request)
+    data = await json_body(request, allowed=("text",))
+    note = await svc(request).add_field_note(request.match_info["id"], text=data.get("text"), actor=actor_of(who),
+                                             unit_id=officer_unit(who))
+    return web.json_response(note, status=201)
+
+
+@requires(*DISPATCH_ROLES, Role.OFFICER)
+@handles_errors
+async def list_field_notes(request: web.Request) -> web.Response:
+    notes = await svc(request).field_notes(request.match_info["id"], unit_id=officer_unit(principal(request)))
+    return web.json_response({"incident_id": request.match_info["id"], "notes": notes})
+
+
+@requires(Role.OFFICER, Role.DISPATCHER, Role.ADMIN)
+@handles_errors
+async def put_field_photo(request: web.Request) -> web.Response:
+    """The photo of a note, as the raw request body (Content-Type image/jpeg, png, webp, heic, heif or gif),
+    streamed to disk; kept whole or not at all."""
+    who = principal(request)
+    # Upload errors (cases.errors: 413 too large, 400 cut off / hash mismatch) map in handles_errors.
+    note = await svc(request).attach_field_photo(
+        request.match_info["id"], request.match_info["note"], request.content.iter_chunked(64 * 1024),
+        content_type=request.headers.get("Content-Type"), content_length=request.headers.get("Content-Length"),
+        expected_sha256=request.headers.get("X-Content-SHA256"), actor=actor_of(who), unit_id=officer_unit(who))
+    return web.json_response(note, status=201)
+
+
+@requires(*DISPATCH_ROLES, Role.OFFICER)
+@handles_errors
+async def get_field_photo(request: web.Request) -> web.StreamResponse:
+    note, path = await svc(request).field_photo(request.match_info["id"], request.match_info["note"],
+                                                unit_id=officer_unit(principal(request)))
+    photo = note["photo"]
+    return web.FileResponse(path, headers={
+        "Content-Type": photo["content_type"], "X-Photo-SHA256": photo["sha256"],
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+        "Content-Disposition": f'inline; filename="{path.name}"'})
 
 
 @requires(*DISPATCH_ROLES)
@@ -180,7 +274,8 @@ async def eido(request: web.Request) -> web.Response:
     incident = await service.get_incident(request.match_info["id"])
     units = units_by_id([await service.get_unit(uid) for uid in {o["unit_id"] for o in incident["orders"]}],
                         service.table.unit_types)
-    doc = to_eido(incident, units, service.settings.agency_domain)
+    closed = incident["outcome"] and service.outcomes.get(incident["outcome"]["code"])
+    doc = to_eido(incident, units, service.settings.agency_domain, closed.to_dict() if closed else None)
     return web.json_response(doc, content_type="application/json")
 
 
@@ -278,7 +373,9 @@ async def unit_orders(request: web.Request) -> web.Response:
     unit_id = request.match_info["id"]
     own_unit_only(principal(request), unit_id)
     open_only = request.query.get("open", "") in ("1", "true", "yes")
-    return web.json_response({"orders": await svc(request).orders_for_unit(unit_id, open_only=open_only)})
+    # The unit's own orders: the ranking behind each is the dispatchers' business, even for their unit.
+    return web.json_response({"orders": [without_ranking(o) for o in
+                                         await svc(request).orders_for_unit(unit_id, open_only=open_only)]})
 
 
 # ---- orders ------------------------------------------------------------------------------------------
@@ -286,8 +383,9 @@ async def unit_orders(request: web.Request) -> web.Response:
 @handles_errors
 async def get_order(request: web.Request) -> web.Response:
     order = await svc(request).get_order(request.match_info["id"])
-    own_unit_only(principal(request), order["unit_id"])
-    return web.json_response(order)
+    who = principal(request)
+    own_unit_only(who, order["unit_id"])
+    return web.json_response(without_ranking(order) if who.role is Role.OFFICER else order)
 
 
 @requires(Role.OFFICER, Role.DISPATCHER, Role.ADMIN)
@@ -427,9 +525,12 @@ async def _unit_message(service: DispatchService, who: Principal, unit_id: str, 
 async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     """Build the service and its hub; run the subscriber, the redelivery poll and the timers."""
     settings = app[appkeys.SETTINGS]
+    photos = settings.data_dir / PHOTOS_DIR
+    # Temporary files of uploads a crashed process left behind: never registered, never to be.
+    await asyncio.get_running_loop().run_in_executor(app[appkeys.EXECUTOR], remove_stale_temps, photos)
     service = DispatchService(app[appkeys.DB], app[appkeys.REDIS], settings.dispatch, settings.redis_prefix,
                               executor=app[appkeys.EXECUTOR], intel_settings=settings.intel,
-                              **scorers(app))
+                              photos_dir=photos, **scorers(app))
     readiness = app[appkeys.READINESS]
     readiness.set("dispatch", False, "pub/sub not subscribed yet")
     hub = Hub(service.bus, settings.dispatch, service.instance, service,
@@ -467,6 +568,13 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/incidents/{id}/transcripts", link_transcript)
     r.add_post("/api/incidents/{id}/priority", override_priority)
     r.add_post("/api/incidents/{id}/status", incident_status)
+    r.add_post("/api/incidents/{id}/close", close_incident)
+    r.add_post("/api/incidents/{id}/level/confirm", confirm_level)
+    r.add_post("/api/incidents/{id}/notes", add_field_note)
+    r.add_get("/api/incidents/{id}/notes", list_field_notes)
+    r.add_put("/api/incidents/{id}/notes/{note}/photo", put_field_photo)
+    r.add_get("/api/incidents/{id}/notes/{note}/photo", get_field_photo)
+    r.add_get("/api/outcomes", outcome_codes)
     r.add_post("/api/incidents/{id}/duplicates/{other}/unlink", unlink_duplicate)
     r.add_get("/api/incidents/{id}/recommendations", recommendations)
     r.add_post("/api/incidents/{id}/dispatch", dispatch_unit)

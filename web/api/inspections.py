@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cases.errors import InvalidInput, RecordError
+from cases.errors import InvalidInput
 from cases.upload import check_declared_size, remove_stale_temps
 from inspections.access import Viewer
 from inspections.buildings import BUILDING_TYPES
@@ -34,7 +34,7 @@ from inspections.chain import MEASURES, SEVERITIES, STATES
 from inspections.photos import relative_dir
 from inspections.service import InspectionService
 from web import appkeys
-from web.api.common import Handler, handles_errors, limit_param
+from web.api.common import handles_errors, limit_param
 from web.auth import Role, principal, requires
 from web.errors import NOT_FOUND, ApiError
 
@@ -47,6 +47,8 @@ REGISTRARS = (Role.ADMIN, Role.FIRE_OFFICE)
 STEP_ACTIONS = ("accept", "return", "resubmit", "close", "escalate", "link_incident", "resolve")
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# A partial photo upload not written to for this long belongs to no live request (see inspections_ctx).
+STALE_UPLOAD_S = 15 * 60
 # Take the lease if it is free, renew it if it is ours.
 _LEASE_SCRIPT = """
 local cur = redis.call('GET', KEYS[1])
@@ -75,19 +77,6 @@ def viewer(request: web.Request) -> Viewer:
     return Viewer(subject=who.subject, role=who.role.value, grids=who.grids)
 
 
-def records(handler: Handler) -> Handler:
-    """The ``cases.errors`` tree (which inspections raise) as the API's JSON errors."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except RecordError as exc:
-            raise ApiError(exc.status, exc.code, exc.message, **exc.details) from None
-
-    return wrapper
-
-
 def _path_id(request: web.Request, name: str = "id", what: str = "building") -> str:
     value = request.match_info[name]
     if not _ID.match(value):
@@ -109,7 +98,6 @@ async def _body(request: web.Request) -> Any:
 # ---- buildings ---------------------------------------------------------------------------------------------
 @requires(*INSPECTION_ROLES)
 @handles_errors
-@records
 async def list_buildings(request: web.Request) -> web.Response:
     """The buildings the caller may see: ``?q=`` (address, name or code), ``?grid_id=``, ``?limit=``."""
     q = request.query.get("q") or None
@@ -122,7 +110,6 @@ async def list_buildings(request: web.Request) -> web.Response:
 
 @requires(*REGISTRARS)
 @handles_errors
-@records
 async def create_building(request: web.Request) -> web.Response:
     building = await service(request).create_building(await _body(request), viewer=viewer(request))
     return web.json_response(building, status=201)
@@ -130,7 +117,6 @@ async def create_building(request: web.Request) -> web.Response:
 
 @requires(*INSPECTION_ROLES)
 @handles_errors
-@records
 async def get_building(request: web.Request) -> web.Response:
     """The building's file: record, versions, every inspection in full, photos, what the caller may do."""
     return web.json_response(await service(request).building_file(_path_id(request), viewer(request)))
@@ -138,7 +124,6 @@ async def get_building(request: web.Request) -> web.Response:
 
 @requires(*REGISTRARS)
 @handles_errors
-@records
 async def correct_building(request: web.Request) -> web.Response:
     """The whole record again; kept as version n+1 with the fields it changed."""
     building = await service(request).correct_building(_path_id(request), await _body(request), viewer=viewer(request))
@@ -148,7 +133,6 @@ async def correct_building(request: web.Request) -> web.Response:
 # ---- photos ------------------------------------------------------------------------------------------------
 @requires(Role.BUILDING_MANAGER)
 @handles_errors
-@records
 async def upload_photo(request: web.Request) -> web.Response:
     """A self-check photo as the raw body (JPEG, PNG or WebP), ``?name=`` and ``?sha256=`` optional."""
     svc = service(request)
@@ -162,7 +146,6 @@ async def upload_photo(request: web.Request) -> web.Response:
 
 @requires(*INSPECTION_ROLES)
 @handles_errors
-@records
 async def get_photo(request: web.Request) -> web.Response:
     photo, data = await service(request).photo_file(_path_id(request), request.match_info["sha256"],
                                                     viewer(request))
@@ -173,7 +156,6 @@ async def get_photo(request: web.Request) -> web.Response:
 # ---- inspections -------------------------------------------------------------------------------------------
 @requires(Role.BUILDING_MANAGER)
 @handles_errors
-@records
 async def submit(request: web.Request) -> web.Response:
     """The manager's self-check: ``{"answers", "photos", "note"?}``; a new inspection (201)."""
     result = await service(request).submit(_path_id(request), await _body(request), viewer=viewer(request))
@@ -182,7 +164,6 @@ async def submit(request: web.Request) -> web.Response:
 
 @requires(*INSPECTION_ROLES)
 @handles_errors
-@records
 async def list_inspections(request: web.Request) -> web.Response:
     """The caller's worklist: ``?state=open|<state>&building_id=&limit=``, the longest waiting first."""
     building_id = request.query.get("building_id") or None
@@ -196,7 +177,6 @@ async def list_inspections(request: web.Request) -> web.Response:
 
 @requires(*INSPECTION_ROLES)
 @handles_errors
-@records
 async def get_inspection(request: web.Request) -> web.Response:
     return web.json_response(await service(request).get_inspection(_path_id(request, what="inspection"),
                                                                     viewer(request)))
@@ -204,7 +184,6 @@ async def get_inspection(request: web.Request) -> web.Response:
 
 @requires(*INSPECTION_ROLES)
 @handles_errors
-@records
 async def take_step(request: web.Request) -> web.Response:
     """One step of the chain; the body each action takes is in docs/inspections.md and the OpenAPI spec."""
     inspection_id = _path_id(request, what="inspection")
@@ -219,7 +198,6 @@ async def take_step(request: web.Request) -> web.Response:
 
 @requires(Role.FIRE_POLICE, Role.ADMIN)
 @handles_errors
-@records
 async def open_incident(request: web.Request) -> web.Response:
     """Open a dispatch incident for an escalated hazard and link it: ``{"note"?}`` (201)."""
     result = await service(request).open_incident(_path_id(request, what="inspection"), await _body(request),
@@ -245,9 +223,11 @@ async def inspections_ctx(app: web.Application) -> AsyncIterator[None]:
     dispatch = app[appkeys.DISPATCH]
     svc = InspectionService(app[appkeys.DB], settings.inspections, data_dir=settings.data_dir, dispatch=dispatch,
                             executor=app[appkeys.EXECUTOR], record_audit_head=dispatch.bus.record_audit_head)
-    # Uploads a crashed process left half-written are deleted before serving (nothing partial is kept).
+    # Uploads a crashed process left half-written are deleted before serving (nothing partial is kept);
+    # only idle ones: another process sharing the directory may be receiving a photo right now.
     removed = await asyncio.get_running_loop().run_in_executor(
-        app[appkeys.EXECUTOR], remove_stale_temps, settings.data_dir / relative_dir("x").parent)
+        app[appkeys.EXECUTOR], functools.partial(remove_stale_temps, settings.data_dir / relative_dir("x").parent,
+                                                 older_than_s=STALE_UPLOAD_S))
     if removed:
         log.warning("deleted %d incomplete photo uploads left by a stopped process", len(removed))
     app[appkeys.INSPECTIONS] = svc

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
+from analytics import accountability as accountability_mod
 from analytics import analysis
 from analytics import brief as brief_mod
 from analytics import keys as kiosk_keys
@@ -285,9 +286,13 @@ def _parse_date(request: web.Request, tz: str) -> dt.date:
     if not _DATE.match(raw):
         raise bad_request(f"date must be YYYY-MM-DD (e.g. 2026-05-01), got {raw!r}", field="date")
     try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise bad_request(f"date {raw!r} is not a calendar date; use YYYY-MM-DD", field="date") from None
+        date = dt.date.fromisoformat(raw)
+        analysis.day_bounds(date - dt.timedelta(days=_state(request).params.baseline_days), tz)
+        analysis.day_bounds(date, tz)
+    except (ValueError, OverflowError):  # not a calendar date, or too near either end of the calendar
+        raise bad_request(f"date {raw!r} is not a calendar date the brief can cover; use YYYY-MM-DD",
+                          field="date") from None
+    return date
 
 
 async def build_brief(app: web.Application, date: dt.date) -> dict[str, Any]:
@@ -307,7 +312,22 @@ async def build_brief(app: web.Application, date: dt.date) -> dict[str, Any]:
         brief["response"] = await service.response_intervals(start, end)
     except Exception:  # response intervals are a bonus; the brief stands without them
         log.warning("response intervals unavailable for %s", date, exc_info=True)
+    brief["accountability"] = brief_accountability(await service.accountability(start, end),
+                                                   service.outcome_codes())
     return brief
+
+
+def brief_accountability(report: dict[str, Any], outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The brief's accountability section: acceptance and override rates per level and per category (the
+    table columns in zh and en), and the outcomes of accepted vs overridden suggestions, with the labels of
+    the outcome codes that occur."""
+    codes = {code for what in report["outcomes"].values() for by in what.values() for code in by}
+    labels = {o["code"]: {"zh": o["zh"], "en": o["en"]} for o in outcomes if o["code"] in codes}
+    return {"incidents": report["incidents"], "columns": {lang: [list(c) for c in cols]
+                                                          for lang, cols in accountability_mod.BRIEF_COLUMNS.items()},
+            "rows": accountability_mod.brief_rows(report),
+            "by_category": accountability_mod.brief_category_rows(report),
+            "outcomes": report["outcomes"], "outcome_labels": labels, "not_counted": report["not_counted"]}
 
 
 @requires(Role.DISPATCHER, Role.ADMIN)
@@ -315,6 +335,49 @@ async def analysis_daily(request: web.Request) -> web.Response:
     """The daily analysis as JSON: counts, hotspots, spikes against the rolling baseline, repeat places."""
     date = _parse_date(request, _state(request).params.tz)
     return web.json_response(await build_brief(request.app, date))
+
+
+def _period_bound(raw: str, name: str, tz: str, *, end: bool) -> dt.datetime:
+    """``from``/``to``: a local day (``to`` includes it) or an ISO 8601 time with a zone."""
+    accepted = (f"{name} must be a date YYYY-MM-DD (a whole day in {tz}; to= includes that day) or an ISO 8601 "
+                f"time with a zone such as 2026-05-01T08:00:00+08:00, got {raw!r}")
+    if _DATE.match(raw):
+        try:
+            start, stop = analysis.day_bounds(dt.date.fromisoformat(raw), tz)
+        except (ValueError, OverflowError):  # not a calendar day, or 9999-12-31 with no day after it
+            raise bad_request(accepted, field=name) from None
+        return stop if end else start
+    try:
+        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            raise ValueError("no zone")
+        return when.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise bad_request(accepted, field=name) from None
+
+
+@requires(Role.DISPATCHER, Role.ADMIN)
+async def analysis_accountability(request: web.Request) -> web.Response:
+    """How often dispatchers accept the machine's levels and unit recommendations, per level and category,
+    and what came of accepted vs overridden suggestions, for incidents created in [from, to)."""
+    settings = request.app[appkeys.SETTINGS]
+    tz = _state(request).params.tz
+    unknown = sorted(set(request.query) - {"from", "to"})
+    if unknown:
+        raise bad_request(f"unknown parameter(s) {', '.join(unknown)}; accepted: from, to", field=unknown[0])
+    today = dt.datetime.now(ZoneInfo(tz)).date()
+    end = _period_bound(request.query.get("to") or today.isoformat(), "to", tz, end=True)
+    raw_from = request.query.get("from")
+    start = (_period_bound(raw_from, "from", tz, end=False) if raw_from
+             else analysis.day_bounds(today - dt.timedelta(days=6), tz)[0])
+    if start >= end:
+        raise bad_request(f"from ({start.isoformat()}) must be before to ({end.isoformat()})", field="from")
+    most = settings.dispatch.accountability_max_days
+    if end - start > dt.timedelta(days=most):
+        raise bad_request(f"the period is {(end - start).days} days long; at most {most} days are accepted "
+                          "(JINGYUN_ACCOUNTABILITY_MAX_DAYS)", field="from")
+    report = await _dispatch(request).accountability(start, end)
+    return web.json_response({"timezone": tz, **report})
 
 
 @requires(Role.DISPATCHER, Role.ADMIN)
@@ -370,5 +433,6 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/triage", triage_preview)
     r.add_get("/api/analysis/daily", analysis_daily)
     r.add_get("/api/analysis/daily.html", analysis_daily_html)
+    r.add_get("/api/analysis/accountability", analysis_accountability)
     r.add_get("/api/admin/rules", rules_info)
     r.add_post("/api/admin/rules/reload", rules_reload)

@@ -20,7 +20,7 @@ from voice.interview.model import check_role
 from voice.interview.store import InterviewStore
 from voice.radio.recording import encode_opus, recordings_of
 from web import appkeys, diskspace
-from web.api.common import audio_response, handles_errors, json_body, retry_gap_now, voice_service
+from web.api.common import audio_response, handles_errors, json_body, limit_param, retry_gap_now, voice_service
 from web.auth import Role, principal, requires
 from web.errors import ApiError, bad_request
 
@@ -46,10 +46,8 @@ async def create(request: web.Request) -> web.Response:
 
 @requires(*ROLES)
 async def list_sessions(request: web.Request) -> web.Response:
-    raw = request.query.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise bad_request(f"limit must be an integer from 1 to 1000, got {raw!r}")
-    items = await store(request).list_sessions(case_number=request.query.get("case_number"), limit=int(raw))
+    limit = limit_param(request, default=100, hi=1000)
+    items = await store(request).list_sessions(case_number=request.query.get("case_number"), limit=limit)
     return web.json_response({"interviews": items})
 
 

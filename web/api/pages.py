@@ -19,7 +19,7 @@ from web.page_settings import PageSettings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-PAGES = ("console", "unit", "interview", "kiosk", "brief", "inspections")
+PAGES = ("console", "unit", "interview", "kiosk", "brief", "cases", "inspections")
 
 # Pages must always be re-fetched: a stale console after a deployment is worse than a request.
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -47,48 +47,15 @@ def _page(request: web.Request, name: str) -> web.Response:
 
 
 @public
-async def index(request: web.Request) -> web.Response:
-    return _page(request, "index")
-
-
-@public
-async def console_page(request: web.Request) -> web.Response:
-    return _page(request, "console")
-
-
-@public
-async def unit_page(request: web.Request) -> web.Response:
-    return _page(request, "unit")
-
-
-@public
-async def interview_page(request: web.Request) -> web.Response:
-    return _page(request, "interview")
-
-
-@public
-async def kiosk_page(request: web.Request) -> web.Response:
-    return _page(request, "kiosk")
-
-
-@public
-async def brief_page(request: web.Request) -> web.Response:
-    return _page(request, "brief")
-
-
-@public
-async def inspections_page(request: web.Request) -> web.Response:
-    return _page(request, "inspections")
+async def page(request: web.Request) -> web.Response:
+    """Every page: its name is its path (``/`` is the index)."""
+    return _page(request, request.path.strip("/") or "index")
 
 
 def setup(app: web.Application) -> None:
     app[appkeys.PAGE_SETTINGS] = app[appkeys.SETTINGS].pages
     app[appkeys.PAGE_HTML] = render_pages(app[appkeys.PAGE_SETTINGS])
-    app.router.add_get("/", index)
-    app.router.add_get("/console", console_page)
-    app.router.add_get("/unit", unit_page)
-    app.router.add_get("/interview", interview_page)
-    app.router.add_get("/kiosk", kiosk_page)
-    app.router.add_get("/brief", brief_page)
-    app.router.add_get("/inspections", inspections_page)
+    app.router.add_get("/", page)
+    for name in PAGES:
+        app.router.add_get(f"/{name}", page)
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)

@@ -36,7 +36,7 @@ from voice.radio.recording import encode_opus
 from voice.store import StreamMeta, list_transcripts, save_final
 from voice.stream import Failed, Final
 from web import appkeys, diskspace
-from web.api.common import retry_gap_now
+from web.api.common import limit_param, retry_gap_now
 from web.auth import Role, principal, requires
 from web.errors import UNAVAILABLE, ApiError, bad_request
 from web.ws import CLOSE_POLICY, CLOSE_TRY_AGAIN, Connection
@@ -96,6 +96,7 @@ async def _load(app: web.Application, svc: VoiceService) -> None:
         return
     svc.engine, svc.state, svc.owns_engine = engine, "ready", True
     app[appkeys.ASR_ENGINE] = engine
+    engine.observe = app[appkeys.METRICS].observe_asr_batch
     readiness.set("model", True, f"{engine.info.name} loaded", **engine.describe())
 
 
@@ -108,6 +109,7 @@ async def voice_ctx(app: web.Application) -> AsyncIterator[None]:
     injected = app.get(appkeys.ASR_ENGINE)
     if injected is not None:
         svc.engine, svc.state = cast(AsrEngine, injected), "ready"
+        svc.engine.observe = app[appkeys.METRICS].observe_asr_batch
         readiness.set("model", True, f"{svc.engine.info.name} loaded", **svc.engine.describe())
     elif settings.voice.load_model:
         readiness.set("model", False, f"loading {settings.voice.model}", model=settings.voice.model)
@@ -348,11 +350,9 @@ async def get_gaps(request: web.Request) -> web.Response:
     state = q.get("state")
     if state is not None and state not in GAP_STATES:
         raise bad_request(f"state={state!r} is not known; accepted: {', '.join(GAP_STATES)}")
-    raw = q.get("limit", "200")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise bad_request(f"limit={raw!r} is out of range; accepted: 1 to 1000")
+    limit = limit_param(request, default=200, hi=1000)
     private_ok = principal(request).role in PRIVATE_READERS
-    items = await list_gaps(request.app[appkeys.DB], stream_id=q.get("stream_id"), state=state, limit=int(raw),
+    items = await list_gaps(request.app[appkeys.DB], stream_id=q.get("stream_id"), state=state, limit=limit,
                             exclude_sources=() if private_ok else (INTERVIEW_SOURCE,))
     return web.json_response({"gaps": items, "count": len(items)})
 

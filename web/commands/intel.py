@@ -59,7 +59,7 @@ async def _dispatch_service(args: argparse.Namespace, *, need_redis: bool) -> As
 
 async def _brief(args: argparse.Namespace) -> dict[str, Any]:
     from analytics import analysis
-    from web.api.intel import analysis_params
+    from web.api.intel import analysis_params, brief_accountability
 
     async with _dispatch_service(args, need_redis=False) as (service, settings, book):
         params = analysis_params(settings)
@@ -69,6 +69,8 @@ async def _brief(args: argparse.Namespace) -> dict[str, Any]:
         brief = analysis.daily_brief(date, incidents, params, book.current)
         with contextlib.suppress(Exception):
             brief["response"] = await service.response_intervals(start, end)
+        brief["accountability"] = brief_accountability(await service.accountability(start, end),
+                                                       service.outcome_codes())
     return brief
 
 
@@ -122,7 +124,8 @@ async def _seed(args: argparse.Namespace) -> int:
             inc = await service.create_incident(text=item["text"], source=item["source"], actor=actor,
                                                 lang=item["lang"], location_text=item["location_text"],
                                                 lat=item["lat"], lon=item["lon"], created_at=item["created_at"])
-            await service.set_incident_status(inc["id"], "closed", actor=actor, reason="demo history")
+            await service.set_incident_status(inc["id"], "closed", actor=actor, reason="demo history",
+                                              outcome_code="settled_on_scene", outcome_note="demo history")
             if n % 200 == 0:
                 print(f"  {n}/{len(history)} history incidents ({time.monotonic() - started:.0f} s)", flush=True)
         live = demo.live(dt.datetime.now(dt.UTC), places, seed=args.seed)

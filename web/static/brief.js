@@ -1,4 +1,6 @@
-/* Daily brief for supervisors: GET /api/analysis/daily?date= rendered as figures and charts.
+/* Daily brief for supervisors: GET /api/analysis/daily?date= rendered as figures and charts, with the AI
+ * accountability section (how often the machine's levels and unit recommendations were accepted, and
+ * what came of accepted vs overridden suggestions).
  * Charts are plain HTML bars (no library, print-friendly). Sections the API returns that the page
  * does not know are still shown: a name->number mapping as bars, a list of records as a table. */
 (function () {
@@ -17,6 +19,10 @@
       "brief.baseline.incomplete": "（历史不足，不计算异常增长）", "brief.interval": "区间", "brief.n": "数量",
       "brief.created_to_dispatched": "接报→派警", "brief.dispatched_to_acknowledged": "派警→确认", "brief.created_to_on_scene": "接报→到场", "brief.created_to_acknowledged": "接报→确认",
       "brief.created_to_closed": "接报→结束", "brief.dispatched_to_on_scene": "派警→到场", "brief.acknowledged_to_on_scene": "确认→到场",
+      "brief.accountability": "AI 问责：机器建议的采纳与改动", "brief.acc.all": "全部", "brief.acc.byCategory": "按类别",
+      "brief.acc.outcomes": "采纳与改动后的处警结果", "brief.acc.levels": "定级", "brief.acc.units": "派警单位",
+      "brief.acc.accepted": "采纳", "brief.acc.overridden": "改动", "brief.acc.open": "未结 {n}", "brief.acc.notCounted": "未计入",
+      "brief.acc.none": "当天没有可统计的机器建议。", "brief.acc.suggestion": "建议", "brief.acc.closed": "已结警情的结果",
     },
     en: {
       "brief.title": "Daily brief", "brief.date": "Date", "brief.show": "Show", "brief.prev": "Previous day", "brief.next": "Next day",
@@ -30,6 +36,10 @@
       "brief.created_to_dispatched": "received → dispatched", "brief.dispatched_to_acknowledged": "dispatched → acknowledged",
       "brief.created_to_on_scene": "received → on scene", "brief.created_to_acknowledged": "received → acknowledged", "brief.created_to_closed": "received → closed",
       "brief.dispatched_to_on_scene": "dispatched → on scene", "brief.acknowledged_to_on_scene": "acknowledged → on scene",
+      "brief.accountability": "AI accountability: machine suggestions accepted and overridden", "brief.acc.all": "all", "brief.acc.byCategory": "By category",
+      "brief.acc.outcomes": "Outcomes after accepted and overridden suggestions", "brief.acc.levels": "level", "brief.acc.units": "unit",
+      "brief.acc.accepted": "accepted", "brief.acc.overridden": "overridden", "brief.acc.open": "{n} open", "brief.acc.notCounted": "Not counted",
+      "brief.acc.none": "No machine suggestion to count on this day.", "brief.acc.suggestion": "suggestion", "brief.acc.closed": "outcomes of closed incidents",
     },
   });
 
@@ -97,6 +107,38 @@
           h("td", { text: dur(v.p50_s) }), h("td", { text: dur(v.p90_s) }))))) : h("p.empty", { text: "—" }));
   }
 
+  /** The accountability section: rates per level and per category, outcomes of accepted vs overridden. */
+  function accountability(acc) {
+    const cols = (acc.columns && (acc.columns[JY.lang] || acc.columns.en)) || [];
+    const cell = (key, v, byCategory) => (key !== "group" ? String(v) : byCategory ? JY.catLabel(v) : v === "all" ? t("brief.acc.all") : v);
+    const grid = (rows, byCategory, id) => h("table.simple#" + id, null,
+      h("thead", null, h("tr", null, cols.map(([, label]) => h("th", { text: label })))),
+      h("tbody", null, rows.map((r) => h("tr", { dataset: { group: r.group } }, cols.map(([key]) => h("td", { text: cell(key, r[key], byCategory) }))))));
+    const label = (code) => { const l = (acc.outcome_labels || {})[code]; return l ? JY.label(l) : code; };
+    const outcomeRows = [];
+    for (const what of ["levels", "units"]) {
+      const by = (acc.outcomes || {})[what] || {};
+      for (const verdict of ["accepted", "overridden"]) {
+        const counts = Object.entries(by[verdict] || {});
+        const open = (by.open || {})[verdict] || 0;
+        outcomeRows.push(h("tr", { dataset: { what, verdict } }, h("td", { text: t("brief.acc." + what) }), h("td", { text: t("brief.acc." + verdict) }),
+          h("td", { text: counts.map(([c, n]) => `${label(c)} ${n}`).join("; ") || "—" }),
+          h("td", { text: open ? t("brief.acc.open", { n: open }) : "" })));
+      }
+    }
+    const notCounted = Object.entries(acc.not_counted || {});
+    return h("section.panel.chart.wide", { "aria-labelledby": "c-accountability", dataset: { chart: "accountability" } },
+      h("h2", { id: "c-accountability", text: t("brief.accountability") }),
+      !acc.rows || !acc.rows.length ? h("p.empty", { text: t("brief.acc.none") }) : [
+        grid(acc.rows, false, "acc-levels"),
+        h("h3", { text: t("brief.acc.byCategory") }), grid(acc.by_category || [], true, "acc-categories"),
+        h("h3", { text: t("brief.acc.outcomes") }),
+        h("table.simple#acc-outcomes", null, h("thead", null, h("tr", null, h("th", { text: t("brief.acc.suggestion") }), h("th"),
+          h("th", { text: t("brief.acc.closed") }), h("th"))), h("tbody", null, outcomeRows))],
+      notCounted.length ? h("details", null, h("summary", { text: t("brief.acc.notCounted") + ` (${notCounted.reduce((a, [, n]) => a + n, 0)})` }),
+        h("ul", null, notCounted.map(([k, n]) => h("li", { text: `${k}: ${n}` })))) : null);
+  }
+
   function render(data, date) {
     const box = $("#brief");
     const d = data.brief || data;
@@ -108,6 +150,7 @@
     for (const [k, v] of Object.entries(sections)) {
       if (["date", "total", "total_incidents", "count", "counts", "generated_at", "brief", "period", "timezone", "baseline"].includes(k)) continue;
       if (k === "response" && v && typeof v === "object") { charts.push(responseTable(v)); continue; }
+      if (k === "accountability" && v && typeof v === "object") { charts.push(accountability(v)); continue; }
       if (k === "by_source" && v && typeof v === "object") { charts.push(bars(k, Object.entries(v).map(([c, n]) => [JY.sourceLabel(c), n]))); continue; }
       if (k === "by_category" && v && typeof v === "object") { charts.push(bars(k, Object.entries(v).map(([c, n]) => [JY.catLabel(c), n]))); continue; }
       if (typeof v === "number") { cards.push(h("div.card", null, h("div.v", { text: Number.isInteger(v) ? String(v) : v.toFixed(2) }), h("div.k", { text: title(k) }))); continue; }

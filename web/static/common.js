@@ -329,6 +329,22 @@
     return opts.raw ? resp : data;
   };
 
+  /** Fetch audio with the page token and play it; ``btn`` is disabled meanwhile; failures become a toast. */
+  JY.playAudio = async function (path, btn) {
+    if (btn) btn.disabled = true;
+    try {
+      const resp = await JY.api("GET", path, undefined, { raw: true });
+      const url = URL.createObjectURL(await resp.blob());
+      const audio = new Audio(url);
+      audio.addEventListener("ended", () => URL.revokeObjectURL(url));
+      await audio.play();
+    } catch (e) {
+      JY.toast(JY.errorText(e), "error");
+    } finally {
+      if (btn) btn.disabled = false;
+    }
+  };
+
   // ---------------------------------------------------------------- WebSocket with reconnect
   /**
    * new JY.Socket(path, {onMessage(obj|ArrayBuffer), onOpen(), onClose(ev), pill: element, query: {}})

@@ -111,21 +111,6 @@ async function act(call, path, body, btn) {
   }
 }
 
-async function play(call, btn) {
-  btn.disabled = true;
-  try {
-    const resp = await JY.api("GET", call.audio.url, undefined, { raw: true });
-    const url = URL.createObjectURL(await resp.blob());
-    const audio = new Audio(url);
-    audio.addEventListener("ended", () => URL.revokeObjectURL(url));
-    await audio.play();
-  } catch (e) {
-    JY.toast(JY.errorText(e), "error");
-  } finally {
-    btn.disabled = false;
-  }
-}
-
 function factsList(call) {
   const f = call.facts || {};
   const rows = [];
@@ -216,7 +201,7 @@ function card(call) {
       partial ? h("li.partial", null, h("time", { text: "…" }), partial) : null,
       call.live && !(call.finals || []).length && !partial ? h("li.partial", { text: t("calls.listening") }) : null),
     actions(call),
-    call.audio && call.audio.url ? h("div.row", null, h("button.play", { type: "button", dataset: { key: "play" }, text: "▶ " + t("calls.play"), onclick: (ev) => play(call, ev.currentTarget) }),
+    call.audio && call.audio.url ? h("div.row", null, h("button.play", { type: "button", dataset: { key: "play" }, text: "▶ " + t("calls.play"), onclick: (ev) => JY.playAudio(call.audio.url, ev.currentTarget) }),
       call.audio.note ? h("span.hint", { text: t("calls.audioNote", { note: call.audio.note }) }) : null)
       : call.audio && call.audio.note ? h("p.hint", { text: t("calls.audioNote", { note: call.audio.note }) }) : null);
 }
@@ -259,7 +244,7 @@ function fillIncidentCalls(box, calls) {
     h("time", { text: JY.dateTime(c.started_at) }),
     h("strong.call-number", { text: (c.caller && c.caller.number) || t("calls.unknownCaller") }),
     h("span.hint", { text: `${t("calls." + (c.live ? "live" : c.state))} · ${t("calls.lines", { n: (c.finals || []).length })}` }),
-    c.audio && c.audio.url ? h("button.play", { type: "button", text: "▶ " + t("calls.play"), onclick: (ev) => play(c, ev.currentTarget) })
+    c.audio && c.audio.url ? h("button.play", { type: "button", text: "▶ " + t("calls.play"), onclick: (ev) => JY.playAudio(c.audio.url, ev.currentTarget) })
       : c.audio && c.audio.note ? h("span.hint", { text: t("calls.audioNote", { note: c.audio.note }) }) : null))));
 }
 

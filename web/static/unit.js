@@ -1,6 +1,8 @@
 /* Officer's phone page: pushed orders over /ws/unit (sound + vibration), acknowledge, status buttons,
  * navigation link, visible connection state, automatic reconnect. The server re-sends every order not
- * yet acknowledged on reconnect; orders are also kept in this tab so a reload still shows them. */
+ * yet acknowledged on reconnect; orders are also kept in this tab so a reload still shows them.
+ * An acknowledged job has a field report: notes with an optional photo (POST .../notes, then the photo
+ * streamed with PUT .../notes/{id}/photo), and closing the incident with its outcome (POST .../close). */
 (function () {
   "use strict";
   const { h, t, $ } = JY;
@@ -20,6 +22,12 @@
       "unit.loc.waiting": "正在获取位置…", "unit.loc.err": "无法获取位置：{msg}", "unit.loc.none": "此浏览器不支持定位（需要 HTTPS）",
       "st.available": "空闲", "st.dispatched": "已派警", "st.en_route": "在途", "st.on_scene": "到场", "st.returning": "返回中",
       "st.out_of_service": "暂停服务",
+      "unit.report": "现场记录", "unit.note": "记录内容", "unit.photo": "照片（可选）", "unit.addNote": "添加记录",
+      "unit.noteSaved": "记录已保存", "unit.photoSaved": "照片已保存（{kb} KB）", "unit.photoFailed": "照片未保存：{msg}",
+      "unit.photoRetry": "重新上传照片", "unit.needNote": "请填写记录内容。", "unit.sending": "正在发送…",
+      "unit.close": "结束警情", "unit.outcome": "处警结果", "unit.closeNote": "处置情况（必填）", "unit.pick": "— 请选择 —",
+      "unit.needOutcome": "请选择处警结果并写明处置情况。", "unit.closed": "警情已结束：{o}",
+      "unit.photoType": "只能上传 JPEG、PNG、WebP、HEIC 或 GIF 照片。",
     },
     en: {
       "unit.title": "Patrol unit", "unit.status": "My status", "unit.s.en_route": "En route", "unit.s.on_scene": "On scene",
@@ -35,10 +43,17 @@
       "unit.loc.waiting": "Getting the location…", "unit.loc.err": "No location: {msg}", "unit.loc.none": "This browser cannot give a location (HTTPS is needed)",
       "st.available": "available", "st.dispatched": "dispatched", "st.en_route": "en route", "st.on_scene": "on scene",
       "st.returning": "returning", "st.out_of_service": "out of service",
+      "unit.report": "Field report", "unit.note": "Note", "unit.photo": "Photo (optional)", "unit.addNote": "Add note",
+      "unit.noteSaved": "Note saved", "unit.photoSaved": "Photo saved ({kb} KB)", "unit.photoFailed": "Photo not saved: {msg}",
+      "unit.photoRetry": "Send the photo again", "unit.needNote": "Write the note first.", "unit.sending": "Sending…",
+      "unit.close": "Close incident", "unit.outcome": "Outcome", "unit.closeNote": "What was found and done (required)", "unit.pick": "— choose —",
+      "unit.needOutcome": "Choose the outcome and say what was found and done.", "unit.closed": "Incident closed: {o}",
+      "unit.photoType": "Only JPEG, PNG, WebP, HEIC or GIF photos can be sent.",
     },
   });
 
-  const S = { helloAt: 0, unitId: null, unit: null, orders: new Map(), openedAt: 0, closedAt: 0, acking: new Set(), sock: null };
+  const S = { helloAt: 0, unitId: null, unit: null, orders: new Map(), openedAt: 0, closedAt: 0, acking: new Set(), sock: null,
+    outcomes: [], reports: new Map() };
   const storeKey = () => "jy.unit.orders." + S.unitId;
 
   function save() {
@@ -98,9 +113,139 @@
         h("div.actions", null,
           !acked && state === "offered" ? h("button.primary.big.ack", { type: "button", dataset: { key: "ack-" + o.id },
             disabled: waiting || null, text: waiting ? t("unit.acking") : t("unit.ack"), onclick: () => ack(o.id) }) : null,
-          navLinks(o)));
+          navLinks(o)),
+        (acked && state !== "withdrawn" && state !== "expired") || o.closed ? report(o) : null);
     }));
     if (focusKey) { const el = ul.querySelector(`[data-key="${CSS.escape(focusKey)}"]`); if (el && !el.disabled) el.focus(); }
+  }
+
+  // ---------------------------------------------------------------- field report: notes, photo, close
+  // One element per order, built once and re-attached on every render, so what the officer typed and the
+  // photo chosen survive the re-renders that live messages cause.
+  const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "image/gif"];
+  const outcomeLabel = (code) => { const x = S.outcomes.find((r) => r.code === code); return x ? JY.label({ zh: x.zh, en: x.en }) : code; };
+
+  function outcomeOptions(select) {
+    const keep = select.value;
+    select.replaceChildren(h("option", { value: "", text: t("unit.pick") }),
+      ...S.outcomes.filter((r) => !r.retired).map((r) => h("option", { value: r.code, text: JY.label({ zh: r.zh, en: r.en }) })));
+    select.value = keep;
+  }
+
+  async function putPhoto(incidentId, noteId, file) {
+    const resp = await fetch(`/api/incidents/${encodeURIComponent(incidentId)}/notes/${encodeURIComponent(noteId)}/photo`, {
+      method: "PUT", headers: { Authorization: "Bearer " + JY.token(), "Content-Type": file.type, Accept: "application/json" }, body: file });
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok) {
+      const err = new Error((data && data.error && data.error.message) || resp.statusText);
+      err.status = resp.status;
+      throw err;
+    }
+    return data;
+  }
+
+  function noteItem(incidentId, note, file) {
+    const li = h("li", { dataset: { note: note.id } }, h("span.text", { text: note.text }));
+    const status = h("span.hint.photo-state", { role: "status" });
+    li.append(" ", status);
+    const send = async () => {
+      status.textContent = t("unit.sending");
+      try {
+        const saved = await putPhoto(incidentId, note.id, file);
+        status.textContent = "✓ " + t("unit.photoSaved", { kb: Math.max(1, Math.round(saved.photo.size / 1024)) });
+        li.dataset.photo = saved.photo.sha256;
+      } catch (e) {
+        // The note is kept; the photo was not (nothing partial is ever kept): say so and offer to resend.
+        status.replaceChildren(h("span.error-text", { text: t("unit.photoFailed", { msg: JY.errorText(e) }) }), " ",
+          h("button", { type: "button", text: t("unit.photoRetry"), onclick: send }));
+      }
+    };
+    if (file) send();
+    return li;
+  }
+
+  function report(o) {
+    if (S.reports.has(o.id)) {
+      const kept = S.reports.get(o.id);
+      kept.refresh(o);
+      return kept.el;
+    }
+    const iid = o.incident_id;
+    const k = (x) => `${x}-${o.id}`;
+    const notes = h("ul.plain.notes");
+    const text = h("textarea#" + k("note"), { rows: 3, maxlength: 4000, dataset: { key: k("note") } });
+    const file = h("input#" + k("photo"), { type: "file", accept: PHOTO_TYPES.join(","), capture: "environment" });
+    const noteErr = h("p.error-text", { role: "alert" });
+    const add = h("button.big", { type: "submit", text: t("unit.addNote") });
+    const noteForm = h("form.note-form", { novalidate: true },
+      h("label", { for: k("note"), text: t("unit.note") }), text,
+      h("label", { for: k("photo"), text: t("unit.photo") }), file, noteErr, add);
+    noteForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      noteErr.textContent = "";
+      const chosen = file.files[0] || null;
+      if (!text.value.trim()) { noteErr.textContent = t("unit.needNote"); text.focus(); return; }
+      if (chosen && !PHOTO_TYPES.includes(chosen.type)) { noteErr.textContent = t("unit.photoType"); return; }
+      add.disabled = true;
+      try {
+        const note = await JY.api("POST", `/api/incidents/${encodeURIComponent(iid)}/notes`, { text: text.value.trim() });
+        notes.append(noteItem(iid, note, chosen));
+        text.value = "";
+        file.value = "";
+        JY.toast(t("unit.noteSaved"), "ok", 2500);
+      } catch (e) {
+        noteErr.textContent = JY.errorText(e);
+      } finally {
+        add.disabled = false;
+      }
+    });
+    const outcome = h("select#" + k("outcome"), { dataset: { key: k("outcome") } });
+    outcomeOptions(outcome);
+    const closeNote = h("textarea#" + k("close-note"), { rows: 3, maxlength: 4000, dataset: { key: k("close-note") } });
+    const closeErr = h("p.error-text", { role: "alert" });
+    const closeBtn = h("button.big.primary", { type: "submit", text: t("unit.close") });
+    const closeForm = h("form.close-form", { novalidate: true },
+      h("label", { for: k("outcome"), text: t("unit.outcome") }), outcome,
+      h("label", { for: k("close-note"), text: t("unit.closeNote") }), closeNote, closeErr, closeBtn);
+    const done = h("p.closed-note", { role: "status" });
+    closeForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      closeErr.textContent = "";
+      if (!outcome.value || !closeNote.value.trim()) { closeErr.textContent = t("unit.needOutcome"); return; }
+      closeBtn.disabled = true;
+      try {
+        const inc = await JY.api("POST", `/api/incidents/${encodeURIComponent(iid)}/close`,
+          { outcome_code: outcome.value, note: closeNote.value.trim() });
+        const mine = (inc.orders || []).find((x) => String(x.id) === o.id);
+        const cur = S.orders.get(o.id);
+        if (cur) Object.assign(cur, { state: mine ? mine.state : cur.state, closed: inc.outcome });
+        save();
+        render();
+        JY.toast(t("unit.closed", { o: outcomeLabel(inc.outcome.code) }), "ok");
+      } catch (e) {
+        closeErr.textContent = JY.errorText(e);
+        closeBtn.disabled = false;
+      }
+    });
+    const el = h("section.field-report", { dataset: { incident: iid }, "aria-label": t("unit.report") },
+      h("h4", { text: t("unit.report") }), notes, noteForm, closeForm, done);
+    const refresh = (cur) => {
+      outcomeOptions(outcome);
+      closeForm.hidden = !!cur.closed;
+      done.textContent = cur.closed ? t("unit.closed", { o: outcomeLabel(cur.closed.code) }) : "";
+    };
+    refresh(o);
+    // Notes written earlier (another device, before a reload) are listed too.
+    JY.api("GET", `/api/incidents/${encodeURIComponent(iid)}/notes`).then((r) => {
+      for (const n of r.notes || []) {
+        if (notes.querySelector(`[data-note="${CSS.escape(n.id)}"]`)) continue;
+        const li = noteItem(iid, n, null);
+        if (n.photo) li.querySelector(".photo-state").textContent = "✓ " + t("unit.photoSaved", { kb: Math.max(1, Math.round(n.photo.size / 1024)) });
+        notes.append(li);
+      }
+    }, () => { /* listed again on the next reload */ });
+    S.reports.set(o.id, { el, refresh });
+    return el;
   }
 
   function renderStatus() {
@@ -279,6 +424,9 @@
     const reopen = S.sock.opts.onOpen;
     S.sock.opts.onOpen = () => { reopen(); for (const id of S.acking) S.sock.send({ type: "ack", order_id: id }); };
     JY.unitState = S;
+    // Outcome codes for closing a job from the field.
+    JY.api("GET", "/api/outcomes").then((r) => { S.outcomes = r.outcomes || []; render(); },
+      (e) => JY.toast(JY.errorText(e), "error"));
     S.sock.start();
     $("#share-loc").addEventListener("click", () => setSharing($("#share-loc").getAttribute("aria-pressed") !== "true"));
     setSharing(localStorage.getItem("jy.unit.shareLoc") !== "0");

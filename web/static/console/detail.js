@@ -1,6 +1,7 @@
 /* The selected incident: its facts, reasons, recommended units with one-click dispatch, priority
- * override, orders with their ack countdown, possible duplicates (merge / not a duplicate), timeline,
- * and close. select(id) is how every other panel opens an incident.
+ * override or confirmation, orders with their ack countdown and where each unit stood in the ranking,
+ * field notes and photos, possible duplicates (merge / not a duplicate), timeline, and close with an
+ * outcome (outcomes.js). select(id) is how every other panel opens an incident.
  */
 import { levelOf } from "./levels.js";
 import { invalidate, onRender } from "./render.js";
@@ -8,6 +9,8 @@ import {
   OPEN, S, catLabel, incName, putIncident, putOrder, reasonItem, reasonsOf, stLabel, unitName, visibleDups,
 } from "./state.js";
 import { checkHealth } from "./health.js";
+import { closeDialog, outcomePart, verdictText } from "./outcomes.js";
+import { notesPart } from "./notes.js";
 
 const { h, t, $ } = JY;
 
@@ -108,14 +111,26 @@ async function dupAction(incId, other, action, btn) {
 }
 
 async function closeIncident(incId, btn) {
-  // Closing settles every open order of the incident: ask once, so a slip of the mouse cannot do it.
-  if (!window.confirm(t("console.d.closeConfirm", { n: incName(incId) }))) return;
+  // Closing settles every open order and records the outcome: a dialog asks for the code and a note, so a
+  // slip of the mouse cannot close a job either.
+  const inc = S.incidents.get(incId);
+  if (!inc) return;
+  btn.disabled = true;
+  const r = await closeDialog(inc);
+  btn.disabled = false;
+  if (!r) return;
+  putIncident(r.incident || r);
+  JY.toast(t("console.d.closed"), "ok");
+  loadDetail(incId);
+}
+
+async function confirmLevel(inc, btn) {
   btn.disabled = true;
   try {
-    const r = await JY.api("POST", `/api/incidents/${encodeURIComponent(incId)}/status`, { status: "closed" });
+    const r = await JY.api("POST", `/api/incidents/${encodeURIComponent(inc.id)}/level/confirm`);
     putIncident(r.incident || r);
-    JY.toast(t("console.d.closed"), "ok");
-    loadDetail(incId);
+    JY.toast(t("outcome.confirmed", { l: inc.level }), "ok");
+    invalidate("queue", "detail");
   } catch (e) {
     JY.toast(JY.errorText(e), "error");
     btn.disabled = false;
@@ -176,6 +191,7 @@ function renderDetail() {
   const reasons = reasonsOf(inc);
   parts.push(h("h3", { text: t("console.reasons") }),
     reasons.length ? h("ul.reasons", null, reasons.map(reasonItem)) : h("p.hint", { text: t("console.noReasons") }));
+  parts.push(...outcomePart(inc));
   const ov = inc.priority_override;
   if (ov) parts.push(h("p.hint#override", { text: t("console.d.overridden", { p: ov.priority, by: ov.by, r: ov.reason, was: ov.previous ? ov.previous.priority : "—" }) }));
   if (OPEN.has(inc.status)) parts.push(priorityForm(inc));
@@ -213,7 +229,10 @@ function renderDetail() {
     h("strong", { text: unitName(o.unit_id) }), " — ",
     h("span.order-state", { text: t("os." + o.state) }), " ",
     h("span.hint", { text: JY.clock(o.acknowledged_at || o.created_at) }), " ",
+    o.recommendation ? h("span.badge.verdict", { dataset: { verdict: o.recommendation.verdict }, text: verdictText(o) }) : null, " ",
     o.state === "offered" && o.deadline_at ? h("span.deadline", { dataset: { deadline: o.deadline_at } }, dueText(o.deadline_at)) : null))));
+  const notes = notesPart(inc, unitName);
+  if (notes) parts.push(...notes);
 
   // duplicates
   const dups = visibleDups(inc.id);
@@ -253,9 +272,12 @@ function priorityForm(inc) {
   const reason = h("input#prio-reason", { type: "text", maxlength: 1000, placeholder: t("console.d.prioReason"),
     "aria-label": t("console.d.prioReason"), dataset: { key: "prio-reason" } });
   const err = h("span.error-text#prio-error", { role: "alert" });
+  // Agreeing with the machine is a decision too: it is recorded as the final level beside the scorer's.
+  const confirm = inc.level && !inc.final_level ? h("button", { type: "button", dataset: { key: "level-confirm" },
+    text: t("outcome.confirm", { l: inc.level }), onclick: (ev) => confirmLevel(inc, ev.currentTarget) }) : null;
   const form = h("form.row.prio-form", { novalidate: true },
     h("label.inline", { for: "prio-value", text: t("console.d.prio") }), num, reason,
-    h("button", { type: "submit", text: t("console.d.prioSet"), dataset: { key: "prio-set" } }), err);
+    h("button", { type: "submit", text: t("console.d.prioSet"), dataset: { key: "prio-set" } }), confirm, err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const p = Number(num.value);

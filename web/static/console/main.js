@@ -24,6 +24,7 @@ import { wireAlerts } from "./alerts.js";
 import { HEALTH_EVERY_MS, checkHealth, renderHealth } from "./health.js";
 import { onEvent } from "./events.js";
 import { resync } from "./sync.js";
+import { loadOutcomes } from "./outcomes.js";
 
 const { $ } = JY;
 
@@ -60,6 +61,8 @@ async function main() {
     invalidate("drafts");
   }, (e) => console.warn("kiosk templates unavailable", e));
   invalidate("queue", "units", "map", "radio", "drafts");
+  // Outcome labels for closed incidents and the close dialog (the dialog fetches them again if this failed).
+  loadOutcomes().then(() => invalidate("detail"), (e) => console.warn("outcome codes unavailable", e));
   loadRadio();
   // The socket sends a snapshot first; if none arrives soon, fetch one over REST.
   const onOpen = () => {

@@ -46,21 +46,6 @@ export function putTransmission(ev) {
   if (c.lines.length > 200) c.lines.splice(0, c.lines.length - 200);
 }
 
-async function playTransmission(id, btn) {
-  btn.disabled = true;
-  try {
-    const resp = await JY.api("GET", `/api/radio/transmissions/${encodeURIComponent(id)}/audio`, undefined, { raw: true });
-    const url = URL.createObjectURL(await resp.blob());
-    const audio = new Audio(url);
-    audio.addEventListener("ended", () => URL.revokeObjectURL(url));
-    await audio.play();
-  } catch (e) {
-    JY.toast(JY.errorText(e), "error");
-  } finally {
-    btn.disabled = false;
-  }
-}
-
 async function radioAction(path, body, btn, okText) {
   btn.disabled = true;
   try {
@@ -125,7 +110,7 @@ function renderRadio() {
     h("h3", { text: t("console.radio.channel", { c: ch }) }),
     h("ul.tlines", { "aria-live": "polite" },
       c.lines.slice(-40).map((l) => h("li.final", null, h("time", { text: JY.clock(l.at) }), l.who ? h("span.who", { text: l.who }) : null, l.text,
-        l.audio ? [" ", h("button.play", { type: "button", "aria-label": t("console.radio.play"), text: "▶", onclick: (ev) => playTransmission(l.audio, ev.currentTarget) })] : null)),
+        l.audio ? [" ", h("button.play", { type: "button", "aria-label": t("console.radio.play"), text: "▶", onclick: (ev) => JY.playAudio(`/api/radio/transmissions/${encodeURIComponent(l.audio)}/audio`, ev.currentTarget) })] : null)),
       [...c.partials.values()].map((p) => h("li.partial", null, h("time", { text: "…" }), p.who ? h("span.who", { text: p.who }) : null, p.text))))));
   if (atBottom) box.parentElement.scrollTop = box.parentElement.scrollHeight;
 }
