@@ -11,9 +11,9 @@ import pytest
 
 pytestmark = [pytest.mark.redis]
 
-PAGES = ("/", "/console", "/unit", "/interview", "/kiosk", "/brief", "/cases")
+PAGES = ("/", "/console", "/unit", "/interview", "/kiosk", "/brief", "/cases", "/inspections")
 ASSETS = ("common.js", "common.css", "console-calls.js", "unit.js", "interview.js", "interview-record.js",
-          "pcm-worklet.js", "kiosk.js", "brief.js", "cases.js", "cases.css")
+          "pcm-worklet.js", "kiosk.js", "brief.js", "cases.js", "cases.css", "inspections.js", "inspections.css")
 # The console's ES modules (web/static/console/), loaded by URL from one another.
 CONSOLE_MODULES = ("main.js", "i18n.js", "levels.js", "state.js", "render.js", "queue.js", "detail.js", "units.js",
                    "map.js", "radio.js", "kiosk.js", "alerts.js", "health.js", "sync.js", "events.js")
