@@ -626,7 +626,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     # Embedded defaults: ServerProcess drops every JINGYUN_*, REDIS_URL and DATABASE_URL of this
     # environment; only the data dir, the model and a fixed secret (to sign the bench's tokens) are set.
     env = {"JINGYUN_DATA_DIR": str(work / "data"), "JINGYUN_SECRET": SECRET, "JINGYUN_MODEL": args.model,
-           "JINGYUN_LOAD_MODEL": "1"}
+           "JINGYUN_LOAD_MODEL": "1", **dict(item.split("=", 1) for item in args.env)}
     server = ServerProcess(env, work / "server.log")
     stats = Stats()
     stop = asyncio.Event()
@@ -813,7 +813,7 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "run_s": round(run_s, 1), "grace_used_s": round(facts["grace_used"], 1),
         "model": args.model, "duration_s": args.duration, "channels": args.channels, "duty": args.duty,
         "rooms": args.rooms, "units": len(units), "phones_connected": phones_up, "consoles": args.consoles,
-        "rate": args.rate, "seed": args.seed, "cpus": os.cpu_count(),
+        "rate": args.rate, "seed": args.seed, "server_env": args.env, "cpus": os.cpu_count(),
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     return result
@@ -892,9 +892,13 @@ def cli() -> None:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--shared", default=str(shared), help="the shared test data (JINGYUN_SHARED_DIR)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir and server log")
+    parser.add_argument("--env", action="append", default=[], metavar="JINGYUN_X=VALUE",
+                        help="a server setting other than its default, to compare (repeatable)")
     parser.add_argument("--detail", type=Path,
                         help="also write one JSON line per transmission and per utterance here (clip, when, latency)")
     args = parser.parse_args()
+    if any("=" not in item or not item.startswith("JINGYUN_") for item in args.env):
+        parser.error("--env takes JINGYUN_NAME=VALUE")
     if not 0 < args.duty < 1 or args.rate <= 0 or args.duration <= 0 or args.units < 1:
         parser.error("--duty must be in (0, 1); --rate, --duration and --units must be positive")
     result = asyncio.run(run(args))
