@@ -171,14 +171,9 @@ class AsrEngine:
         # On CPU a batch of N costs about N single decodes (measured 0.9x) and every item waits for
         # the whole batch; on a GPU a batch costs about one call.
         self.max_batch = settings.max_batch or (8 if device == "cuda" else 1)
-        # Urgent decoders (calls, interviews, emergency channels) run beside the others: a final that
-        # matters more never waits for a routine one to finish; for that while, the cores are shared.
-        self.urgent_decoders = settings.urgent_decoders
-        self._executor = ThreadPoolExecutor(self.workers + self.urgent_decoders, thread_name_prefix="jingyun-asr",
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="jingyun-asr",
                                             initializer=_lower_priority, initargs=(settings.nice,))
         self._busy_workers = 0
-        self._urgent_running = 0
-        self.urgent_batches = 0  # finals decoded on an urgent decoder because every other one was busy
         self._partial_batches = 0
         self.peak_busy_workers = 0  # most batches decoded at once, and of them partial ones
         self.peak_partial_batches = 0
@@ -224,12 +219,12 @@ class AsrEngine:
 
         def build() -> AsrEngine:
             model = WhisperModel(str(info.path), device=device, compute_type=compute, cpu_threads=threads,
-                                 num_workers=workers + settings.urgent_decoders, local_files_only=True)
+                                 num_workers=workers, local_files_only=True)
             return cls(model, info, settings, device, compute, workers)
 
         engine: AsrEngine = _in_lowered_thread(settings.nice, build)
-        log.info("ASR model %s loaded from %s on %s/%s in %.1fs (%d workers + %d urgent x %d threads)", info.name,
-                 info.path, device, compute, time.perf_counter() - started, workers, settings.urgent_decoders, threads)
+        log.info("ASR model %s loaded from %s on %s/%s in %.1fs (%d workers x %d threads)", info.name, info.path,
+                 device, compute, time.perf_counter() - started, workers, threads)
         return engine
 
     def describe(self) -> dict[str, Any]:
@@ -237,7 +232,7 @@ class AsrEngine:
         facts: dict[str, Any] = {"model": self.info.name, "path": str(self.info.path), "device": self.device,
                                  "compute_type": self.compute_type, "multilingual": self.multilingual,
                                  "languages": len(self.languages), "max_batch": self.max_batch,
-                                 "workers": self.workers, "urgent_decoders": self.urgent_decoders,
+                                 "workers": self.workers,
                                  "window": self.settings.window}
         notes = {code: note for code in ("yue", "zh") if (note := self.resolve_language(code)[1])}
         if notes:
@@ -284,31 +279,22 @@ class AsrEngine:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._queue:
-                spare = self.workers - (self._busy_workers - self._urgent_running)
-                urgent = False
-                if spare > 0:
-                    finals_running = self._busy_workers - self._partial_batches
-                    batch = self._take_batch(allow_partials=(spare > 1 or self.workers == 1) and not finals_running)
-                elif self._urgent_running < self.urgent_decoders:
-                    batch, urgent = self._take_urgent(), True
-                else:
-                    break
+            while self._queue and self._busy_workers < self.workers:
+                spare = self.workers - self._busy_workers
+                finals_running = self._busy_workers - self._partial_batches
+                batch = self._take_batch(allow_partials=(spare > 1 or self.workers == 1) and not finals_running)
                 if not batch:
                     break
                 self._busy_workers += 1
-                if urgent:
-                    self._urgent_running += 1
-                    self.urgent_batches += 1
                 if not batch[0].options.final:
                     self._partial_batches += 1
                     self.peak_partial_batches = max(self.peak_partial_batches, self._partial_batches)
                 self.peak_busy_workers = max(self.peak_busy_workers, self._busy_workers)
-                task = asyncio.get_running_loop().create_task(self._decode(batch, urgent), name="asr-batch")
+                task = asyncio.get_running_loop().create_task(self._decode(batch), name="asr-batch")
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
 
-    async def _decode(self, batch: list[_Pending], urgent: bool = False) -> None:
+    async def _decode(self, batch: list[_Pending]) -> None:
         loop = asyncio.get_running_loop()
         taken = time.perf_counter()
         try:
@@ -323,8 +309,6 @@ class AsrEngine:
             return
         finally:
             self._busy_workers -= 1
-            if urgent:
-                self._urgent_running -= 1
             if not batch[0].options.final:
                 self._partial_batches -= 1
             if self._wakeup is not None:
@@ -383,16 +367,6 @@ class AsrEngine:
         chosen = {id(p) for p in batch}
         self._queue = [p for p in self._queue if id(p) not in chosen]
         return batch
-
-    def _take_urgent(self) -> list[_Pending]:
-        """The most urgent waiting final at or above the urgent priority, alone; [] when there is none."""
-        floor = self.settings.urgent_priority
-        urgent = [p for p in self._queue if p.options.final and p.options.priority >= floor and not p.future.done()]
-        if not urgent:
-            return []
-        pick = min(urgent, key=lambda p: (-p.options.priority, p.queued_at))
-        self._queue = [p for p in self._queue if p is not pick]
-        return [pick]
 
     def _finals_waiting(self) -> bool:
         # Read from a decoder thread while the loop may change the list: a snapshot is enough here.

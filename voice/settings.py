@@ -22,13 +22,6 @@ class VoiceSettings:
     workers: int = setting(0, "JINGYUN_ASR_WORKERS",
                            "decodes run in parallel, each on its own model replica (0: auto: one per CPU core up to 4, "
                            "1 on CUDA); partials never take the last free one", lo=0, hi=64)
-    urgent_decoders: int = setting(1, "JINGYUN_ASR_URGENT_DECODERS",
-                                   "decoders kept beyond JINGYUN_ASR_WORKERS for urgent finals (priority at least "
-                                   "JINGYUN_ASR_URGENT_PRIORITY: calls, interviews, emergency channels), so one never "
-                                   "waits for routine radio to finish; 0: none", lo=0, hi=8)
-    urgent_priority: int = setting(7, "JINGYUN_ASR_URGENT_PRIORITY",
-                                   "the final priority (radio: the channel's 0-10; calls 9, interviews 7, other "
-                                   "streams 6) from which a final may use an urgent decoder", lo=0, hi=10)
     nice: int = setting(10, "JINGYUN_ASR_NICE",
                         "how much lower the decoder threads' CPU priority is than the server's (Linux nice "
                         "increment; 0: same), so dispatch on the event loop never waits for a decode", lo=0, hi=19)

@@ -96,27 +96,3 @@ async def test_when_behind_the_most_urgent_finals_are_taken_first(asr_engine: As
         asr_engine._queue = saved
     assert asr_engine.max_batch == 1  # on CPU: no item waits for a batch of others
     assert taken == [(9, 3), (7, 5), (6, 9), (5, 0), (5, 1), (5, 2), (5, 4), (5, 6), (5, 7), (5, 8)]
-
-
-async def test_an_urgent_final_does_not_wait_for_routine_decodes_to_finish(asr_engine: AsrEngine,
-                                                                           shared_dir: Path) -> None:
-    """Every ordinary decoder busy with a long routine final (radio, priority 5): an interview's or a
-    call's final (priority >= JINGYUN_ASR_URGENT_PRIORITY) starts at once on the urgent decoder, while
-    another routine final waits its turn."""
-    assert asr_engine.urgent_decoders == 1
-    long_audio = decode_file((shared_dir / "audio/real/en_jfk.wav").read_bytes())
-    short = decode_file((shared_dir / "audio/synthetic/en_radio_06.wav").read_bytes())
-    done: list[str] = []
-
-    async def final(name: str, audio: np.ndarray, priority: int) -> None:
-        result = await asr_engine.transcribe(audio, DecodeOptions(language="en", priority=priority))
-        assert result.text, name
-        done.append(name)
-
-    before = asr_engine.urgent_batches
-    tasks = [asyncio.ensure_future(final(f"long{i}", long_audio, 5)) for i in range(asr_engine.workers)]
-    await asyncio.sleep(0.05)  # the long ones hold every ordinary decoder
-    tasks += [asyncio.ensure_future(final("routine", short, 5)), asyncio.ensure_future(final("urgent", short, 9))]
-    await asyncio.gather(*tasks)
-    assert asr_engine.urgent_batches == before + 1
-    assert done.index("urgent") < done.index("routine"), done  # routine started only when a long one ended
