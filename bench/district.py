@@ -212,6 +212,8 @@ class Utterance:
     why: str | None = None  # the dropped reason or the error code
     latency_s: float | None = None
     sent: float | None = None  # monotonic: its last audio went out
+    text: str = ""  # the final's text (--detail)
+    seconds: float | None = None  # the utterance's length (final's end - start)
 
 
 @dataclass
@@ -446,6 +448,10 @@ def on_interview_message(data: dict[str, Any], stream: InterviewStream, stats: S
             sent = stream.sent_at(float(end)) if isinstance(end, (int, float)) else None
             u.latency_s = None if sent is None else now - sent
             u.sent = sent
+            u.text = str(data.get("text") or "")
+            start = data.get("start")
+            if isinstance(start, (int, float)) and isinstance(end, (int, float)):
+                u.seconds = round(float(end) - float(start), 2)
         elif kind == "dropped" and u.terminal is None:
             u.terminal, u.why = "dropped", str(data.get("reason"))
     elif kind == "error":
@@ -724,8 +730,8 @@ def write_detail(path: Path, stats: Stats, t0: float) -> None:
         for st in stats.streams:
             for n, u in sorted(st.utterances.items()):
                 out.write(json.dumps({"kind": "interview", "room": st.room, "stream": st.number, "utterance": n,
-                                      "sent_at": at(u.sent), "latency_s": u.latency_s,
-                                      "terminal": u.terminal}) + "\n")
+                                      "sent_at": at(u.sent), "latency_s": u.latency_s, "seconds": u.seconds,
+                                      "terminal": u.terminal, "text": u.text}, ensure_ascii=False) + "\n")
 
 
 def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]:
