@@ -819,7 +819,7 @@ def summarize(stats: Stats, args: argparse.Namespace, facts: dict[str, Any]) -> 
         "run_s": round(run_s, 1), "grace_used_s": round(facts["grace_used"], 1),
         "model": args.model, "duration_s": args.duration, "channels": args.channels, "duty": args.duty,
         "rooms": args.rooms, "units": len(units), "phones_connected": phones_up, "consoles": args.consoles,
-        "rate": args.rate, "seed": args.seed, "server_env": args.env, "cpus": os.cpu_count(),
+        "rate": args.rate, "seed": args.seed, "server_env": getattr(args, "env", []), "cpus": os.cpu_count(),
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     return result

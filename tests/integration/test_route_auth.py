@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import auth
+from web.api.pages import PAGES
 from web.auth import ALL_ROLES, Role, route_roles
 
 pytestmark = pytest.mark.redis
@@ -37,7 +38,7 @@ async def test_every_route_declares_and_enforces_roles(client: Any) -> None:
     # Only probes, pages and static files may be public.
     for path in public:
         assert path in PUBLIC_PATHS or path.startswith("/static") or "/" + path.strip("/").split("/")[0] in {
-            "/", "/console", "/unit", "/interview", "/kiosk", "/brief", "/cases"}, f"{path} is public"
+            "/", *(f"/{page}" for page in PAGES)}, f"{path} is public"
     for method, path, roles in routes:
         resp = await client.request(method, path)
         assert resp.status == 401, f"{method} {path} answered {resp.status} without a token"
