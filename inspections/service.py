@@ -28,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cases import fields
 from cases.errors import Conflict, Forbidden, InvalidInput, NotFound, RecordError
+from cases.journal import Journal
 from cases.upload import receive
 from common.db import transaction
 from common.ids import new_id
 from common.times import as_utc
-from dispatch import audit as auditlog
 from dispatch.errors import NotFound as IncidentNotFound
 from inspections import chain, records
 from inspections.access import ADMIN, BUILDING_MANAGER, FIRE_OFFICE, GRID_WORKER, SEES_ALL, Viewer, visible
@@ -72,15 +72,14 @@ def utcnow() -> dt.datetime:
 
 
 class _Tx:
-    """A write transaction and the audit entries appended in it."""
+    """A write transaction of the shared case journal (cases.journal), and its audit entries."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, journal: Journal) -> None:
         self.conn = conn
-        self.heads: list[tuple[int, str]] = []
+        self.journal = journal
 
     async def audit(self, **kwargs: Any) -> int:
-        seq, digest = await auditlog.append(self.conn, **kwargs)
-        self.heads.append((seq, digest))
+        seq, _digest = await self.journal.audit(self.conn, **kwargs)
         return seq
 
 
@@ -98,20 +97,16 @@ class InspectionService:
         self.data_dir = Path(data_dir)
         self.dispatch = dispatch
         self.executor = executor
-        self.record_audit_head = record_audit_head
+        # Transactions and audit entries as the case stores write them: the new head of the chain
+        # goes to ``record_audit_head`` (Redis) after each commit.
+        self.journal = Journal(db, record_audit_head)
         self._lock_rows = db.dialect.name != "sqlite"  # SQLite serialises writers already
 
     # ---- helpers ---------------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def _tx(self) -> AsyncIterator[_Tx]:
-        async with transaction(self.db) as conn:
-            tx = _Tx(conn)
-            yield tx
-        if tx.heads and self.record_audit_head is not None:
-            try:
-                await self.record_audit_head(*max(tx.heads))
-            except Exception:  # the head is a cross-check; the chain in SQL is the record
-                log.warning("could not record the audit head in Redis", exc_info=True)
+        async with self.journal.tx() as conn:
+            yield _Tx(conn, self.journal)
 
     async def _blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
