@@ -18,12 +18,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from cases import fields
 from cases.upload import StoredFile, check_declared_size, receive
 from common.ids import new_id
 from dispatch import views
 from dispatch.closing import check_note_text, photo_type
 from dispatch.context import Context
-from dispatch.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dispatch.errors import Conflict, Forbidden, NotFound
 from dispatch.incidents import unit_assigned
 from dispatch.model import iso, utcnow
 from dispatch.tables import field_notes
@@ -114,9 +115,8 @@ async def attach_photo(ctx: Context, incident_id: str, note_id: str, chunks: Asy
         raise Conflict(f"field note {note_id} already has its photo (sha256 {row['photo_sha256']}); a kept photo "
                        "is never replaced: write a new note for another photo", sha256=row["photo_sha256"])
     media, ext = photo_type(content_type)
-    if expected_sha256 is not None and (len(expected_sha256) != 64
-                                        or any(c not in "0123456789abcdefABCDEF" for c in expected_sha256)):
-        raise InvalidInput("X-Content-SHA256 must be the photo's sha256 as 64 hex digits", field="X-Content-SHA256")
+    if expected_sha256 is not None:
+        expected_sha256 = fields.sha256(expected_sha256, "X-Content-SHA256")
     declared_size = check_declared_size(content_length, ctx.settings.field_photo_max_bytes)
     rel = f"{note_id[:2]}/{note_id}.{ext}"
     try:
