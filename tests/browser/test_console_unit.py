@@ -3,6 +3,7 @@ reports on scene; the console shows each step. Real server, real Redis, real Chr
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -146,4 +147,45 @@ async def test_console_reconnects_and_resyncs(make_client: Any, dispatch_api: An
     await expect(console.locator("#conn")).to_have_attribute("data-state", "open")
     # Created while the socket was down: the snapshot on reconnect brings it in.
     await expect(console.locator(f'#queue li[data-id="{incident["id"]}"]')).to_be_visible()
+    page_watch.check()
+
+
+async def press_across(page: Any, button: Any, during: Any) -> None:
+    """Press the button, run `during` (something that makes the page redraw), then release: a click whose
+    press and release straddle a live update, as happens to people on a busy console or a phone."""
+    box = await button.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await during()
+    await asyncio.sleep(1.0)  # the update has reached the page (it is held, not dropped)
+    await page.mouse.up()
+
+
+async def test_click_survives_a_redraw_between_press_and_release(make_client: Any, dispatch_api: Any,
+                                                                 browser: Any, page_watch: Any) -> None:
+    """An event that redraws the detail while the dispatcher's mouse button is down must not swallow the
+    click: the press lands on the old button, the release would land on its copy, and the browser then
+    sends the click to neither (CI caught "Close incident" doing nothing this way). The officer's phone
+    holds its redraws the same way (JY.afterPress in common.js)."""
+    client = await make_client()
+    api = dispatch_api(client)
+    await api.unit("P-101", lat=22.5412, lon=114.0612)
+    incident = await api.incident("Two men fighting with a knife outside Futian metro station exit A, one bleeding",
+                                  location_text="Futian metro station exit A")
+    console = await open_console(browser, client, page_watch)
+    await console.locator(f'#queue li[data-id="{incident["id"]}"] .inc-btn').click()
+    button = console.locator("#detail").get_by_role("button", name="Close incident")
+    await expect(button).to_be_enabled()
+    # The detail has settled (its recommendations loaded), so the button found is the one pressed.
+    await expect(console.locator("#detail .recs")).to_be_visible()
+
+    async def caller_adds() -> None:
+        await api.call("POST", f"/api/incidents/{incident['id']}/text", json={"text": "The second man ran north"})
+
+    await press_across(console, button, caller_adds)
+    await expect(console.locator("#close-dialog")).to_be_visible()
+    # The held redraw ran after the release: the timeline has the caller's addition.
+    await console.locator("#close-dialog").get_by_role("button", name="Cancel").click()
+    await expect(console.locator("#detail")).to_contain_text("The second man ran north")
     page_watch.check()

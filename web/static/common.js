@@ -7,6 +7,7 @@
  * JY.api              fetch with the token; errors become Error(message) carrying status, code and details.
  * JY.Socket           a WebSocket that reconnects with backoff and shows its state in a pill.
  * JY.toast / banner   visible notices; nothing fails silently.
+ * JY.afterPress       run a redraw now, or after the finger or mouse button that is down comes up.
  */
 (function () {
   "use strict";
@@ -530,6 +531,36 @@
   };
 
   /** A stable random id (for drafts, interview lines). */
+  // ---------------------------------------------------------------- redraws wait for a press to end
+  // Pages redraw a list or panel wholesale when a live message arrives. Replaced between the press and
+  // the release, a button swallows the tap: the press lands on the old element, the release on its copy,
+  // and the browser clicks neither ("Acknowledge" or "Close incident" doing nothing). So a redraw asked
+  // for while a pointer is down runs after the release (after the click has run), or after PRESS_MAX_MS
+  // when the press is a long one (a text selection), whichever comes first.
+  const PRESS_MAX_MS = 3000;
+  let pressedAt = 0;
+  let pressTimer = 0;
+  const afterRelease = new Set();
+  function runHeld() {
+    pressedAt = 0;
+    clearTimeout(pressTimer);
+    pressTimer = 0;
+    const fns = [...afterRelease];
+    afterRelease.clear();
+    fns.forEach((f) => f());
+  }
+  document.addEventListener("pointerdown", () => { pressedAt = performance.now(); }, true);
+  for (const ev of ["pointerup", "pointercancel"]) {
+    // The click follows pointerup in the same task: a zero timeout runs the redraw after it.
+    document.addEventListener(ev, () => { setTimeout(runHeld, 0); }, true);
+  }
+  JY.afterPress = function (fn) {
+    const held = pressedAt ? performance.now() - pressedAt : PRESS_MAX_MS;
+    if (held >= PRESS_MAX_MS) { fn(); return; }
+    afterRelease.add(fn); // a Set: ten redraws asked for during one press run once
+    if (!pressTimer) pressTimer = setTimeout(runHeld, PRESS_MAX_MS - held);
+  };
+
   JY.uid = function (prefix) {
     const a = new Uint8Array(8);
     crypto.getRandomValues(a);

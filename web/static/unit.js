@@ -87,7 +87,11 @@
     return null;
   }
 
-  function render() {
+  // Live messages redraw the list; one arriving while the officer's finger is on "Acknowledge" waits for
+  // the tap to finish (JY.afterPress), or the tap would land on a replaced button and do nothing.
+  function render() { JY.afterPress(renderOrders); }
+
+  function renderOrders() {
     const ul = $("#orders");
     const list = [...S.orders.values()].sort((a, b) => (JY.parseTime(b.created_at) || 0) - (JY.parseTime(a.created_at) || 0));
     if (!list.length) { ul.replaceChildren(h("li.empty", { text: t("unit.orders.none") })); return; }

@@ -254,7 +254,12 @@ function renderDetail() {
   if (!tl.length) parts.push(h("p.empty", { text: t("console.d.timeline.none") }));
   else parts.push(h("ol.timeline#timeline", null, tl.slice().sort((a, b) => (JY.parseTime(a.at || a.created_at) || 0) - (JY.parseTime(b.at || b.created_at) || 0))
     .map((e) => h("li", null, h("time", { text: JY.clock(e.at || e.created_at) }), h("span", { text: timelineText(e) })))));
-  box.replaceChildren(...parts);
+  // An update that changes nothing on screen (most unit moves) leaves the panel as it is: a button under
+  // the dispatcher's mouse stays the same element, and a selection in the text stays.
+  const next = document.createElement("div");
+  next.append(...parts);
+  if (box.dataset.incident === inc.id && next.innerHTML === box.innerHTML) return;
+  box.replaceChildren(...next.childNodes);
   box.dataset.incident = inc.id;
   typed.forEach((v, k) => { const el = box.querySelector(`[data-key="${CSS.escape(k)}"]`); if (el) el.value = v; });
   if (keepFocus) { const el = box.querySelector(`[data-key="${CSS.escape(keepFocus)}"]`); if (el) el.focus(); }
@@ -302,6 +307,16 @@ let refreshTimer = 0;
 export function refreshSelected() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => { if (S.selected) loadDetail(S.selected); }, 150);
+}
+
+// A unit's move or status change only touches the selected incident's recommendations. With a district's
+// units reporting positions every few seconds these arrive many times a second, so the ranking is
+// fetched again at most every RECS_EVERY_MS (a throttle: a steady stream still refreshes it).
+const RECS_EVERY_MS = 2000;
+let recsTimer = 0;
+export function refreshRecs() {
+  if (recsTimer) return;
+  recsTimer = setTimeout(() => { recsTimer = 0; if (S.selected) loadRecs(S.selected); }, RECS_EVERY_MS);
 }
 
 

@@ -4,7 +4,7 @@
  */
 import { invalidate } from "./render.js";
 import { S, addDup, pick, putIncident, putOrder, putUnit } from "./state.js";
-import { refreshSelected, select } from "./detail.js";
+import { refreshRecs, refreshSelected, select } from "./detail.js";
 import { putTranscript, putTransmission } from "./radio.js";
 import { putDraft } from "./kiosk.js";
 import { putAlert } from "./alerts.js";
@@ -30,7 +30,7 @@ export function onEvent(ev) {
     case "unit":
       putUnit(pick(ev, "unit"));
       invalidate("units", "map");
-      if (S.selected) { invalidate("detail"); refreshSelected(); }
+      if (S.selected) refreshRecs();
       break;
     case "order": {
       const o = pick(ev, "order");

@@ -5,6 +5,9 @@
  * Each panel's module registers its render function under its name (onRender); they run in the fixed
  * order below, the order of the single-file console (the queue before the detail, so a selection
  * change shows in both in the same frame).
+ *
+ * A redraw asked for while a mouse button is down waits for its release (JY.afterPress), so an event
+ * arriving mid-click cannot swallow the dispatcher's click.
  */
 const ORDER = ["queue", "detail", "units", "map", "radio", "drafts", "alerts"];
 const renderers = new Map();
@@ -23,6 +26,10 @@ export function invalidate(...parts) {
 }
 
 function flush() {
+  JY.afterPress(redraw);
+}
+
+function redraw() {
   frame = 0;
   const d = dirty;
   dirty = new Set();
