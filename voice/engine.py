@@ -429,10 +429,12 @@ class AsrEngine:
                 results[i] = AsrResult(text="", speech_seconds=speech)
         # CTranslate2 decodes a batch in one call only when every item's <|startoftranscript|> sits
         # at the same position (hotwords and initial prompts come before it), and finals and
-        # partials differ in beam size, which it fixes per call: items are grouped by both.
-        groups: dict[tuple[bool, int], list[int]] = {}
+        # partials differ in beam size, which it fixes per call: items are grouped by both (and by the
+        # window, one encoder input length per call).
+        groups: dict[tuple[bool, int, bool], list[int]] = {}
         for i in live:
-            groups.setdefault((options[i].final, self._prefix_length(options[i])), []).append(i)
+            key = (options[i].final, self._prefix_length(options[i]), options[i].full_window)
+            groups.setdefault(key, []).append(i)
         for idx in groups.values():
             decoded = self._decode_isolated([audios[i] for i in idx], [options[i] for i in idx])
             for i, r in zip(idx, decoded, strict=True):
@@ -517,7 +519,7 @@ class AsrEngine:
                          language=language if self.multilingual else None)
 
     def _decode_group(self, audios: Sequence[np.ndarray], options: Sequence[DecodeOptions]) -> list[AsrResult]:
-        full = self.settings.window == "full"
+        full = self.settings.window == "full" or options[0].full_window
         feats, frames = self._features(audios, full)
         encoder_output = self.model.encode(feats)
         langs: list[tuple[str, float | None]] = []
@@ -723,7 +725,9 @@ async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: Deco
     window anyway), which are decoded concurrently so the engine can batch them. Returns
     (start, end, result) per chunk that produced words. Used by file uploads, the
     OpenAI-compatible endpoint and, later, radio-call uploads and interview recordings.
+    A recording is decoded in the full 30 s window (``DecodeOptions.full_window``): accuracy first.
     """
+    options = dataclasses.replace(options, full_window=True)
     spans = speech_spans(audio, max_chunk_seconds)
     chunks: list[tuple[float, float]] = []
     for start, end in spans:

@@ -27,6 +27,12 @@ class DecodeOptions:
     # Which final decodes first when the engine is behind: higher first, then the oldest (radio:
     # the channel's 0-10 priority; streams: voice.connections.deps.stream_priority).
     priority: int = 5
+    # A whole recording (upload, file, `jingyun transcribe`): decoded in Whisper's 30 s window, as it
+    # was trained, whatever JINGYUN_ASR_WINDOW says. Live finals use the fitted window, which is about
+    # twice as fast but makes the text of a long utterance depend on the pad (the 12.4 s meeting clip:
+    # CER 0.24-0.33 as the pad goes from 3 to 8 s, 0.22 in the 30 s window); nobody waits on a file's
+    # every second.
+    full_window: bool = False
 
     @property
     def prompted(self) -> bool:
