@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 
 from cases.errors import InvalidInput
-from common import times
 from common.times import as_utc as as_utc  # re-exported for the case modules
-from common.times import parse_iso
+from common.times import iso_exact, parse_iso
+
+iso = iso_exact  # what the case-file hash chain holds; re-exported for the case modules
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:]{0,63}$")
@@ -139,11 +140,6 @@ def instant(value: Any, field: str, *, now: dt.datetime | None = None,
         raise InvalidInput(f"{field} is in the future ({iso(utc)} is after {iso(now)}); check the clock and "
                            "the time zone", field=field)
     return utc
-
-
-def iso(value: dt.datetime) -> str:
-    """ISO 8601 UTC with a ``Z``, microseconds when there are any: what the case-file hash chain holds."""
-    return times.iso(value, timespec="auto")
 
 
 def duration(value: Any, field: str) -> dt.timedelta:

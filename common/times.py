@@ -45,3 +45,15 @@ def parse_iso(value: str) -> dt.datetime:
     Raises ``ValueError`` for anything else: each caller words the error for its own field.
     """
     return as_utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+@overload
+def iso_exact(value: dt.datetime) -> str: ...
+@overload
+def iso_exact(value: None) -> None: ...
+@overload
+def iso_exact(value: dt.datetime | None) -> str | None: ...
+def iso_exact(value: dt.datetime | None) -> str | None:
+    """``2026-05-01T12:00:03.120456Z`` (microseconds when there are any, ``timespec="auto"``): the format
+    dispatch, case files and inspections publish and their hash chains hash. None stays None."""
+    return iso(value, timespec="auto")

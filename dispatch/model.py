@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, overload
+from typing import Any
 
 from common import times
 from common.levels import LEVEL_RANGES as LEVEL_RANGES  # re-exported for the dispatch modules
@@ -77,13 +77,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@overload
-def iso(value: dt.datetime) -> str: ...
-@overload
-def iso(value: dt.datetime | None) -> str | None: ...
-def iso(value: dt.datetime | None) -> str | None:
-    """ISO 8601 UTC with a ``Z``, with microseconds when there are any: dispatch's published format."""
-    return times.iso(value, timespec="auto")
+iso = times.iso_exact  # dispatch's published format (microseconds when there are any)
 
 
 def parse_time(value: str, name: str) -> dt.datetime:

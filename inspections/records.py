@@ -10,8 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from cases import fields
-from common.times import as_utc
+from common.times import as_utc, iso_exact
 from inspections.access import BUILDING_MANAGER, Viewer, can_see_building
 from inspections.buildings import Building
 from inspections.chain import (
@@ -28,13 +27,11 @@ from inspections.chain import (
 from inspections.overdue import step_due
 from inspections.rules import StepDeadlines
 
+iso = iso_exact  # the case files' format: inspections share their journal
+
 # Not a step of the chain: the fire police open a dispatch incident for the hazard, which then
 # records link_incident. Offered wherever link_incident is.
 CREATE_INCIDENT = "create_incident"
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else fields.iso(as_utc(value))
 
 
 # ---- buildings -------------------------------------------------------------------------------------------

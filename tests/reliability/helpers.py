@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,6 +215,3 @@ def concrete_path(canonical: str, ids: dict[str, str]) -> str:
 
     return re.sub(r"\{([^}]+)\}", fill, canonical)
 
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:10]

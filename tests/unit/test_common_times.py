@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from common.ids import new_id
-from common.times import as_utc, iso, parse_iso
+from common.times import as_utc, iso, iso_exact, parse_iso
 
 AT = dt.datetime(2026, 5, 1, 12, 0, 3, 120456, tzinfo=dt.UTC)
 
@@ -56,3 +56,10 @@ def test_console_event_envelope() -> None:
     kept = envelope({"type": "alert", "at": "2026-05-01T12:00:00Z", "origin": "x"}, origin="host-2")
     assert kept == {"type": "alert", "at": "2026-05-01T12:00:00Z", "origin": "host-2"}
     assert envelope({"type": "x"}, origin="h", now=AT)["at"] == "2026-05-01T12:00:03.120456Z"
+
+
+def test_iso_exact_keeps_microseconds_the_hash_chains_hash() -> None:
+    at = dt.datetime(2026, 5, 1, 12, 0, 3, 120456, tzinfo=dt.UTC)
+    assert iso_exact(at) == "2026-05-01T12:00:03.120456Z"
+    assert iso_exact(at.replace(microsecond=0)) == "2026-05-01T12:00:03Z"
+    assert iso_exact(None) is None
