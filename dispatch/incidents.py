@@ -33,6 +33,7 @@ from dispatch.model import (
     ENDED_INCIDENT_STATES,
     INCIDENT_TRANSITIONS,
     LEVELS,
+    OPEN_ORDER_STATES,
     as_utc,
     check_choice,
     check_coords,
@@ -188,7 +189,35 @@ async def add_text(ctx: Context, incident_id: str, *, text: str, source: str, ac
                            "category": values.get("category", current["category"])})
     incident = await store.get_incident(incident_id)
     await ctx.console.publish({"type": "incident", "action": "updated", "incident": incident})
+    await tell_units(ctx, incident_id)
     return incident
+
+
+async def tell_units(ctx: Context, incident_id: str) -> None:
+    """Every unit with an open order for the incident gets what the caller added (text, level, place):
+    an officer on the way must not miss "he has a knife" said after the dispatch. A notice on the unit
+    channel reaches the phones connected now; a phone that reconnects gets the latest with
+    :func:`unit_updates`."""
+    row = await ctx.store.incident_row(incident_id)
+    async with ctx.store.engine.connect() as conn:
+        held = (await conn.execute(sa.select(order_rows.c.id, order_rows.c.unit_id).where(
+            order_rows.c.incident_id == incident_id, order_rows.c.state.in_(OPEN_ORDER_STATES)))).all()
+    for order_id, unit_id in held:
+        try:
+            await ctx.bus.notify_unit(unit_id, "incident", order_id, incident=views.unit_incident(row))
+        except Exception as exc:  # Redis down: the phone gets the latest when it reconnects
+            log.warning("could not tell unit %s of incident %s's update: %s", unit_id, incident_id, exc)
+
+
+async def unit_updates(ctx: Context, unit_id: str) -> list[dict[str, Any]]:
+    """For a phone that (re)connects: the current incident of each of its open orders, as the
+    ``order_incident`` messages it would have got live."""
+    async with ctx.store.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(order_rows.c.id.label("held_order_id"), incidents).join(
+            incidents, incidents.c.id == order_rows.c.incident_id).where(
+            order_rows.c.unit_id == unit_id, order_rows.c.state.in_(OPEN_ORDER_STATES)))).all()
+    return [{"type": "order_incident", "order_id": r.held_order_id, "incident": views.unit_incident(dict(r._mapping))}
+            for r in rows]
 
 
 async def link_transcript(ctx: Context, incident_id: str, *, transcript_id: str, actor: str,

@@ -199,6 +199,12 @@ class Hub:
         if msg.get("kind") == "withdrawn":
             self._withdraw(unit_id, msg)
             return
+        if msg.get("kind") == "incident":
+            # The caller added to the job: the phone shows the new text (dispatch.incidents.tell_units).
+            update = {"type": "order_incident", "order_id": msg.get("order_id"), "incident": msg.get("incident")}
+            for conn in list(self.units.get(unit_id, ())):
+                conn.send(update)
+            return
         text = msg.get("text")
         if msg.get("kind") == "order" and isinstance(text, str):
             # The push script already put the entry in the unit's pending list and sent the message

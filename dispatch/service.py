@@ -140,6 +140,10 @@ class DispatchService:
         """Append text (a later call, a radio update, a transcript) and score the whole text again."""
         return await incidents.add_text(self.ctx, incident_id, text=text, source=source, actor=actor)
 
+    async def unit_updates(self, unit_id: str) -> list[dict[str, Any]]:
+        """The current incident of each of the unit's open orders (sent to a phone as it connects)."""
+        return await incidents.unit_updates(self.ctx, unit_id)
+
     async def link_transcript(self, incident_id: str, *, transcript_id: str, actor: str,
                               text: str | None = None) -> dict[str, Any]:
         """Link a voice transcript to an incident (and, when given, add its text)."""

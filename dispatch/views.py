@@ -121,10 +121,16 @@ def order_message(order: dict[str, Any], inc: Mapping[str, Any],
     its transaction committed, before anything is sent. ``created_at`` is taken when that
     transaction starts."""
     extra = {"committed_at": iso(committed_at)} if committed_at is not None else {}
-    return {**without_ranking(order), **extra, "incident": {
-        "id": inc["id"], "number": inc["number"], "category": inc["category"], "priority": inc["priority"],
-        "level": inc["level"], "text": inc["text"][-2000:],
-        "location": {"text": inc["location_text"], "lat": inc["lat"], "lon": inc["lon"]}}}
+    return {**without_ranking(order), **extra, "incident": unit_incident(inc)}
+
+
+def unit_incident(inc: Mapping[str, Any]) -> dict[str, Any]:
+    """The incident as an officer's phone shows it with an order. ``updated_at`` orders the versions:
+    a phone keeps the newest it has seen (an order re-sent from the stream carries the text of its
+    push)."""
+    return {"id": inc["id"], "number": inc["number"], "category": inc["category"], "priority": inc["priority"],
+            "level": inc["level"], "text": inc["text"][-2000:], "updated_at": iso(inc.get("updated_at")),
+            "location": {"text": inc["location_text"], "lat": inc["lat"], "lon": inc["lon"]}}
 
 
 def alert_json(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -189,3 +189,30 @@ async def test_click_survives_a_redraw_between_press_and_release(make_client: An
     await console.locator("#close-dialog").get_by_role("button", name="Cancel").click()
     await expect(console.locator("#detail")).to_contain_text("The second man ran north")
     page_watch.check()
+
+
+async def test_phone_shows_what_the_caller_adds_after_dispatch(make_client: Any, dispatch_api: Any, browser: Any,
+                                                               page_watch: Any) -> None:
+    """The officer on the way sees the caller's later words on the order card, marked as an update."""
+    client = await make_client()
+    api = dispatch_api(client)
+    unit = await api.unit("P-101", lat=22.5412, lon=114.0612)
+    incident = await api.incident("Two men fighting with a knife outside Futian metro station exit A, one bleeding",
+                                  location_text="Futian metro station exit A")
+    await api.dispatch(incident["id"], unit["id"])
+    officer = await open_unit(browser, client, page_watch, unit["id"])
+    await officer.get_by_role("button", name="turn on sound and vibration").click()
+    card = officer.locator("#orders li.order").filter(has_text=incident["number"])
+    await expect(card).to_be_visible()
+    await expect(card.locator(".updated-tag")).to_have_count(0)
+
+    await api.call("POST", f"/api/incidents/{incident['id']}/text",
+                   json={"text": "The one with the knife wears a red jacket", "source": "call"})
+    await expect(card).to_contain_text("The one with the knife wears a red jacket")
+    await expect(card.locator(".updated-tag")).to_contain_text("updated")
+    await expect(officer.locator("#orders-live")).to_contain_text("red jacket")
+    # The card is still the order to acknowledge: the update did not change its state.
+    await card.get_by_role("button", name="Acknowledge").click()
+    await expect(card).to_contain_text("Acknowledged")
+    await expect(card).to_contain_text("red jacket")
+    page_watch.check()

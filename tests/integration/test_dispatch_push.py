@@ -94,3 +94,40 @@ async def test_order_gets_through_when_redis_lost_the_units_stream(make_client: 
     await api.call("POST", f"/api/incidents/{inc['id']}/status",
                    json={"status": "closed", "outcome_code": "settled_on_scene", "note": "test"})
     await sock.close()
+
+
+async def test_callers_later_words_reach_the_unit_on_the_job_and_only_it(make_client: Any,
+                                                                         stack: dict[str, str]) -> None:
+    """Text added after dispatch ("he has a knife") goes to the phone of the unit holding the order,
+    live and again when the phone reconnects; another unit's phone gets nothing of it."""
+    api = DispatchApi(await make_client(env={**stack, **FAST_TIMERS}))
+    unit = await api.unit("Update 01", lat=31.2304, lon=121.4737)
+    other = await api.unit("Update 02", lat=31.2310, lon=121.4740)
+    inc = await api.incident(lat=31.2304, lon=121.4737)
+    order = await api.dispatch(inc["id"], unit["id"])
+    sock = await api.unit_ws(unit["id"])
+    bystander = await api.unit_ws(other["id"])
+    first = await sock.next("order")
+    assert first["order"]["incident"]["updated_at"]
+
+    await api.call("POST", f"/api/incidents/{inc['id']}/text",
+                   json={"text": "The man has a knife, red jacket", "source": "call"})
+    update = await sock.next("order_incident", where=lambda m: "knife" in m["incident"]["text"])
+    assert update["order_id"] == order["id"]
+    assert update["incident"]["text"].endswith("The man has a knife, red jacket")
+    assert _t(update["incident"]["updated_at"]) > _t(first["order"]["incident"]["updated_at"])
+    await bystander.send({"type": "ping"})
+    await bystander.next("pong")
+    assert not [m for m in bystander.seen if m.get("type") == "order_incident"]
+
+    # Acknowledged, then the phone drops and comes back: it gets the latest on connect.
+    await sock.send({"type": "ack", "order_id": order["id"]})
+    await sock.next("acked")
+    await sock.close()
+    await api.call("POST", f"/api/incidents/{inc['id']}/text",
+                   json={"text": "Now heading north on foot", "source": "call"})
+    back = await api.unit_ws(unit["id"])
+    again = await back.next("order_incident", where=lambda m: m["order_id"] == order["id"])
+    assert again["order_id"] == order["id"] and again["incident"]["text"].endswith("Now heading north on foot")
+    await back.close()
+    await bystander.close()

@@ -476,6 +476,9 @@ async def ws_unit(request: web.Request) -> web.StreamResponse:
     conn.send({"type": "hello", "unit": unit, "server_time": dt.datetime.now(dt.UTC).isoformat()})
     try:
         await hub.add_unit(unit_id, conn)
+        # What callers added while the phone was away (or after a re-sent order was first pushed).
+        for update in await service.unit_updates(unit_id):
+            conn.send(update)
         async for raw in conn.messages():
             msg = _parse(raw)
             if msg is None:

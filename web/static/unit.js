@@ -13,6 +13,7 @@
       "unit.s.clear": "处置完毕", "unit.orders": "指令", "unit.orders.none": "暂无指令，请保持待命。",
       "unit.ack": "确认接收", "unit.acking": "确认中…", "unit.acked": "已确认 {t}", "unit.ack.wait": "已发送，等待服务器确认…",
       "unit.nav": "导航", "unit.offline": "离线期间收到", "unit.new": "新指令",
+      "unit.updated": "{t} 更新", "unit.updatedLive": "警情 {n} 有新情况：{text}",
       "unit.newOrder": "新指令：{n} {where}", "unit.status.set": "状态已更新：{s}",
       "unit.lost": "连接已断开，正在重连。离线期间的指令会在恢复后显示。",
       "unit.state.offered": "待确认", "unit.state.acknowledged": "已确认", "unit.state.withdrawn": "已撤回",
@@ -34,6 +35,7 @@
       "unit.s.clear": "Clear", "unit.orders": "Orders", "unit.orders.none": "No orders. Stay available.",
       "unit.ack": "Acknowledge", "unit.acking": "Acknowledging…", "unit.acked": "Acknowledged {t}", "unit.ack.wait": "Sent, waiting for the server…",
       "unit.nav": "Navigate", "unit.offline": "arrived while offline", "unit.new": "NEW",
+      "unit.updated": "updated {t}", "unit.updatedLive": "Incident {n} updated: {text}",
       "unit.newOrder": "New order: {n} {where}", "unit.status.set": "Status set: {s}",
       "unit.lost": "Connection lost, reconnecting. Orders sent meanwhile will appear when it is back.",
       "unit.state.offered": "to acknowledge", "unit.state.acknowledged": "acknowledged", "unit.state.withdrawn": "withdrawn",
@@ -53,7 +55,7 @@
   });
 
   const S = { helloAt: 0, unitId: null, unit: null, orders: new Map(), openedAt: 0, closedAt: 0, acking: new Set(), sock: null,
-    outcomes: [], reports: new Map() };
+    outcomes: [], reports: new Map(), incidentUpdates: new Map() };
   const storeKey = () => "jy.unit.orders." + S.unitId;
 
   function save() {
@@ -107,7 +109,8 @@
           lvl ? h("span.badge.lvl-" + lvl, { text: lvl }) : null,
           h("span", { text: field(o, "number") || field(o, "incident_number") || o.incident_id || "" }),
           h("span", { text: JY.catLabel(field(o, "category")) }),
-          o.offline ? h("span.badge.offline-tag", { text: t("unit.offline") }) : null),
+          o.offline ? h("span.badge.offline-tag", { text: t("unit.offline") }) : null,
+          o.updatedAt ? h("span.badge.updated-tag", { text: t("unit.updated", { t: JY.clock(o.updatedAt) }) }) : null),
         h("div.where", { text: field(o, "location_text") || "" }),
         field(o, "text") ? h("div.text", { text: field(o, "text") }) : null,
         o.note ? h("div.text", { text: o.note }) : null,
@@ -268,11 +271,40 @@
     render();
   }
 
+  // An incident as the server sent it, with its updated_at: the newest version seen wins, so an order
+  // re-sent from the server's stream (it carries the text of its first push) cannot undo an update.
+  const newer = (a, b) => (JY.parseTime(a && a.updated_at) || 0) > (JY.parseTime(b && b.updated_at) || 0);
+
+  function onIncidentUpdate(m) {
+    const id = String(m.order_id || "");
+    const incd = m.incident;
+    if (!id || !incd || typeof incd !== "object") return;
+    const o = S.orders.get(id);
+    if (!o) { S.incidentUpdates.set(id, incd); return; } // the order itself is on its way
+    if (!newer(incd, o.incident)) return;
+    const textChanged = (o.incident && o.incident.text) !== incd.text;
+    o.incident = incd;
+    if (textChanged) {
+      o.updatedAt = new Date().toISOString();
+      const added = String(incd.text || "").split("\n").pop();
+      $("#orders-live").textContent = t("unit.updatedLive", { n: field(o, "number") || id, text: added });
+      JY.beep([[988, 200]]);
+      JY.vibrate([300]);
+    }
+    save();
+    render();
+  }
+
   function onOrder(o, meta) {
     o.id = String(o.id);
     const known = S.orders.get(o.id);
     const fresh = !known;
     const merged = Object.assign({}, known || {}, o);
+    const waiting = S.incidentUpdates.get(o.id);
+    S.incidentUpdates.delete(o.id);
+    for (const later of [known && known.incident, waiting]) {
+      if (later && newer(later, merged.incident)) merged.incident = later;
+    }
     if (fresh) {
       merged.received_at = new Date().toISOString();
       merged.fresh = true;
@@ -299,6 +331,9 @@
         break;
       case "orders":
         for (const o of m.orders || []) onOrder(o, { replay: m.replay || m.pending });
+        break;
+      case "order_incident":
+        onIncidentUpdate(m);
         break;
       case "ack": case "acked": case "ack_ok": case "acknowledged": {
         const id = String(m.order_id || (m.order && m.order.id));
