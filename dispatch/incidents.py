@@ -264,6 +264,7 @@ async def override_priority(ctx: Context, incident_id: str, *, priority: int, re
                           {"priority": priority, "level": level, "reason": reason})
     incident = await store.get_incident(incident_id)
     await ctx.console.publish({"type": "incident", "action": "updated", "incident": incident})
+    await tell_units(ctx, incident_id)  # the officer on the way sees the level the dispatcher set
     return incident
 
 

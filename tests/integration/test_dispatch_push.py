@@ -116,6 +116,10 @@ async def test_callers_later_words_reach_the_unit_on_the_job_and_only_it(make_cl
     assert update["order_id"] == order["id"]
     assert update["incident"]["text"].endswith("The man has a knife, red jacket")
     assert _t(update["incident"]["updated_at"]) > _t(first["order"]["incident"]["updated_at"])
+    # A dispatcher's level reaches the phone the same way.
+    await api.call("POST", f"/api/incidents/{inc['id']}/priority", json={"priority": 2, "reason": "fight is over"})
+    level = await sock.next("order_incident", where=lambda m: m["incident"]["level"] == "P4")
+    assert level["incident"]["priority"] == 2 and "knife" in level["incident"]["text"]
     await bystander.send({"type": "ping"})
     await bystander.next("pong")
     assert not [m for m in bystander.seen if m.get("type") == "order_incident"]
