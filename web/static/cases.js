@@ -533,10 +533,7 @@
       form.querySelector(".error-text").textContent = t("ev.uploading");
       try {
         // The browser streams the file; the server keeps it only if it arrives whole.
-        const resp = await fetch(`/api/evidence/${item.id}/file?filename=${encodeURIComponent(file.name)}`, {
-          method: "PUT", body: file, headers: { Authorization: "Bearer " + JY.token(), "Content-Type": file.type || "application/octet-stream" } });
-        const data = await resp.json();
-        if (!resp.ok) { const err = new Error(data.error.message); err.status = resp.status; err.details = data.error.details || {}; throw err; }
+        const data = await JY.api("PUT", `/api/evidence/${item.id}/file?filename=${encodeURIComponent(file.name)}`, file);
         form.querySelector(".error-text").textContent = "";
         JY.toast(t("ev.uploaded", { sha: data.file.sha256.slice(0, 16) + "…" }), "ok");
         item = data;

@@ -297,14 +297,17 @@
   };
 
   // ---------------------------------------------------------------- REST
-  /** fetch JSON with the page token; throws Error with .status, .code, .details on failure. */
+  /** fetch JSON with the page token; throws Error with .status, .code, .details on failure. A Blob or
+   * File body (a photo, evidence, recorded audio) is sent as it is, with its own type: the browser
+   * streams it, and the upload gets the same errors and sign-in handling as every other call. */
   JY.api = async function (method, path, body, opts) {
     opts = opts || {};
     const headers = { Accept: "application/json" };
     const tok = JY.token();
     if (tok) headers.Authorization = "Bearer " + tok;
     const init = { method, headers };
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    if (body instanceof Blob) { headers["Content-Type"] = body.type || "application/octet-stream"; init.body = body; }
+    else if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
     let resp;
     try {
       resp = await fetch(path, init);

@@ -414,20 +414,8 @@
   }
 
   /** The photo itself is the request body: streamed to the server, which hashes it as it arrives. */
-  async function uploadPhoto(buildingId, file) {
-    const resp = await fetch(`/api/buildings/${encodeURIComponent(buildingId)}/photos?name=${encodeURIComponent(file.name.slice(0, 200))}`, {
-      method: "POST", body: file,
-      headers: { Authorization: "Bearer " + JY.token(), "Content-Type": file.type || "application/octet-stream", Accept: "application/json" } });
-    let data = null;
-    try { data = await resp.json(); } catch (e) { data = null; }
-    if (!resp.ok) {
-      const e = (data && data.error) || {};
-      const err = new Error(e.message || resp.statusText);
-      err.status = resp.status; err.code = e.code; err.details = e.details || {};
-      throw err;
-    }
-    return data;
-  }
+  const uploadPhoto = (buildingId, file) =>
+    JY.api("POST", `/api/buildings/${encodeURIComponent(buildingId)}/photos?name=${encodeURIComponent(file.name.slice(0, 200))}`, file);
 
   // ---------------------------------------------------------------- the record form (register, correct)
   function recordForm(b, onDone) {

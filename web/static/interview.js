@@ -453,14 +453,7 @@
     const send = async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const resp = await fetch(`/api/interviews/${encodeURIComponent(rec.id)}/audio`, {
-            method: "POST", headers: { Authorization: "Bearer " + JY.token(), "Content-Type": "audio/wav" }, body: wavBlob(chunks, samples) });
-          if (!resp.ok) {
-            const body = await resp.json().catch(() => ({}));
-            const err = new Error((body.error && body.error.message) || resp.statusText);
-            err.status = resp.status;
-            throw err;
-          }
+          await JY.api("POST", `/api/interviews/${encodeURIComponent(rec.id)}/audio`, wavBlob(chunks, samples));
           S.uploaded += samples / 16000;
           $("#audio-state").textContent = t("iv.audio.kept", { s: Math.round(S.uploaded) });
           return;

@@ -139,17 +139,8 @@
     select.value = keep;
   }
 
-  async function putPhoto(incidentId, noteId, file) {
-    const resp = await fetch(`/api/incidents/${encodeURIComponent(incidentId)}/notes/${encodeURIComponent(noteId)}/photo`, {
-      method: "PUT", headers: { Authorization: "Bearer " + JY.token(), "Content-Type": file.type, Accept: "application/json" }, body: file });
-    const data = await resp.json().catch(() => null);
-    if (!resp.ok) {
-      const err = new Error((data && data.error && data.error.message) || resp.statusText);
-      err.status = resp.status;
-      throw err;
-    }
-    return data;
-  }
+  const putPhoto = (incidentId, noteId, file) =>
+    JY.api("PUT", `/api/incidents/${encodeURIComponent(incidentId)}/notes/${encodeURIComponent(noteId)}/photo`, file);
 
   function noteItem(incidentId, note, file) {
     const li = h("li", { dataset: { note: note.id } }, h("span.text", { text: note.text }));
