@@ -181,15 +181,15 @@ class Bus:
         ids = await self.redis.zrangebyscore(keys.ack_deadlines(self.prefix), "-inf", now, start=0, num=limit)
         return [_text(i) for i in ids]
 
-    async def hold_lease(self, holder: str, ttl_s: float) -> bool:
-        """Take or renew the timer lease; True while this process is the one that acts."""
-        got = await self._lease(keys=[keys.timer_lease(self.prefix)], args=[holder, int(ttl_s * 1000)])
+    async def hold_lease(self, holder: str, ttl_s: float, key: str | None = None) -> bool:
+        """Take or renew a lease (by default the dispatch timers'; other periodic jobs, such as the
+        overdue inspection check, pass their own key); True while this process is the one that acts."""
+        got = await self._lease(keys=[key or keys.timer_lease(self.prefix)], args=[holder, int(ttl_s * 1000)])
         return bool(got)
 
-    async def release_lease(self, holder: str) -> None:
-        cur = await self.redis.get(keys.timer_lease(self.prefix))
-        if cur is not None and _text(cur) == holder:
-            await self.redis.delete(keys.timer_lease(self.prefix))
+    async def release_lease(self, holder: str, key: str | None = None) -> None:
+        """Give the lease up at once if this process still holds it (one script: no check-then-delete race)."""
+        await self.unlock(key or keys.timer_lease(self.prefix), holder)
 
     def subscribe_live(self) -> tuple[PubSub, str, str]:
         """A new pub/sub connection and the two channels a process listens to: consoles, units."""

@@ -49,20 +49,6 @@ STEP_ACTIONS = ("accept", "return", "resubmit", "close", "escalate", "link_incid
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # A partial photo upload not written to for this long belongs to no live request (see inspections_ctx).
 STALE_UPLOAD_S = 15 * 60
-# Take the lease if it is free, renew it if it is ours.
-_LEASE_SCRIPT = """
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0
-"""
-# Give it up only if it is still ours.
-_RELEASE_SCRIPT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
 def overdue_lease_key(prefix: str) -> str:
     """Held by the one process that looks for overdue inspection steps in a period."""
     return f"{prefix}lease:inspection-overdue"
@@ -246,21 +232,19 @@ async def inspections_ctx(app: web.Application) -> AsyncIterator[None]:
             log.warning("the overdue inspection check did not stop within 5 s")
         # A process that stops hands the lease over at once instead of after its time-out.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(app[appkeys.REDIS].eval(_RELEASE_SCRIPT, 1,
-                                                           overdue_lease_key(settings.redis_prefix), me), 2.0)
+            await asyncio.wait_for(dispatch.bus.release_lease(me, overdue_lease_key(settings.redis_prefix)), 2.0)
 
 
 async def _overdue_loop(app: web.Application, svc: InspectionService, me: str, stop: asyncio.Event) -> None:
     """Every JINGYUN_INSPECTION_OVERDUE_CHECK_SECONDS the process holding the lease raises the alerts."""
-    redis = app[appkeys.REDIS]
+    bus = app[appkeys.DISPATCH].bus
     interval = svc.settings.overdue_check_s
     key = overdue_lease_key(app[appkeys.SETTINGS].redis_prefix)
-    lease = redis.register_script(_LEASE_SCRIPT)
     # A holder that stops is replaced after three missed periods (at least 5 s).
-    ttl_ms = int(max(5.0, 3 * interval) * 1000)
+    ttl_s = max(5.0, 3 * interval)
     while not stop.is_set():
         try:
-            if await lease(keys=[key], args=[me, ttl_ms]):
+            if await bus.hold_lease(me, ttl_s, key):
                 raised = await svc.raise_overdue_alerts()
                 if raised:
                     log.info("raised %d overdue inspection alerts", len(raised))
