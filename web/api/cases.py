@@ -13,7 +13,6 @@ See docs/cases.md. Every error of ``cases.errors`` leaves as the API's JSON erro
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,9 +28,9 @@ from dispatch import errors as derr
 from voice.interview.model import InterviewError
 from voice.tables import transcripts
 from web import appkeys
-from web.api.common import handles_errors, json_body, limit_param
+from web.api.common import handles_errors, json_body, limit_param, path_id
 from web.auth import Role, principal, requires
-from web.errors import NOT_FOUND, UNAVAILABLE, ApiError, bad_request
+from web.errors import UNAVAILABLE, ApiError, bad_request
 
 log = logging.getLogger("jingyun.cases.api")
 
@@ -44,8 +43,6 @@ SUPERVISORS = (Role.ADMIN, Role.DISPATCHER)
 
 # A partial upload not written to for this long belongs to no live request (see cases_ctx).
 STALE_UPLOAD_S = 15 * 60
-# Ids are ours (16 hex digits) or a district's; anything else is answered without touching the database.
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 # ---- shared with web.api.evidence ---------------------------------------------------------------------
@@ -57,13 +54,6 @@ def actor(request: web.Request) -> Actor:
     """The caller as the case rules see them: an officer is ``officer:<token subject>``."""
     who = principal(request)
     return Actor(who.subject, who.role.value)
-
-
-def path_id(request: web.Request, name: str = "id", noun: str = "case file") -> str:
-    value = request.match_info[name]
-    if not _ID.match(value):
-        raise ApiError(404, NOT_FOUND, f"no {noun} with id {value[:80]!r}")
-    return value
 
 
 def time_param(request: web.Request, name: str) -> Any:
@@ -122,21 +112,22 @@ async def counts(request: web.Request) -> web.Response:
 @requires(*READERS)
 @handles_errors
 async def get_case(request: web.Request) -> web.Response:
-    return web.json_response(await service(request).files.get(path_id(request), actor=actor(request)))
+    return web.json_response(await service(request).files.get(path_id(request, noun="case file"), actor=actor(request)))
 
 
 @requires(*READERS)
 @handles_errors
 async def versions(request: web.Request) -> web.Response:
     """Every version with the result of re-walking the hash chain."""
-    return web.json_response(await service(request).files.versions(path_id(request), actor=actor(request)))
+    case_id = path_id(request, noun="case file")
+    return web.json_response(await service(request).files.versions(case_id, actor=actor(request)))
 
 
 @requires(*ACTORS)
 @handles_errors
 async def correct(request: web.Request) -> web.Response:
     """A correction, as a new version: ``{title?, summary?, items?, reason}``."""
-    case_id = path_id(request)
+    case_id = path_id(request, noun="case file")
     body = await json_body(request)
     return web.json_response(await service(request).files.correct(case_id, body, actor=actor(request)), status=201)
 
@@ -145,7 +136,7 @@ async def correct(request: web.Request) -> web.Response:
 @handles_errors
 async def set_status(request: web.Request) -> web.Response:
     """``{"status": "closed"|"open", "reason"?}``; reopening needs a reason."""
-    case_id = path_id(request)
+    case_id = path_id(request, noun="case file")
     body = await json_body(request)
     return web.json_response(await service(request).files.set_status(case_id, body, actor=actor(request)))
 
@@ -154,14 +145,14 @@ async def set_status(request: web.Request) -> web.Response:
 @handles_errors
 async def propose(request: web.Request) -> web.Response:
     """``{to, purpose?: transfer|return_for_correction, note?, corrections?}`` from the current holder."""
-    case_id = path_id(request)
+    case_id = path_id(request, noun="case file")
     body = await json_body(request)
     return web.json_response(await service(request).files.propose(case_id, body, actor=actor(request)), status=201)
 
 
 async def _decide(request: web.Request, decision: str) -> web.Response:
-    case_id = path_id(request)
-    handover_id = path_id(request, "hid", "hand-over")
+    case_id = path_id(request, noun="case file")
+    handover_id = path_id(request, "hid", noun="hand-over")
     body = await json_body(request, optional=True)
     result = await service(request).files.decide(case_id, handover_id, decision, body, actor=actor(request))
     return web.json_response(result)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
@@ -106,15 +107,28 @@ async def json_body(request: web.Request, *, allowed: Collection[str] | None = N
     try:
         data = await request.json()
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
-        raise bad_request("the request body must be a JSON object (Content-Type: application/json)") from None
+        raise bad_request("the request body must be a JSON object (Content-Type: application/json)",
+                          field="body") from None
     if not isinstance(data, dict):
-        raise bad_request(f"the request body must be a JSON object, not {type(data).__name__}")
+        raise bad_request(f"the request body must be a JSON object, not {type(data).__name__}", field="body")
     if allowed is not None:
         unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise bad_request(f"unknown field(s) {', '.join(unknown)}; accepted: "
                               f"{', '.join(sorted(allowed)) or 'none'}")
     return data
+
+
+# Ids are ours (16 hex digits) or a district's; anything else is answered without touching the database.
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+def path_id(request: web.Request, name: str = "id", noun: str = "record") -> str:
+    """The id in the path, or a 404 naming what was looked for (an odd id cannot name anything)."""
+    value = request.match_info[name]
+    if not ID_RE.match(value):
+        raise ApiError(404, NOT_FOUND, f"no {noun} with id {value[:80]!r}")
+    return value
 
 
 def limit_param(request: web.Request, *, default: int, hi: int) -> int:

@@ -18,8 +18,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from cases import evidence, fields
 from cases.errors import IncompleteUpload
-from web.api.cases import READERS, actor, path_id, service
-from web.api.common import handles_errors, json_body, limit_param
+from web.api.cases import READERS, actor, service
+from web.api.common import handles_errors, json_body, limit_param, path_id
 from web.auth import Role, requires
 from web.errors import bad_request
 
@@ -31,7 +31,7 @@ CHUNK = 256 * 1024
 
 
 def _item_id(request: web.Request) -> str:
-    return path_id(request, "id", "evidence item")
+    return path_id(request, noun="evidence item")
 
 
 @requires(*WRITERS)

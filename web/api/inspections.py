@@ -20,9 +20,7 @@ import contextlib
 import functools
 import logging
 import os
-import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 
@@ -30,13 +28,12 @@ from cases.errors import InvalidInput
 from cases.upload import check_declared_size, remove_stale_temps
 from inspections.access import Viewer
 from inspections.buildings import BUILDING_TYPES
-from inspections.chain import MEASURES, SEVERITIES, STATES
+from inspections.chain import ACTION_NAMES, MEASURES, SEVERITIES, STATES
 from inspections.photos import relative_dir
 from inspections.service import InspectionService
 from web import appkeys
-from web.api.common import handles_errors, limit_param
+from web.api.common import ID_RE, handles_errors, json_body, limit_param, path_id
 from web.auth import Role, principal, requires
-from web.errors import NOT_FOUND, ApiError
 
 log = logging.getLogger("jingyun.inspections.api")
 
@@ -44,9 +41,8 @@ log = logging.getLogger("jingyun.inspections.api")
 INSPECTION_ROLES = (Role.BUILDING_MANAGER, Role.GRID_WORKER, Role.FIRE_OFFICE, Role.FIRE_POLICE, Role.ADMIN)
 REGISTRARS = (Role.ADMIN, Role.FIRE_OFFICE)
 # The review steps taken at /api/inspections/{id}/{action} (submit has its own route).
-STEP_ACTIONS = ("accept", "return", "resubmit", "close", "escalate", "link_incident", "resolve")
+STEP_ACTIONS = tuple(a for a in ACTION_NAMES if a != "submit")
 
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # A partial photo upload not written to for this long belongs to no live request (see inspections_ctx).
 STALE_UPLOAD_S = 15 * 60
 def overdue_lease_key(prefix: str) -> str:
@@ -61,24 +57,6 @@ def service(request: web.Request) -> InspectionService:
 def viewer(request: web.Request) -> Viewer:
     who = principal(request)
     return Viewer(subject=who.subject, role=who.role.value, grids=who.grids)
-
-
-def _path_id(request: web.Request, name: str = "id", what: str = "building") -> str:
-    value = request.match_info[name]
-    if not _ID.match(value):
-        raise ApiError(404, NOT_FOUND, f"no {what} with id {value[:80]!r}")
-    return value
-
-
-async def _body(request: web.Request) -> Any:
-    """The JSON body (any JSON value: the core says what it must be); ``{}`` when there is none."""
-    if not request.can_read_body:
-        return {}
-    try:
-        return await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the request body must be a JSON object (Content-Type: application/json)",
-                           field="body") from None
 
 
 # ---- buildings ---------------------------------------------------------------------------------------------
@@ -97,7 +75,7 @@ async def list_buildings(request: web.Request) -> web.Response:
 @requires(*REGISTRARS)
 @handles_errors
 async def create_building(request: web.Request) -> web.Response:
-    building = await service(request).create_building(await _body(request), viewer=viewer(request))
+    building = await service(request).create_building(await json_body(request, optional=True), viewer=viewer(request))
     return web.json_response(building, status=201)
 
 
@@ -105,14 +83,15 @@ async def create_building(request: web.Request) -> web.Response:
 @handles_errors
 async def get_building(request: web.Request) -> web.Response:
     """The building's file: record, versions, every inspection in full, photos, what the caller may do."""
-    return web.json_response(await service(request).building_file(_path_id(request), viewer(request)))
+    return web.json_response(await service(request).building_file(path_id(request, noun="building"), viewer(request)))
 
 
 @requires(*REGISTRARS)
 @handles_errors
 async def correct_building(request: web.Request) -> web.Response:
     """The whole record again; kept as version n+1 with the fields it changed."""
-    building = await service(request).correct_building(_path_id(request), await _body(request), viewer=viewer(request))
+    body = await json_body(request, optional=True)
+    building = await service(request).correct_building(path_id(request, noun="building"), body, viewer=viewer(request))
     return web.json_response(building)
 
 
@@ -124,7 +103,7 @@ async def upload_photo(request: web.Request) -> web.Response:
     svc = service(request)
     declared = check_declared_size(request.headers.get("Content-Length"), svc.settings.photo_max_bytes)
     photo, created = await svc.receive_photo(
-        _path_id(request), request.content.iter_chunked(64 * 1024), viewer=viewer(request),
+        path_id(request, noun="building"), request.content.iter_chunked(64 * 1024), viewer=viewer(request),
         content_type=request.content_type, name=request.query.get("name"), declared_size=declared,
         expected_sha256=request.query.get("sha256"))
     return web.json_response(photo, status=201 if created else 200)
@@ -133,7 +112,7 @@ async def upload_photo(request: web.Request) -> web.Response:
 @requires(*INSPECTION_ROLES)
 @handles_errors
 async def get_photo(request: web.Request) -> web.Response:
-    photo, data = await service(request).photo_file(_path_id(request), request.match_info["sha256"],
+    photo, data = await service(request).photo_file(path_id(request, noun="building"), request.match_info["sha256"],
                                                     viewer(request))
     return web.Response(body=data, content_type=photo["content_type"],
                         headers={"X-Content-SHA256": photo["sha256"], "Cache-Control": "private, max-age=3600"})
@@ -144,7 +123,8 @@ async def get_photo(request: web.Request) -> web.Response:
 @handles_errors
 async def submit(request: web.Request) -> web.Response:
     """The manager's self-check: ``{"answers", "photos", "note"?}``; a new inspection (201)."""
-    result = await service(request).submit(_path_id(request), await _body(request), viewer=viewer(request))
+    body = await json_body(request, optional=True)
+    result = await service(request).submit(path_id(request, noun="building"), body, viewer=viewer(request))
     return web.json_response(result, status=201)
 
 
@@ -153,7 +133,7 @@ async def submit(request: web.Request) -> web.Response:
 async def list_inspections(request: web.Request) -> web.Response:
     """The caller's worklist: ``?state=open|<state>&building_id=&limit=``, the longest waiting first."""
     building_id = request.query.get("building_id") or None
-    if building_id is not None and not _ID.match(building_id):
+    if building_id is not None and not ID_RE.match(building_id):
         raise InvalidInput(f"building_id {building_id[:80]!r} is not a building id", field="building_id")
     items = await service(request).list_inspections(viewer(request), state=request.query.get("state") or None,
                                                     building_id=building_id,
@@ -164,7 +144,7 @@ async def list_inspections(request: web.Request) -> web.Response:
 @requires(*INSPECTION_ROLES)
 @handles_errors
 async def get_inspection(request: web.Request) -> web.Response:
-    return web.json_response(await service(request).get_inspection(_path_id(request, what="inspection"),
+    return web.json_response(await service(request).get_inspection(path_id(request, noun="inspection"),
                                                                     viewer(request)))
 
 
@@ -172,13 +152,14 @@ async def get_inspection(request: web.Request) -> web.Response:
 @handles_errors
 async def take_step(request: web.Request) -> web.Response:
     """One step of the chain; the body each action takes is in docs/inspections.md and the OpenAPI spec."""
-    inspection_id = _path_id(request, what="inspection")
+    inspection_id = path_id(request, noun="inspection")
     action = request.match_info["action"]
     if action not in STEP_ACTIONS:
         raise InvalidInput(f"action must be one of {', '.join(STEP_ACTIONS)} (a self-check is submitted at "
                            f"POST /api/buildings/{{id}}/inspections), got {action[:40]!r}", field="action",
                            accepted=list(STEP_ACTIONS))
-    result = await service(request).act(inspection_id, action, await _body(request), viewer=viewer(request))
+    body = await json_body(request, optional=True)
+    result = await service(request).act(inspection_id, action, body, viewer=viewer(request))
     return web.json_response(result)
 
 
@@ -186,7 +167,8 @@ async def take_step(request: web.Request) -> web.Response:
 @handles_errors
 async def open_incident(request: web.Request) -> web.Response:
     """Open a dispatch incident for an escalated hazard and link it: ``{"note"?}`` (201)."""
-    result = await service(request).open_incident(_path_id(request, what="inspection"), await _body(request),
+    body = await json_body(request, optional=True)
+    result = await service(request).open_incident(path_id(request, noun="inspection"), body,
                                                   viewer=viewer(request))
     return web.json_response(result, status=201)
 
