@@ -383,17 +383,16 @@ async def close(ctx: Context, incident_id: str, *, outcome_code: Any, note: Any,
 async def unit_assigned(ctx: Context, incident_id: str, unit_id: str) -> bool:
     """Whether the incident was given to the unit and the unit did not lose it (an order offered,
     acknowledged or completed): what lets an officer close it and write its field notes."""
-    async with ctx.store.engine.connect() as conn:
-        row = (await conn.execute(sa.select(order_rows.c.id).where(
-            order_rows.c.incident_id == incident_id, order_rows.c.unit_id == unit_id,
-            order_rows.c.state.in_(ASSIGNED_ORDER_STATES)).limit(1))).first()
-    return row is not None
+    return await unit_has_order_for(ctx, incident_id, unit_id, states=ASSIGNED_ORDER_STATES)
 
 
-async def unit_has_order_for(ctx: Context, incident_id: str, unit_id: str) -> bool:
-    """Whether the unit holds or held any order (in any state) for the incident: what lets an
-    officer read the incident."""
+async def unit_has_order_for(ctx: Context, incident_id: str, unit_id: str,
+                             states: Sequence[str] | None = None) -> bool:
+    """Whether the unit holds or held an order for the incident (in one of ``states``; any state when
+    None: what lets an officer read the incident)."""
+    q = sa.select(order_rows.c.id).where(order_rows.c.incident_id == incident_id, order_rows.c.unit_id == unit_id)
+    if states is not None:
+        q = q.where(order_rows.c.state.in_(states))
     async with ctx.store.engine.connect() as conn:
-        row = (await conn.execute(sa.select(order_rows.c.id).where(order_rows.c.incident_id == incident_id,
-                                                                   order_rows.c.unit_id == unit_id).limit(1))).first()
+        row = (await conn.execute(q.limit(1))).first()
     return row is not None

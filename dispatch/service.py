@@ -179,10 +179,6 @@ class DispatchService:
         """The outcome table: every code with its zh/en labels, group, EIDO code and whether it is retired."""
         return [o.to_dict() for o in self.outcomes]
 
-    async def unit_assigned(self, incident_id: str, unit_id: str) -> bool:
-        """Whether the incident was given to the unit and the unit still holds or worked it."""
-        return await incidents.unit_assigned(self.ctx, incident_id, unit_id)
-
     # ---- field notes (dispatch.fieldnotes) ----------------------------------------------------------------
     async def add_field_note(self, incident_id: str, *, text: Any, actor: str,
                              unit_id: str | None = None) -> dict[str, Any]:
