@@ -533,7 +533,6 @@
     });
   };
 
-  /** A stable random id (for drafts, interview lines). */
   // ---------------------------------------------------------------- redraws wait for a press to end
   // Pages redraw a list or panel wholesale when a live message arrives. Replaced between the press and
   // the release, a button swallows the tap: the press lands on the old element, the release on its copy,
@@ -564,6 +563,7 @@
     if (!pressTimer) pressTimer = setTimeout(runHeld, PRESS_MAX_MS - held);
   };
 
+  /** A stable random id (for drafts, interview lines). */
   JY.uid = function (prefix) {
     const a = new Uint8Array(8);
     crypto.getRandomValues(a);
