@@ -300,14 +300,20 @@ async def build_brief(app: web.Application, date: dt.date) -> dict[str, Any]:
     state = app[appkeys.INTEL]
     assert isinstance(state, IntelState)
     params = state.params
-    start, end = analysis.day_bounds(date, params.tz)
     service: Any = app.get(appkeys.DISPATCH)
     if service is None:
         raise ApiError(503, UNAVAILABLE, "the dispatch service is not running; no incidents to analyse")
+    return await assemble_brief(service, date, params, app[appkeys.RULES].current, app[appkeys.EXECUTOR])
+
+
+async def assemble_brief(service: Any, date: dt.date, params: Any, rules: Any, executor: Any = None) -> dict[str, Any]:
+    """The day's brief from the dispatch service: the analysis (in ``executor``, off the event loop), the
+    response intervals and the accountability section. Served by GET /api/analysis/brief and printed by
+    `jingyun brief`."""
+    start, end = analysis.day_bounds(date, params.tz)
     incidents = await service.incidents_between(start - dt.timedelta(days=params.baseline_days), end)
-    loop = asyncio.get_running_loop()
-    brief = await loop.run_in_executor(app[appkeys.EXECUTOR], analysis.daily_brief, date, incidents, params,
-                                       app[appkeys.RULES].current)
+    brief: dict[str, Any] = await asyncio.get_running_loop().run_in_executor(
+        executor, analysis.daily_brief, date, incidents, params, rules)
     try:
         brief["response"] = await service.response_intervals(start, end)
     except Exception:  # response intervals are a bonus; the brief stands without them

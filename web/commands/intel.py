@@ -58,20 +58,12 @@ async def _dispatch_service(args: argparse.Namespace, *, need_redis: bool) -> As
 
 
 async def _brief(args: argparse.Namespace) -> dict[str, Any]:
-    from analytics import analysis
-    from web.api.intel import analysis_params, brief_accountability
+    from web.api.intel import analysis_params, assemble_brief
 
     async with _dispatch_service(args, need_redis=False) as (service, settings, book):
         params = analysis_params(settings)
         date = args.date or dt.datetime.now(ZoneInfo(params.tz)).date()
-        start, end = analysis.day_bounds(date, params.tz)
-        incidents = await service.incidents_between(start - dt.timedelta(days=params.baseline_days), end)
-        brief = analysis.daily_brief(date, incidents, params, book.current)
-        with contextlib.suppress(Exception):
-            brief["response"] = await service.response_intervals(start, end)
-        brief["accountability"] = brief_accountability(await service.accountability(start, end),
-                                                       service.outcome_codes())
-    return brief
+        return await assemble_brief(service, date, params, book.current)
 
 
 def _date(value: str) -> dt.date:
