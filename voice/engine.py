@@ -735,9 +735,15 @@ async def transcribe_audio(backend: AsrBackend, audio: np.ndarray, options: Deco
             chunks[-1] = (chunks[-1][0], end)
         else:
             chunks.append((start, end))
+    return [(s, e, r) for s, e, r in await decode_spans(backend, audio, chunks, options) if r.text]
+
+
+async def decode_spans(backend: AsrBackend, audio: np.ndarray, spans: Sequence[tuple[float, float]],
+                       options: DecodeOptions) -> list[tuple[float, float, AsrResult]]:
+    """Each (start, end) span of ``audio`` decoded at once (the engine batches or queues them), in order."""
     results = await asyncio.gather(*(
-        backend.transcribe(audio[int(s * SAMPLE_RATE):int(e * SAMPLE_RATE)], options) for s, e in chunks))
-    return [(s, e, r) for (s, e), r in zip(chunks, results, strict=True) if r.text]
+        backend.transcribe(audio[int(s * SAMPLE_RATE):int(e * SAMPLE_RATE)], options) for s, e in spans))
+    return [(s, e, r) for (s, e), r in zip(spans, results, strict=True)]
 
 
 def speech_spans(audio: np.ndarray, max_utterance_seconds: float) -> list[tuple[float, float]]:

@@ -33,7 +33,7 @@ from common.db import transaction
 from common.ids import new_id
 from common.times import iso, parse_iso
 from voice.audio import TARGET_RATE, StreamResampler, decode_file
-from voice.engine import AsrResult, DecodeOptions, pause_cuts, transcribe_audio
+from voice.engine import AsrResult, DecodeOptions, decode_spans, pause_cuts, transcribe_audio
 from voice.radio.channels import Channel, ChannelStore
 from voice.radio.ptt import Transmission
 from voice.radio.recording import encode_opus, recording_bytes, store_recording
@@ -385,11 +385,10 @@ class RadioService:
             if len(pieces) == 1:
                 result: AsrResult = await engine.transcribe(audio, opts)
                 return result
-            results = await asyncio.gather(*(
-                engine.transcribe(audio[int(s * TARGET_RATE):int(e * TARGET_RATE)], opts) for s, e in pieces))
-            parts = [(s, e, r) for (s, e), r in zip(pieces, results, strict=True) if r.text]
+            decoded = await decode_spans(engine, audio, pieces, opts)
+            parts = [p for p in decoded if p[2].text]
             if not parts:
-                return results[0]  # every piece heard no speech: the first says why
+                return decoded[0][2]  # every piece heard no speech: the first says why
         else:
             parts = await transcribe_audio(engine, audio, opts)
         if not parts:
