@@ -137,6 +137,9 @@ async def test_inspection_workflow_through_the_page(make_client: Any, browser: A
     await expect(console.locator("#alert-banner")).to_be_visible(timeout=10_000)
     await expect(console.locator("#alert-text")).to_contain_text("等待消防监督")
     await expect(console.locator("#alert-text")).to_contain_text("上沙村 12 栋")
+    # A language switch changes the banner's text as well (the alert carries both).
+    await console.locator("#jy-lang").click()
+    await expect(console.locator("#alert-text")).to_contain_text("has waited for the fire police")
 
     # ---- the fire police open an incident for dispatch and resolve the task (en) -------------------------
     police = await open_as(Role.FIRE_POLICE, "police-sun", "en", path=f"/inspections?building={building_id}")

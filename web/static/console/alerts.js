@@ -2,30 +2,22 @@
  * repeated every 5 s while any is unacknowledged, vibration, and the count in the tab title.
  */
 import { invalidate, onRender } from "./render.js";
-import { S, addTimeline, incName, pick } from "./state.js";
+import { S, addTimeline, alertText, incName, pick } from "./state.js";
 import { select } from "./detail.js";
 
 const { t, $ } = JY;
 
 let alarmTimer = 0;
 
-// Alert kinds raised outside dispatch that carry their text in both languages (message, message_zh):
-// the banner shows the page's language, also after a switch. inspection_overdue: an inspection step
-// (building manager → grid worker → fire office → fire police) is past its deadline (inspections/).
-const BILINGUAL_KINDS = new Set(["inspection_overdue"]);
-function bilingual(a) {
-  if (!BILINGUAL_KINDS.has(a.kind) || !a.message_zh) return;
-  const en = a.message;
-  Object.defineProperty(a, "message", { get: () => (JY.lang === "zh" ? a.message_zh : en), enumerable: true, configurable: true });
-}
-
 export function putAlert(ev) {
   const a = pick(ev, "alert");
   const id = String(a.id || JY.uid("a"));
   if (S.alerts.some((x) => x.id === id)) return;
   S.alerts.push(Object.assign({ id, acked: false, at: a.created_at || new Date().toISOString() }, a, { id }));
-  bilingual(S.alerts[S.alerts.length - 1]);
-  if (a.incident_id) addTimeline(String(a.incident_id), { at: a.created_at || new Date().toISOString(), kind: "alert", message: a.message });
+  if (a.incident_id) {
+    addTimeline(String(a.incident_id), { at: a.created_at || new Date().toISOString(), kind: "alert", message: a.message,
+      message_zh: a.message_zh });
+  }
   alarm();
 }
 export function pendingAlerts() { return S.alerts.filter((a) => !a.acked); }
@@ -44,7 +36,7 @@ function renderAlerts() {
   document.title = (pend.length ? "⚠ (" + pend.length + ") " : "") + t("console.title") + " · 警云 Jingyun";
   if (!pend.length) return;
   const a = pend[0];
-  $("#alert-text").textContent = `${JY.clock(a.at)} ${a.message || a.kind || ""}` +
+  $("#alert-text").textContent = `${JY.clock(a.at)} ${alertText(a) || a.kind || ""}` +
     (a.incident_id ? ` [${incName(a.incident_id)}]` : "") + (pend.length > 1 ? " " + t("console.alert.more", { n: pend.length - 1 }) : "");
   $("#alert-open").hidden = !a.incident_id;
 }

@@ -6,7 +6,7 @@
 import { levelOf } from "./levels.js";
 import { invalidate, onRender } from "./render.js";
 import {
-  OPEN, S, catLabel, incName, putIncident, putOrder, reasonItem, reasonsOf, stLabel, unitName, visibleDups,
+  OPEN, S, alertText, catLabel, incName, putIncident, putOrder, reasonItem, reasonsOf, stLabel, unitName, visibleDups,
 } from "./state.js";
 import { checkHealth } from "./health.js";
 import { closeDialog, outcomePart, verdictText } from "./outcomes.js";
@@ -47,7 +47,7 @@ function buildTimeline(inc) {
     if (o.closed_at && o.state !== "acknowledged") tl.push({ at: o.closed_at, kind: "order", data: { unit_id: o.unit_id, state: o.state, reason: o.close_reason } });
   }
   for (const e of inc.timeline || inc.events || []) tl.push(e);
-  for (const a of S.alerts) if (String(a.incident_id) === inc.id) tl.push({ at: a.at || a.created_at, kind: "alert", message: a.message });
+  for (const a of S.alerts) if (String(a.incident_id) === inc.id) tl.push({ at: a.at || a.created_at, kind: "alert", message: a.message, message_zh: a.message_zh });
   return tl;
 }
 
@@ -148,7 +148,7 @@ function timelineText(e) {
   if (d.source) bits.push("(" + JY.sourceLabel(d.source) + ")");
   if (d.text) bits.push("“" + d.text + "”");
   if (d.reason) bits.push(d.reason);
-  if (e.message) bits.push(e.message);
+  if (e.message) bits.push(alertText(e));
   if (e.actor) bits.push("· " + e.actor);
   return bits.filter(Boolean).join(" ");
 }

@@ -18,6 +18,9 @@ export const reasonsOf = (inc) => inc.reasons || (inc.triage && inc.triage.reaso
 export const stLabel = (s) => t("st." + s) === "st." + s ? String(s || "").replace(/_/g, " ") : t("st." + s);
 export const catLabel = JY.catLabel;
 export const unitName = (id) => { const u = S.units.get(String(id)); return u ? u.callsign || u.id : String(id); };
+/** An alert's (or timeline entry's) text in the page language: alerts raised outside dispatch
+ * (inspection_overdue) carry ``message_zh`` beside ``message``, so a language switch changes it too. */
+export const alertText = (a) => (JY.lang === "zh" && a.message_zh) || a.message || "";
 export const incName = (id) => { const i = S.incidents.get(String(id)); return i ? i.number || i.id : String(id); };
 export const pick = (ev, key) => (ev[key] && typeof ev[key] === "object" ? ev[key] : ev.data && typeof ev.data === "object" ? ev.data : ev);
 
