@@ -150,6 +150,11 @@
     history.replaceState(null, "", "?building=" + encodeURIComponent(id));
     renderList();
     $("#file").replaceChildren(h("p.loading", { text: t("insp.loading") }));
+    await loadFile(id);
+  }
+
+  /** The building's file into the right-hand panel; a failure is shown there, in place of the file. */
+  async function loadFile(id) {
     try {
       S.file = await JY.api("GET", "/api/buildings/" + encodeURIComponent(id));
     } catch (e) {
@@ -160,12 +165,12 @@
     renderFile();
   }
 
+  /** After a step was taken: the lists and the open file again, side by side. A failure here is not the
+   * step's (it was recorded): it is shown as a notice, not in the step's form. */
   async function refresh() {
-    await loadLists();
-    if (S.selected) {
-      S.file = await JY.api("GET", "/api/buildings/" + encodeURIComponent(S.selected));
-      renderFile();
-    }
+    await Promise.all([
+      loadLists().catch((e) => JY.toast(JY.errorText(e), "error")),
+      S.selected ? loadFile(S.selected) : null]);
   }
 
   function recordList(b) {
@@ -274,7 +279,6 @@
       await fn();
     } catch (e) {
       showError(form, e);
-      return;
     } finally {
       btns.forEach((x) => { x.disabled = false; });
     }
