@@ -15,17 +15,19 @@ from dispatch.tables import alerts
 from dispatch.views import alert_json
 
 
-async def raise_alert(ctx: Context, kind: str, severity: str, message: str, *, incident_id: str | None = None,
-                      order_id: str | None = None, **extra: Any) -> dict[str, Any]:
-    """Store an alert for dispatchers and push it to every console (``extra`` goes in the event only)."""
+async def raise_alert(ctx: Context, kind: str, severity: str, message: str, *, message_zh: str | None = None,
+                      incident_id: str | None = None, order_id: str | None = None, **details: Any) -> dict[str, Any]:
+    """Store an alert for dispatchers (in both languages, with its JSON ``details``) and push it to every
+    console; a console loading alerts later gets the same object as the live event."""
     now = utcnow()
     row = {"id": new_id(), "kind": kind, "severity": severity, "incident_id": incident_id,
-           "order_id": order_id, "message": message, "created_at": now}
+           "order_id": order_id, "message": message, "message_zh": message_zh, "details": details or None,
+           "created_at": now}
     async with ctx.store.tx() as conn:
         await conn.execute(alerts.insert().values(**row))
         await ctx.store.audit(conn, "system", "alert.raise", f"alert:{row['id']}", None,
                               {**row, "created_at": iso(now)})
-    alert = {**alert_json(row), **extra}
+    alert = alert_json(row)
     await ctx.console.publish({"type": "alert", "alert": alert})
     return alert
 

@@ -85,10 +85,10 @@ async def _expire_one(ctx: Context, order_id: str, now: dt.datetime) -> bool:
             break
     if next_unit is None:
         await _back_to_triaged_if_unassigned(ctx, order["incident_id"])
-    severity, msg = escalation_alert(inc["level"], unit_now["callsign"], inc["number"],
-                                     next_unit["callsign"] if next_unit else None)
-    await alerts.raise_alert(ctx, "ack_timeout", severity, msg, incident_id=order["incident_id"], order_id=order_id,
-                             reoffered_to=next_unit["unit_id"] if next_unit else None)
+    severity, msg, msg_zh = escalation_alert(inc["level"], unit_now["callsign"], inc["number"],
+                                             next_unit["callsign"] if next_unit else None)
+    await alerts.raise_alert(ctx, "ack_timeout", severity, msg, message_zh=msg_zh, incident_id=order["incident_id"],
+                             order_id=order_id, reoffered_to=next_unit["unit_id"] if next_unit else None)
     return True
 
 

@@ -191,27 +191,33 @@ def alert_to_cap(alert: Mapping[str, Any], incident: Mapping[str, Any] | None, d
     sub(root, "restriction", "police dispatch staff only")
     if incident is not None:
         sub(root, "incidents", incident["number"])
-    info = etree.SubElement(root, f"{{{CAP_NS}}}info")
-    sub(info, "language", "zh-CN")
+    # One info block per language the alert was worded in (CAP 1.2 §3.2.2): English always, Chinese
+    # when the alert carries it (alerts raised before migration 0050 have English only).
+    texts = [("en-US", str(alert["message"]))]
+    if alert.get("message_zh"):
+        texts.append(("zh-CN", str(alert["message_zh"])))
     category = _CATEGORY.get(str(incident["category"]) if incident else "", "Security")
-    sub(info, "category", category)
-    sub(info, "event", str(alert["kind"]).replace("_", " "))
-    sub(info, "urgency", "Immediate" if alert["severity"] in ("severe", "extreme") else "Expected")
-    sub(info, "severity", _SEVERITY.get(str(alert["severity"]), "Unknown"))
-    sub(info, "certainty", "Observed")
-    sub(info, "senderName", "Jingyun dispatch")
-    sub(info, "headline", str(alert["message"])[:160])
-    sub(info, "description", str(alert["message"]))
-    if incident is not None:
-        param = etree.SubElement(info, f"{{{CAP_NS}}}parameter")
-        sub(param, "valueName", "incidentCommonPriorityNumber")
-        sub(param, "value", "" if incident["priority"] is None else str(incident["priority"]))
-        loc = incident["location"]
-        if loc.get("text") or loc.get("lat") is not None:
-            area = etree.SubElement(info, f"{{{CAP_NS}}}area")
-            sub(area, "areaDesc", loc.get("text") or f"{loc['lat']:.5f},{loc['lon']:.5f}")
-            if loc.get("lat") is not None:
-                sub(area, "circle", f"{loc['lat']:.6f},{loc['lon']:.6f} 0.5")
+    for language, text in texts:
+        info = etree.SubElement(root, f"{{{CAP_NS}}}info")
+        sub(info, "language", language)
+        sub(info, "category", category)
+        sub(info, "event", str(alert["kind"]).replace("_", " "))
+        sub(info, "urgency", "Immediate" if alert["severity"] in ("severe", "extreme") else "Expected")
+        sub(info, "severity", _SEVERITY.get(str(alert["severity"]), "Unknown"))
+        sub(info, "certainty", "Observed")
+        sub(info, "senderName", "Jingyun dispatch")
+        sub(info, "headline", text[:160])
+        sub(info, "description", text)
+        if incident is not None:
+            param = etree.SubElement(info, f"{{{CAP_NS}}}parameter")
+            sub(param, "valueName", "incidentCommonPriorityNumber")
+            sub(param, "value", "" if incident["priority"] is None else str(incident["priority"]))
+            loc = incident["location"]
+            if loc.get("text") or loc.get("lat") is not None:
+                area = etree.SubElement(info, f"{{{CAP_NS}}}area")
+                sub(area, "areaDesc", loc.get("text") or f"{loc['lat']:.5f},{loc['lon']:.5f}")
+                if loc.get("lat") is not None:
+                    sub(area, "circle", f"{loc['lat']:.6f},{loc['lon']:.6f} 0.5")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 

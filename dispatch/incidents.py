@@ -128,7 +128,7 @@ async def create(ctx: Context, *, text: str, source: str, actor: str, lang: str 
     if not scored:
         await alerts.raise_alert(ctx, "triage_unavailable", "warning",
                                  f"incident {number} could not be scored automatically; set its priority",
-                                 incident_id=incident_id)
+                                 message_zh=f"警情 {number} 无法自动评级；请设置优先级", incident_id=incident_id)
     incident = await store.get_incident(incident_id)
     await ctx.console.publish({"type": "incident", "action": "created", "incident": incident})
     await duplicates.link(ctx, incident)

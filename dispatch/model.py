@@ -254,14 +254,18 @@ def may_reoffer(attempt: int, max_reoffers: int, incident_status: str) -> bool:
     return attempt <= max_reoffers and incident_status in OPEN_INCIDENT_STATES
 
 
-def escalation_alert(level: str | None, callsign: str, number: str, reoffered_to: str | None) -> tuple[str, str]:
-    """Severity and message of the alert raised when an order expires: severe for P1/P2."""
+def escalation_alert(level: str | None, callsign: str, number: str,
+                     reoffered_to: str | None) -> tuple[str, str, str]:
+    """Severity and message (English, Chinese) of the alert raised when an order expires: severe for
+    P1/P2."""
     severity = "severe" if level in ("P1", "P2") else "moderate"
     if reoffered_to:
         return severity, (f"unit {callsign} did not acknowledge incident {number} in time; "
-                          f"re-offered to {reoffered_to}")
+                          f"re-offered to {reoffered_to}"), (
+                f"{callsign} 未在时限内确认警情 {number}，已改派 {reoffered_to}")
     return severity, (f"unit {callsign} did not acknowledge incident {number} in time and no other "
-                      "unit could be offered it; dispatch by hand")
+                      "unit could be offered it; dispatch by hand"), (
+            f"{callsign} 未在时限内确认警情 {number}，且没有其他可派单位；请人工派警")
 
 
 def auto_dispatch_choice(recommendations: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:

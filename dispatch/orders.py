@@ -254,7 +254,9 @@ async def auto_dispatch(ctx: Context, incident_id: str) -> None:
     if best is None:
         await alerts.raise_alert(ctx, "auto_dispatch_failed", "severe",
                                  "P1 incident: no available unit with the required capabilities and a fresh "
-                                 "location; dispatch by hand", incident_id=incident_id)
+                                 "location; dispatch by hand",
+                                 message_zh="P1 警情：没有具备所需能力且位置最新的可用单位；请人工派警",
+                                 incident_id=incident_id)
         return
     with contextlib.suppress(Conflict):
         await dispatch(ctx, incident_id, best["unit_id"], actor=AUTO_DISPATCH_ACTOR,

@@ -310,11 +310,12 @@ class DispatchService:
         return await expiry.expire_due(self.ctx, now)
 
     # ---- alerts (dispatch.alerts) -------------------------------------------------------------------------
-    async def raise_alert(self, kind: str, severity: str, message: str, *, incident_id: str | None = None,
-                          order_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    async def raise_alert(self, kind: str, severity: str, message: str, *, message_zh: str | None = None,
+                          incident_id: str | None = None, order_id: str | None = None,
+                          **details: Any) -> dict[str, Any]:
         """Store an alert for dispatchers and push it to every console."""
-        return await alerts.raise_alert(self.ctx, kind, severity, message, incident_id=incident_id,
-                                        order_id=order_id, **extra)
+        return await alerts.raise_alert(self.ctx, kind, severity, message, message_zh=message_zh,
+                                        incident_id=incident_id, order_id=order_id, **details)
 
     async def list_alerts(self, *, limit: int | None = None) -> list[dict[str, Any]]:
         return await alerts.recent(self.ctx, limit=limit)

@@ -140,6 +140,8 @@ alerts = sa.Table(
     sa.Column("order_id", sa.String(32)),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    sa.Column("message_zh", sa.Text),  # the console shows it in Chinese; null for alerts before 0050
+    sa.Column("details", sa.JSON),     # what the live event carried besides (page link, next unit, ...)
 )
 
 # Append-only, hash-chained. ``at`` and the JSON values are stored as the exact text that was

@@ -134,6 +134,8 @@ def unit_incident(inc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def alert_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "kind": row["kind"], "severity": row["severity"],
+    """An alert as the console gets it, live or after a reload: its details beside the stored fields."""
+    return {**(row.get("details") or {}),
+            "id": row["id"], "kind": row["kind"], "severity": row["severity"],
             "incident_id": row["incident_id"], "order_id": row["order_id"], "message": row["message"],
-            "created_at": iso(row["created_at"])}
+            "message_zh": row.get("message_zh"), "created_at": iso(row["created_at"])}

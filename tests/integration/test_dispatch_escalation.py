@@ -35,6 +35,7 @@ async def test_ack_timeout_reoffers_to_next_unit_and_alerts(make_client: Any, st
     alert = (await console.next("alert", wait_s=5, where=lambda m: m["alert"]["kind"] == "ack_timeout"))["alert"]
     assert alert["order_id"] == order["id"] and alert["reoffered_to"] == second["id"]
     assert "First" in alert["message"] and "Second" in alert["message"]
+    assert "未在时限内确认" in alert["message_zh"] and "Second" in alert["message_zh"]
 
     await sock1.send({"type": "ack", "order_id": order["id"]})  # too late
     late = await sock1.next("error")
@@ -46,7 +47,7 @@ async def test_ack_timeout_reoffers_to_next_unit_and_alerts(make_client: Any, st
                                                                      (second["id"], "acknowledged")]
     assert (await api.call("GET", f"/api/units/{first['id']}"))["status"] == "available"
     alerts = (await api.call("GET", "/api/alerts"))["alerts"]
-    assert any(a["id"] == alert["id"] for a in alerts)
+    assert [a for a in alerts if a["id"] == alert["id"]] == [alert]  # a reloaded console sees the same
     for s in (sock1, sock2, console):
         await s.close()
 

@@ -136,6 +136,10 @@ async def test_alerts_export_as_valid_cap(make_client: Any, cap_schema: etree.XM
     assert doc.findtext("cap:info/cap:parameter/cap:value", namespaces=ns) == str(inc["priority"])
     circle = doc.findtext("cap:info/cap:area/cap:circle", namespaces=ns)
     assert circle is not None and circle.endswith(" 0.5")
+    # One info block per language, each in its own words.
+    infos = {i.findtext("cap:language", namespaces=ns): i.findtext("cap:description", namespaces=ns)
+             for i in doc.findall("cap:info", namespaces=ns)}
+    assert infos == {"en-US": alert["message"], "zh-CN": alert["message_zh"]}
     # An alert without an incident (e.g. scoring unavailable, raised by hand) is valid too.
     from dispatch.exports import alert_to_cap
 

@@ -137,10 +137,12 @@ def test_an_expired_order_is_reoffered_while_tries_are_left_and_the_incident_is_
 
 def test_the_escalation_alert_is_severe_for_p1_and_p2_and_names_the_next_unit() -> None:
     assert escalation_alert("P1", "Futian 01", "JY-1", "Futian 02") == (
-        "severe", "unit Futian 01 did not acknowledge incident JY-1 in time; re-offered to Futian 02")
-    severity, message = escalation_alert("P3", "Futian 01", "JY-1", None)
+        "severe", "unit Futian 01 did not acknowledge incident JY-1 in time; re-offered to Futian 02",
+        "Futian 01 未在时限内确认警情 JY-1，已改派 Futian 02")
+    severity, message, message_zh = escalation_alert("P3", "Futian 01", "JY-1", None)
     assert severity == "moderate"
     assert message.endswith("no other unit could be offered it; dispatch by hand")
+    assert message_zh.endswith("没有其他可派单位；请人工派警")
     assert escalation_alert(None, "Futian 01", "JY-1", None)[0] == "moderate"
 
 
