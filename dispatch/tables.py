@@ -157,4 +157,5 @@ audit_log = sa.Table(
     sa.Column("after", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_dispatch_audit_target", "target", "seq"),  # a record's history (chain of custody)
 )
