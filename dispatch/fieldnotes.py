@@ -20,11 +20,12 @@ import sqlalchemy as sa
 
 from cases import fields
 from cases.upload import StoredFile, check_declared_size, receive
+from common import images
 from common.ids import new_id
 from dispatch import views
-from dispatch.closing import check_note_text, photo_type
+from dispatch.closing import PHOTO_TYPES, check_note_text, photo_type
 from dispatch.context import Context
-from dispatch.errors import Conflict, Forbidden, NotFound
+from dispatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dispatch.incidents import unit_assigned
 from dispatch.model import iso, utcnow
 from dispatch.tables import field_notes
@@ -104,7 +105,8 @@ async def attach_photo(ctx: Context, incident_id: str, note_id: str, chunks: Asy
     Officers may add a photo only to a note their own unit wrote; a note keeps its first photo (409 for a
     second: a new photo is a new note). ``content_length`` (the request header) over the limit is a 413
     before any byte is read, and the body must then be exactly that long. Errors of ``cases.upload`` (413
-    too large, 400 cut off / empty / hash mismatch) propagate after the refusal is audited.
+    too large, 400 cut off / empty / hash mismatch) propagate after the refusal is audited, as does a
+    body whose first bytes are not the declared image type (400).
     """
     if ctx.photos_dir is None:
         raise Conflict("this server process keeps no field photos (no photo directory configured)")
@@ -119,8 +121,17 @@ async def attach_photo(ctx: Context, incident_id: str, note_id: str, chunks: Asy
         expected_sha256 = fields.sha256(expected_sha256, "X-Content-SHA256")
     declared_size = check_declared_size(content_length, ctx.settings.field_photo_max_bytes)
     rel = f"{note_id[:2]}/{note_id}.{ext}"
+
+    def check(kind: str | None, head: bytes) -> None:
+        # The photo is served back with its kept type: the bytes must be what the client declared.
+        if kind != media:
+            shown = f"a {kind} image" if kind else f"no image type Jingyun knows (first bytes {head.hex(' ')})"
+            raise InvalidInput(f"the body was declared {media} but is {shown}; send the photo with its own "
+                               f"Content-Type (one of {', '.join(PHOTO_TYPES)})", field="body",
+                               accepted=list(PHOTO_TYPES))
+
     try:
-        stored = await receive(chunks, ctx.photos_dir / note_id[:2], f"{note_id}.{ext}",
+        stored = await receive(images.Sniffer(chunks, check), ctx.photos_dir / note_id[:2], f"{note_id}.{ext}",
                                max_bytes=ctx.settings.field_photo_max_bytes, expected_sha256=expected_sha256,
                                expected_size=declared_size, executor=ctx.executor)
     except asyncio.CancelledError:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 from pathlib import Path
 from typing import ClassVar
 
 from cases.errors import InvalidInput
+from common import images
 
 # Image types accepted. The file is kept under the photo's id; its type is in its row.
 TYPES = ("image/jpeg", "image/png", "image/webp")
 # What a client may declare: the image's own type, or "some bytes" (the first bytes decide).
 DECLARED = (*TYPES, "application/octet-stream")
-SNIFF_BYTES = 12
 CHUNK = 64 * 1024
 
 
@@ -40,41 +40,18 @@ def check_declared(content_type: str) -> None:
                                field="Content-Type", accepted=list(DECLARED))
 
 
-def sniff(head: bytes) -> str | None:
-    """The image type the first bytes show, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-class Sniffer:
-    """Passes chunks through, deciding the image type from the first bytes (refusing anything else)."""
+class Sniffer(images.Sniffer):
+    """Passes chunks through, deciding the image type from the first bytes (refusing anything but
+    JPEG, PNG or WebP)."""
 
     def __init__(self, chunks: AsyncIterable[bytes]) -> None:
-        self.chunks = chunks
-        self.kind: str | None = None
-        self._head = b""
+        super().__init__(chunks, _check)
 
-    def _decide(self) -> None:
-        self.kind = sniff(self._head)
-        if self.kind is None:
-            raise UnsupportedPhoto(f"the body is not {accepted_text()}: its first bytes are "
-                                   f"{self._head[:SNIFF_BYTES].hex(' ') or '(none)'}", field="body",
-                                   accepted=list(TYPES))
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.chunks:
-            if self.kind is None and chunk:
-                self._head += chunk[:SNIFF_BYTES]
-                if len(self._head) >= SNIFF_BYTES:
-                    self._decide()
-            yield chunk
-        if self.kind is None and self._head:
-            self._decide()  # a tiny body: decided on what there is
+def _check(kind: str | None, head: bytes) -> None:
+    if kind not in TYPES:
+        raise UnsupportedPhoto(f"the body is not {accepted_text()}: its first bytes are "
+                               f"{head.hex(' ') or '(none)'}", field="body", accepted=list(TYPES))
 
 
 def relative_dir(building_id: str) -> Path:

@@ -298,6 +298,14 @@ async def test_field_notes_and_photos_by_the_right_unit_only(make_client: Any, s
     assert resp.status == 400 and "image/jpeg" in (await resp.json())["error"]["message"]
     resp = await api.client.put(photo_path, data=os.urandom(150_000), headers={**a, "Content-Type": "image/png"})
     assert resp.status == 413 and (await resp.json())["error"]["code"] == "too_large"
+    # A page declared to be a photo: its first bytes decide, and nothing is kept.
+    resp = await api.client.put(photo_path, data=b"<html><script>alert(1)</script></html>" * 10,
+                                headers={**a, "Content-Type": "image/jpeg"})
+    err = (await resp.json())["error"]
+    assert resp.status == 400 and "declared image/jpeg" in err["message"] and err["details"]["field"] == "body", err
+    resp = await api.client.put(photo_path, data=PNG, headers={**a, "Content-Type": "image/jpeg"})
+    assert resp.status == 400 and "a image/png image" in (await resp.json())["error"]["message"]
+    assert [p for p in photos.rglob("*") if p.is_file()] == []
 
     # Cut off midway: nothing is kept, nothing is registered, and the attempt is in the audit log.
     await _cut_off_upload(api, photo_path, {**a, "Content-Type": "image/png"}, len(PNG), PNG[:20_000])
