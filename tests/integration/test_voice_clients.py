@@ -60,6 +60,25 @@ def _mp3(path: Path) -> bytes:
     return buf.getvalue()
 
 
+def _sdk_calls(sdk: Any, openai: Any, jfk: Path) -> dict[str, Any]:
+    """The OpenAI SDK's transcription calls in every response format, and one refused upload."""
+    out: dict[str, Any] = {}
+    with jfk.open("rb") as fh:
+        out["json"] = sdk.audio.transcriptions.create(model="whisper-1", file=fh, language="en")
+    out["verbose"] = sdk.audio.transcriptions.create(model="whisper-1", file=("jfk.mp3", _mp3(jfk)),
+                                                     response_format="verbose_json",
+                                                     timestamp_granularities=["word", "segment"])
+    for fmt in ("text", "srt", "vtt"):
+        with jfk.open("rb") as fh:
+            out[fmt] = sdk.audio.transcriptions.create(model="whisper-1", file=fh, response_format=fmt,
+                                                       prompt="Inaugural address.")
+    try:
+        sdk.audio.transcriptions.create(model="whisper-1", file=("notes.txt", b"not audio at all" * 20))
+    except openai.BadRequestError as exc:
+        out["error"] = exc
+    return out
+
+
 async def test_openai_sdk_transcribes_in_every_format(make_client: Any, asr_engine: AsrEngine,
                                                       shared_dir: Path) -> None:
     openai = pytest.importorskip("openai")
@@ -68,22 +87,11 @@ async def test_openai_sdk_transcribes_in_every_format(make_client: Any, asr_engi
     jfk = shared_dir / "audio" / "real" / "en_jfk.wav"
 
     def run() -> dict[str, Any]:
-        sdk = openai.OpenAI(api_key=token, base_url=f"http://127.0.0.1:{client.server.port}/v1", max_retries=0)
-        out: dict[str, Any] = {}
-        with jfk.open("rb") as fh:
-            out["json"] = sdk.audio.transcriptions.create(model="whisper-1", file=fh, language="en")
-        out["verbose"] = sdk.audio.transcriptions.create(model="whisper-1", file=("jfk.mp3", _mp3(jfk)),
-                                                         response_format="verbose_json",
-                                                         timestamp_granularities=["word", "segment"])
-        for fmt in ("text", "srt", "vtt"):
-            with jfk.open("rb") as fh:
-                out[fmt] = sdk.audio.transcriptions.create(model="whisper-1", file=fh, response_format=fmt,
-                                                           prompt="Inaugural address.")
-        try:
-            sdk.audio.transcriptions.create(model="whisper-1", file=("notes.txt", b"not audio at all" * 20))
-        except openai.BadRequestError as exc:
-            out["error"] = exc
-        return out
+        # Closed on the way out: its connection pool would otherwise hold a socket to the test server
+        # until garbage collection, which then warns during whichever test happens to be running.
+        with openai.OpenAI(api_key=token, base_url=f"http://127.0.0.1:{client.server.port}/v1",
+                           max_retries=0) as sdk:
+            return _sdk_calls(sdk, openai, jfk)
 
     out = await asyncio.to_thread(run)
     assert wer(JFK_REF, out["json"].text) <= 0.05, out["json"].text
