@@ -3,6 +3,7 @@ switches between zh-CN and en, and lays out at phone width. Screenshots of each 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -111,4 +112,34 @@ async def test_expired_sign_in_brings_back_the_sign_in_box(make_client: Any, dis
     await page.keyboard.press("Enter")
     await expect(page.locator("#content")).to_be_visible()
     await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    page_watch.check()
+
+
+async def test_a_late_refusal_of_the_old_token_does_not_sign_out_the_new_one(
+        make_client: Any, dispatch_api: Any, browser: Any, page_watch: Any) -> None:
+    """Calls sent before the sign-in expired come back 401 after the dispatcher has pasted a new token:
+    they must neither clear the new token nor redraw the box under the dispatcher's typing."""
+    client = await make_client()
+    incident = await dispatch_api(client).incident("Noise complaint on Jintian Road, loud music after midnight")
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = page_watch.attach(await context.new_page(), "late-401")
+    await page.goto(server_url(client, f"/console?lang=en&token={token_for(client.server.app, Role.DISPATCHER, ttl=3)}"))
+    await expect(page.locator(f'#queue li[data-id="{incident["id"]}"]')).to_be_visible()
+    await page.wait_for_timeout(3500)
+
+    async def late(route: Any, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await route.continue_()
+
+    # The incident's recommendations (asked right after its detail) answer 1.5 s late; the new token's
+    # check answers 3 s late, so the stale 401 lands between pasting the new token and its acceptance.
+    await page.route("**/recommendations", lambda route: late(route, 1.5))
+    await page.route("**/api/whoami", lambda route: late(route, 3.0))
+    await page.locator(f'#queue li[data-id="{incident["id"]}"] .inc-btn').click()
+    await expect(page.locator("#jy-token-error")).to_contain_text("Your sign-in has expired")
+    await page.fill("#jy-token-input", token_for(client.server.app, Role.DISPATCHER))
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#content")).to_be_visible(timeout=10_000)
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    assert await page.evaluate("JY.token()") != ""
     page_watch.check()

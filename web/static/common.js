@@ -327,7 +327,10 @@
       err.status = resp.status;
       err.code = e.code;
       err.details = e.details || {};
-      if (resp.status === 401 && !opts.noSignIn && onUnauthorized) onUnauthorized(err.message);
+      // Only a refusal of the token now held signs out. A call sent before the sign-in expired (or with
+      // no token, after it did) can answer 401 after a new token was pasted: it must neither clear that
+      // token nor redraw the box under the user's typing.
+      if (resp.status === 401 && !opts.noSignIn && onUnauthorized && tok && tok === JY.token()) onUnauthorized(err.message);
       throw err;
     }
     return opts.raw ? resp : data;
