@@ -172,3 +172,11 @@ def token_for(app: web.Application, role: Role | str, unit_id: str | None = None
 def auth(app: web.Application, role: Role | str, unit_id: str | None = None) -> dict[str, str]:
     """Authorization header for a fresh token of ``role``."""
     return {"Authorization": f"Bearer {token_for(app, role, unit_id)}"}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # After pytest's own unraisable-exception hook is in place: a leaked socket's report names its origin.
+    from tests import leaks
+
+    leaks.install(config)
