@@ -123,7 +123,8 @@ async def test_a_late_refusal_of_the_old_token_does_not_sign_out_the_new_one(
     incident = await dispatch_api(client).incident("Noise complaint on Jintian Road, loud music after midnight")
     context = await browser.new_context(viewport=DESKTOP, locale="en-US")
     page = page_watch.attach(await context.new_page(), "late-401")
-    await page.goto(server_url(client, f"/console?lang=en&token={token_for(client.server.app, Role.DISPATCHER, ttl=3)}"))
+    expiring = token_for(client.server.app, Role.DISPATCHER, ttl=3)
+    await page.goto(server_url(client, f"/console?lang=en&token={expiring}"))
     await expect(page.locator(f'#queue li[data-id="{incident["id"]}"]')).to_be_visible()
     await page.wait_for_timeout(3500)
 
