@@ -7,6 +7,7 @@ police open an incident for dispatch and resolve the task (en). Screenshots of e
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import zlib
 from typing import Any
@@ -58,18 +59,29 @@ async def test_inspection_workflow_through_the_page(make_client: Any, browser: A
     assert resp.status == 201
 
     async def open_as(role: Role, subject: str, lang: str, path: str = "/inspections",
-                      grids: tuple[str, ...] = ()) -> Any:
+                      grids: tuple[str, ...] = (), hold_list_s: float = 0.0) -> Any:
         context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN" if lang == "zh" else "en-US")
         page = page_watch.attach(await context.new_page(), subject)
+        if hold_list_s:  # the first building list answers late, as on a slow link
+            held = [hold_list_s]
+
+            async def late(route: Any) -> None:
+                if route.request.method == "GET" and held:
+                    await asyncio.sleep(held.pop())
+                await route.continue_()
+
+            await page.route("**/api/buildings", late)
         sep = "&" if "?" in path else "?"
         await page.goto(server_url(client, f"{path}{sep}lang={lang}&token={token(role, subject, grids)}"))
         await expect(page.locator("#content")).to_be_visible()
         return page
 
     # ---- the fire office registers the building through the page (zh) -------------------------------------
-    office = await open_as(Role.FIRE_OFFICE, "office-zhou", "zh")
+    office = await open_as(Role.FIRE_OFFICE, "office-zhou", "zh", hold_list_s=1.0)
     await office.get_by_role("button", name="登记楼栋").click()
     form = office.locator("form.record-form")
+    # The list (one building) arrives after the form was opened: the form stays, nothing is opened over it.
+    await expect(office.locator("#buildings li[data-id]")).to_have_count(1)
     record = {"name": "上沙村 12 栋", "building_code": "SS-0012", "address": "深圳市福田区上沙村东十一坊 12 号",
               "lat": "22.5299", "lon": "114.0247", "floors_above": "0", "grid_id": "G1",
               "manager.id": "mgr-wang", "manager.name": "王建国", "manager.phone": "138-0013-8000"}

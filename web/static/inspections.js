@@ -84,7 +84,9 @@
     },
   });
 
-  const S = { who: null, ref: null, buildings: [], work: [], selected: null, file: null, draft: null, photoUrls: new Map() };
+  // chosen: the user has opened a file or the register form (the start-up choice must not replace it).
+  const S = { who: null, ref: null, buildings: [], work: [], selected: null, file: null, draft: null, photoUrls: new Map(),
+    chosen: false };
 
   const stateLabel = (s) => t("insp.st." + s);
   const roleLabel = (r) => t("role." + r);
@@ -145,6 +147,7 @@
 
   // ---------------------------------------------------------------- one building's file
   async function select(id) {
+    S.chosen = true;
     S.selected = id;
     S.draft = null;
     history.replaceState(null, "", "?building=" + encodeURIComponent(id));
@@ -471,6 +474,7 @@
   }
 
   function registerForm() {
+    S.chosen = true;
     S.selected = null;
     renderList();
     $("#file").replaceChildren(h("h2#file-h", { text: t("insp.register") }), recordForm(null, async (res) => {
@@ -492,6 +496,9 @@
     nb.addEventListener("click", registerForm);
     JY.onLang(() => { renderList(); if (S.file) renderFile(); });
     await loadLists();
+    // The file to open at start (the link's, or the only one), unless the user opened something while the
+    // lists were loading: a register form being filled in must not be replaced by it.
+    if (S.chosen) return;
     const want = new URLSearchParams(location.search).get("building");
     if (want) select(want);
     else if (S.buildings.length === 1) select(S.buildings[0].id);
