@@ -104,10 +104,18 @@ async def _cut_off_upload(client: Any, path: str, headers: dict[str, str], data:
                                                  "Content-Length": str(total)}.items())
     writer.write(f"POST {path} HTTP/1.1\r\nHost: test\r\n{head}\r\n".encode() + data)
     await writer.drain()
-    await asyncio.sleep(0.3)  # the server is streaming the body to its temporary file now
-    during = _kept_files(root)
+    # Until the server streams the body to its temporary file (a fixed 0.3 s was too short on a loaded
+    # CI machine); what is there then is returned, so a missing temporary file still fails the caller.
+    for _ in range(100):
+        during = _kept_files(root)
+        if any("/.upload-" in f for f in during):
+            break
+        await asyncio.sleep(0.05)
     writer.transport.abort()
-    await asyncio.sleep(0.3)
+    for _ in range(100):  # the server notices the cut and removes its temporary file
+        await asyncio.sleep(0.05)
+        if not any("/.upload-" in f for f in _kept_files(root)):
+            break
     return during
 
 
