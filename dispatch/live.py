@@ -73,6 +73,12 @@ class Hub:
         # root wires it to /readyz; the console shows the "dispatch" line from there).
         self.on_ready_change = on_ready_change
         self._delivered: set[str] = set()
+        # Set by stop() before the loops are cancelled. A loop that outlives its cancellation (a cancel
+        # a library turns into an error the loop logs and retries, or a turn still running when shutdown
+        # stops waiting) must not start another turn: it would run against the closed Redis pool and the
+        # disposed database, and open connections that nobody closes.
+        self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()  # deliveries started by pub/sub notices
 
     # ---- registration ------------------------------------------------------------------------------
     def add_console(self, conn: Sender) -> None:
@@ -145,10 +151,17 @@ class Hub:
                        "reason": msg.get("reason", "the order was withdrawn")})
 
     # ---- loops ---------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """The loops end at their next turn, even where a cancellation is lost (call before cancelling
+        them); deliveries started by notices are cancelled."""
+        self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
+
     async def listen(self) -> None:
         """One subscription for the process; reconnects with backoff, never spins."""
         backoff = 0.1
-        while True:
+        while not self._stopping:
             pubsub, console, unit_ch = self.bus.subscribe_live()
             try:
                 await pubsub.subscribe(console, unit_ch)
@@ -217,10 +230,12 @@ class Hub:
                 self._delivered.add(str(msg.get("order_id")))
             return
         task = asyncio.get_running_loop().create_task(self._deliver_logged(unit_id, False))
-        _TASKS.add(task)
-        task.add_done_callback(_TASKS.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver_logged(self, unit_id: str, pending: bool) -> None:
+        if self._stopping:
+            return
         try:
             await self.deliver(unit_id, pending=pending)
         except Exception:
@@ -230,7 +245,7 @@ class Hub:
         """Re-read every held unit's Stream now and then: covers lost wake-ups and dropped sends."""
         interval = self.settings.redelivery_s
         next_poll = asyncio.get_running_loop().time() + interval
-        while True:
+        while not self._stopping:
             await asyncio.sleep(min(1.0, interval))
             await self.flush_delivered()
             if asyncio.get_running_loop().time() < next_poll:
@@ -248,7 +263,7 @@ class Hub:
         next_repair = 0.0
         failing = 0
         try:
-            while True:
+            while not self._stopping:
                 try:
                     holding = await bus.hold_lease(self.instance, self.settings.lease_ttl_s)
                     if holding and loop.time() >= next_repair:
@@ -273,9 +288,9 @@ class Hub:
                 await asyncio.sleep(interval)
         finally:
             if holding:
+                # Bounded and not shielded: the release must not outlive this task (and the Redis pool
+                # closed after it). Should it not finish, the lease lapses by its TTL.
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.shield(bus.release_lease(self.instance)), 2.0)
+                    await asyncio.wait_for(bus.release_lease(self.instance), 2.0)
 
-
-_TASKS: set[asyncio.Task[Any]] = set()
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures_dispatch import FAST_TIMERS, DispatchApi
+from web import appkeys
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
@@ -176,3 +177,17 @@ async def test_slow_console_is_dropped_with_a_reason(make_client: Any) -> None:
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
             break
     assert console.ws.close_code == 4008
+
+
+async def test_the_hubs_periodic_loops_end_on_stop_even_when_a_cancel_is_lost(make_client: Any) -> None:
+    """Shutdown calls Hub.stop() before cancelling: a loop whose cancellation a library swallowed (and
+    logged as an error to retry) still ends, instead of running on against closed Redis and database."""
+    api = DispatchApi(await make_client(env={**FAST_TIMERS, "JINGYUN_DISPATCH_SWEEP_INTERVAL": "0.05"}))
+    assert api.app is not None
+    hub = api.app[appkeys.HUB]
+    loops = [asyncio.create_task(hub.timers()), asyncio.create_task(hub.poll())]
+    await asyncio.sleep(0.3)
+    assert not any(t.done() for t in loops)  # they run until told
+    hub.stop()  # and no cancel at all, as when it was lost
+    done, pending = await asyncio.wait(loops, timeout=5)
+    assert not pending and [t.exception() for t in done] == [None, None]

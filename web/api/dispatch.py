@@ -551,6 +551,7 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        hub.stop()
         for task in tasks:
             task.cancel()
         # Bounded: a stuck Redis connection must not stop the server from shutting down.
