@@ -94,17 +94,24 @@ async def test_language_switch_and_layouts(make_client: Any, dispatch_api: Any, 
     page_watch.check()
 
 
+async def _console_whose_sign_in_expired(client: Any, dispatch_api: Any, browser: Any, page_watch: Any,
+                                         label: str) -> tuple[Any, dict[str, Any]]:
+    """A console signed in with a 3 s token and left until it expired; the page and an incident in its
+    queue (clicking it makes the page's next calls, which the server refuses)."""
+    incident = await dispatch_api(client).incident("Noise complaint on Jintian Road, loud music after midnight")
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = page_watch.attach(await context.new_page(), label)
+    expiring = token_for(client.server.app, Role.DISPATCHER, ttl=3)
+    await page.goto(server_url(client, f"/console?lang=en&token={expiring}"))
+    await expect(page.locator(f'#queue li[data-id="{incident["id"]}"]')).to_be_visible()
+    await page.wait_for_timeout(3500)
+    return page, incident
+
+
 async def test_expired_sign_in_brings_back_the_sign_in_box(make_client: Any, dispatch_api: Any, browser: Any,
                                                            page_watch: Any) -> None:
     client = await make_client()
-    api = dispatch_api(client)
-    incident = await api.incident("Noise complaint on Jintian Road, loud music after midnight")
-    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
-    page = page_watch.attach(await context.new_page(), "expiry")
-    token = token_for(client.server.app, Role.DISPATCHER, ttl=3)
-    await page.goto(server_url(client, f"/console?lang=en&token={token}"))
-    await expect(page.locator(f'#queue li[data-id="{incident["id"]}"]')).to_be_visible()
-    await page.wait_for_timeout(3500)
+    page, incident = await _console_whose_sign_in_expired(client, dispatch_api, browser, page_watch, "expiry")
     # The next call is refused: the page says why and asks for a new token instead of failing quietly.
     await page.locator(f'#queue li[data-id="{incident["id"]}"] .inc-btn').click()
     await expect(page.locator("#jy-token-error")).to_contain_text("Your sign-in has expired")
@@ -120,13 +127,7 @@ async def test_a_late_refusal_of_the_old_token_does_not_sign_out_the_new_one(
     """Calls sent before the sign-in expired come back 401 after the dispatcher has pasted a new token:
     they must neither clear the new token nor redraw the box under the dispatcher's typing."""
     client = await make_client()
-    incident = await dispatch_api(client).incident("Noise complaint on Jintian Road, loud music after midnight")
-    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
-    page = page_watch.attach(await context.new_page(), "late-401")
-    expiring = token_for(client.server.app, Role.DISPATCHER, ttl=3)
-    await page.goto(server_url(client, f"/console?lang=en&token={expiring}"))
-    await expect(page.locator(f'#queue li[data-id="{incident["id"]}"]')).to_be_visible()
-    await page.wait_for_timeout(3500)
+    page, incident = await _console_whose_sign_in_expired(client, dispatch_api, browser, page_watch, "late-401")
 
     async def late(route: Any, seconds: float) -> None:
         await asyncio.sleep(seconds)
