@@ -96,3 +96,19 @@ async def test_when_behind_the_most_urgent_finals_are_taken_first(asr_engine: As
         asr_engine._queue = saved
     assert asr_engine.max_batch == 1  # on CPU: no item waits for a batch of others
     assert taken == [(9, 3), (7, 5), (6, 9), (5, 0), (5, 1), (5, 2), (5, 4), (5, 6), (5, 7), (5, 8)]
+
+
+async def test_a_phrase_said_twice_in_the_fitted_window_is_redone_in_the_wide_one(
+        asr_engine_base: AsrEngine, shared_dir: Path) -> None:
+    """The short Mandarin turn as the interview stream cut it (0.44 s before, 0.33 s after: the
+    district benchmark's slowest interview finals) comes back from the 5 s fitted window as itself
+    twice; the wide window (7 s after the speech) says it once, as the 30 s window does, without
+    the 30 s window's cost."""
+    clip = _audio(shared_dir, "real/zh_wenetspeech_TEST_NET_Y0000000000_S00000.wav")
+    audio = np.concatenate([np.zeros(7100, np.float32), clip, np.zeros(5220, np.float32)])
+    before = asr_engine_base.doubles_rescued
+    live = await asr_engine_base.transcribe(audio, DecodeOptions(language="zh", priority=7))
+    assert asr_engine_base.doubles_rescued == before + 1, "the fitted window did not double this turn here"
+    whole = await asr_engine_base.transcribe(audio, DecodeOptions(language="zh", full_window=True))
+    assert live.text == whole.text == "我有的时候说不清楚你们知道吗", (live.text, whole.text)
+    assert live.words and live.words[-1].end <= audio.size / 16000 + 0.1, live.words
