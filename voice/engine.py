@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -50,6 +50,8 @@ FIT_MIN_FRAMES = 500
 # it gives the phrase once, as the 30 s window does, in 0.3 s instead of 1.1 s (docs/voice.md).
 WIDE_PAD_FRAMES = 700
 WIDE_MIN_FRAMES = 1000
+# The encoder window: the utterance + FIT_PAD (fit), + WIDE_PAD (wide), or Whisper's 30 s (full).
+Window = Literal["fit", "wide", "full"]
 PARTIAL_BATCH = 2  # partials decoded together at most (bounds how long a final can wait behind them)
 PARTIAL_MAX_WAIT_S = 1.5  # a partial queued longer than this is answered empty; its stream asks again
 PARTIAL_SHARE_WINDOW_S = 10.0  # the window over which partials' share of engine time is counted
@@ -502,9 +504,9 @@ class AsrEngine:
                 out.append(AsrResult(text="", error=reason or "decoding failed"))
         return out
 
-    def _features(self, audios: Sequence[np.ndarray], full: bool, wide: bool = False) -> tuple[np.ndarray, list[int]]:
+    def _features(self, audios: Sequence[np.ndarray], window: Window) -> tuple[np.ndarray, list[int]]:
         """Log-Mel features padded to one window for the batch: 30 s (full) or the longest item + 3 s
-        (+ 7 s when ``wide``)."""
+        (fit) or + 7 s (wide)."""
         from faster_whisper.audio import pad_or_trim
 
         fe = self.model.feature_extractor
@@ -514,10 +516,10 @@ class AsrEngine:
             mels.append(fe(audio))
             frames.append(min(int(audio.size // fe.hop_length), fe.nb_max_frames))
         length = fe.nb_max_frames
-        if not full:
+        if window != "full":
             # CTranslate2 accepts a shorter encoder input; its cost falls with the length. Padding
             # (3 s, at least a 5 s window) keeps Whisper from running off the end of the speech.
-            pad, least = (WIDE_PAD_FRAMES, WIDE_MIN_FRAMES) if wide else (FIT_PAD_FRAMES, FIT_MIN_FRAMES)
+            pad, least = (WIDE_PAD_FRAMES, WIDE_MIN_FRAMES) if window == "wide" else (FIT_PAD_FRAMES, FIT_MIN_FRAMES)
             length = min(fe.nb_max_frames, max(max(frames) + pad, least))
         return np.stack([pad_or_trim(m, length) for m in mels]).astype(np.float32), frames
 
@@ -529,7 +531,7 @@ class AsrEngine:
 
     def _decode_group(self, audios: Sequence[np.ndarray], options: Sequence[DecodeOptions]) -> list[AsrResult]:
         full = self.settings.window == "full" or options[0].full_window
-        feats, frames = self._features(audios, full)
+        feats, frames = self._features(audios, "full" if full else "fit")
         encoder_output = self.model.encode(feats)
         langs: list[tuple[str, float | None]] = []
         need_detect = self.multilingual and any(o.language is None for o in options)
@@ -564,7 +566,7 @@ class AsrEngine:
             temperature = 0.0
             item_enc: Any = None  # this item's encoder output when it had to be redone alone
             if final and self._needs_fallback(avg_logprob, ratio, no_speech, text, fitted=not full):
-                encoded: dict[str, Any] = {}  # each window is encoded once, whatever the retries in it
+                encoded: dict[Window, Any] = {}  # each window is encoded once, whatever the retries in it
                 retries = self._retries(fitted=not full, doubled=not full and textnorm.is_repeated_whole(text))
                 first_full = next((n for n, (_, w) in enumerate(retries) if w == "full"), len(retries))
                 if len(retries) > first_full + 1 and self._finals_waiting():
@@ -575,8 +577,7 @@ class AsrEngine:
                         self.retries_cut += 1
                 for t, window in retries:
                     if window not in encoded:
-                        feats_i = self._features([audios[i]], window == "full", wide=window == "wide")[0]
-                        encoded[window] = self.model.encode(feats_i)
+                        encoded[window] = self.model.encode(self._features([audios[i]], window)[0])
                     item_enc = encoded[window]
                     t_tokens, t_lp, t_ns = self._generate(item_enc, [prompts[i]], tok, beam if t == 0 else 1, t,
                                                           frames[i] / 100)[0]
@@ -584,7 +585,7 @@ class AsrEngine:
                     t_ratio = textnorm.compression_ratio(t_text)
                     limit = self.settings.compression_ratio_threshold
                     # A wider window than the first pass's is trusted over it when it is not a loop.
-                    if t_ratio <= limit and (ratio > limit or t_lp > avg_logprob or window in ("wide", "full")):
+                    if t_ratio <= limit and (ratio > limit or t_lp > avg_logprob or window != "fit"):
                         tokens, avg_logprob, text, ratio, temperature = t_tokens, t_lp, t_text, t_ratio, t
                         no_speech = t_ns
                     if not self._needs_fallback(avg_logprob, ratio, no_speech, text, fitted=window == "wide"):
@@ -652,14 +653,15 @@ class AsrEngine:
             return ctranslate2.StorageView.from_array(np.ascontiguousarray(enc_host[i:i + 1]))
         return self.model.encode(feats[i:i + 1])
 
-    def _retries(self, fitted: bool, doubled: bool = False) -> list[tuple[float, str]]:
+    def _retries(self, fitted: bool, doubled: bool = False) -> list[tuple[float, Window]]:
         """(temperature, window) to try in order for a doubtful final: ``wide`` (the fitted window
         with 7 s after the speech), then ``full`` (Whisper's 30 s).
 
         A fitted final that said its whole phrase twice is first redone in the wide window: the
         short window's typical failure, which more room after the speech undoes at a third of the
         30 s window's cost; if the wide window still doubts, the 30 s retries follow as before."""
-        tries = ([(0.0, "wide")] if fitted and doubled else []) + ([(0.0, "full")] if fitted else [])
+        tries: list[tuple[float, Window]] = [(0.0, "wide")] if fitted and doubled else []
+        tries += [(0.0, "full")] if fitted else []
         return tries + [(t, "full") for t in self._temperatures()]
 
     def _prompt(self, tok: Any, opt: DecodeOptions) -> list[int]:
